@@ -1,0 +1,91 @@
+"""The assistant interface: what answers a Realtime response.
+
+The core builds an :class:`AssistantRequest` when a response starts; the transport runs an
+:class:`Assistant` on it and feeds each :data:`AssistantOutput` back into the session core.
+Cancelling the iteration (task cancellation) is how a response is cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ovos_realtime_plugin.core.items import Item
+
+
+@dataclass(frozen=True)
+class AssistantRequest:
+    """Everything an assistant needs to answer one response."""
+
+    response_id: str
+    items: tuple[Item, ...]
+    instructions: str
+    tools: tuple[dict[str, Any], ...]
+    tool_choice: str | dict[str, Any]
+    output_modalities: tuple[str, ...]
+    max_output_tokens: int | None
+    temperature: float | None
+    parallel_tool_calls: bool
+    metadata: dict[str, str] | None
+    language: str | None
+    voice: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the assistant's reply text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FunctionCallStart:
+    """The assistant starts a call to a client function tool; arguments follow."""
+
+    name: str
+    call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionCallArguments:
+    """A piece of the JSON arguments of the function call started last."""
+
+    delta: str
+
+
+@dataclass(frozen=True)
+class ServerToolCall:
+    """A tool the server ran itself (an OVOS intent), shown as an ``mcp_call`` item."""
+
+    server_label: str
+    name: str
+    arguments: str
+    output: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts from the backend, when it reports them."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class Incomplete:
+    """The assistant stopped early; ``reason`` is ``max_output_tokens`` or ``content_filter``."""
+
+    reason: str
+
+
+AssistantOutput = TextDelta | FunctionCallStart | FunctionCallArguments | ServerToolCall | Usage | Incomplete
+
+
+class Assistant(Protocol):
+    """Streams the reply to one response. Raise to fail the response (``server_error``)."""
+
+    def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]: ...
+

@@ -1,0 +1,67 @@
+"""Effects: what the sans-I/O core asks its driver to do. The driver reports results back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ovos_realtime_plugin.core.assistant import AssistantRequest
+from ovos_realtime_plugin.core.formats import AudioFormat
+
+
+@dataclass(frozen=True)
+class RunAssistant:
+    """Start answering; feed outputs back with ``on_assistant_output`` / ``on_assistant_end``."""
+
+    request: AssistantRequest
+
+
+@dataclass(frozen=True)
+class CancelResponse:
+    """Stop the assistant and any synthesis of this response at once; late results are ignored."""
+
+    response_id: str
+
+
+@dataclass(frozen=True)
+class Synthesize:
+    """Speak one sentence; report audio in ``format`` with ``on_speech_audio`` then ``on_speech_end``.
+
+    Synthesis requests of one response must be carried out in the order they were issued.
+    """
+
+    response_id: str
+    item_id: str
+    seq: int
+    text: str
+    voice: str
+    speed: float
+    language: str | None
+    format: AudioFormat
+
+
+@dataclass(frozen=True)
+class Transcribe:
+    """Transcribe a committed user audio item; report with ``on_transcript`` or ``on_transcript_error``."""
+
+    item_id: str
+    audio: bytes
+    format: AudioFormat
+    language: str | None
+    prompt: str | None
+
+
+@dataclass(frozen=True)
+class DetectSpeech:
+    """Run voice activity detection on newly appended input audio (``offset_ms`` into the input stream)."""
+
+    audio: bytes
+    format: AudioFormat
+    offset_ms: int
+
+
+@dataclass(frozen=True)
+class ResetSpeechDetector:
+    """The input buffer was cleared or committed: forget partial VAD state."""
+
+
+Effect = RunAssistant | CancelResponse | Synthesize | Transcribe | DetectSpeech | ResetSpeechDetector

@@ -1,0 +1,56 @@
+"""Conversation items as the core keeps them: one model for both wire dialects.
+
+Content types are stored in their GA spelling (``output_text`` / ``output_audio``); the beta
+spelling (``text`` / ``audio``) is produced at the edge by :mod:`ovos_realtime_plugin.protocol.render`.
+Audio is kept as raw bytes in the format it arrived or was produced in, never base64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovos_realtime_plugin.core.formats import AudioFormat
+
+
+@dataclass
+class Content:
+    """One content part of a message item."""
+
+    type: str
+    text: str | None = None
+    transcript: str | None = None
+    audio: bytearray | None = None
+    audio_format: AudioFormat | None = None
+    image_url: str | None = None
+    detail: str | None = None
+
+    @property
+    def audio_ms(self) -> int:
+        """Length of the stored audio in milliseconds (0 when there is none)."""
+        if self.audio is None or self.audio_format is None:
+            return 0
+        return self.audio_format.duration_ms(len(self.audio))
+
+
+@dataclass
+class Item:
+    """A conversation item: message, function call, function call output or an MCP item."""
+
+    id: str
+    type: str
+    status: str = "completed"
+    role: str | None = None
+    content: list[Content] = field(default_factory=list)
+    name: str | None = None
+    call_id: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+    server_label: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    error: dict[str, Any] | None = None
+
+    def text(self) -> str:
+        """The readable text of a message: typed text and transcripts, in order."""
+        parts = [c.text if c.text is not None else c.transcript for c in self.content]
+        return " ".join(p for p in parts if p)

@@ -1,0 +1,323 @@
+"""One response's lifecycle: assistant outputs in, ordered output-item events out.
+
+Outputs are queued and applied in order; an audio item is closed only once all its sentences have
+been synthesized, so later items wait behind it and every ordering of PROTOCOL.md §5 holds.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovos_realtime_plugin.core.assistant import (
+    AssistantOutput,
+    FunctionCallArguments,
+    FunctionCallStart,
+    Incomplete,
+    ServerToolCall,
+    TextDelta,
+    Usage,
+)
+from ovos_realtime_plugin.core.conversation import Conversation
+from ovos_realtime_plugin.core.effects import Effect, Synthesize
+from ovos_realtime_plugin.core.formats import AudioFormat, beta_name
+from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.items import Content, Item
+from ovos_realtime_plugin.core.sentences import SentenceSplitter
+from ovos_realtime_plugin.core.usage import estimate_tokens, response_usage
+from ovos_realtime_plugin.protocol.render import Renderer
+
+Emit = Callable[[str, dict[str, Any]], None]
+_END = "end"
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """The effective settings of one response: the session's, with the response's overrides laid over."""
+
+    modalities: tuple[str, ...]
+    instructions: str
+    tools: tuple[dict[str, Any], ...]
+    tool_choice: str | dict[str, Any]
+    max_output_tokens: int | None
+    voice: str
+    speed: float
+    format: AudioFormat
+    metadata: dict[str, str] | None
+    temperature: float | None
+    parallel_tool_calls: bool
+    language: str | None
+    context: tuple[Item, ...]
+    in_conversation: bool = True
+
+    @property
+    def audio(self) -> bool:
+        return "audio" in self.modalities
+
+
+@dataclass
+class _Open:
+    """The output item being streamed."""
+
+    item: Item
+    index: int
+    part: Content | None = None
+    splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
+    sentence_ends: dict[int, int] = field(default_factory=dict)
+    segments: list[tuple[int, int]] = field(default_factory=list)
+    pending: int = 0
+    closing: bool = False
+
+
+class ResponseStream:
+    def __init__(self, response_id: str, spec: ResponseSpec, conversation: Conversation, renderer: Renderer,
+                 emit: Emit, effects: list[Effect], on_done: Callable[[ResponseStream], None]) -> None:
+        self.id = response_id
+        self.spec = spec
+        self.conversation = conversation
+        self.renderer = renderer
+        self._emit = emit
+        self._effects = effects
+        self._on_done = on_done
+        self.status = "in_progress"
+        self.status_details: dict[str, Any] | None = None
+        self.output: list[Item] = []
+        self.usage: dict[str, Any] | None = None
+        self.started = False
+        self._open: _Open | None = None
+        self._queue: deque[AssistantOutput | str] = deque()
+        self._seq = 0
+        self._reported: Usage | None = None
+        self._incomplete: str | None = None
+        self._out_tokens = 0
+        self.segments: dict[str, list[tuple[int, int]]] = {}
+
+    @property
+    def active(self) -> bool:
+        return self.status == "in_progress"
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render(self) -> dict[str, Any]:
+        spec, r = self.spec, self.renderer
+        body: dict[str, Any] = {
+            "object": "realtime.response", "id": self.id, "status": self.status,
+            "status_details": self.status_details, "output": [r.item(i) for i in self.output],
+            "conversation_id": self.conversation.id if spec.in_conversation else None,
+            "max_output_tokens": spec.max_output_tokens or "inf", "usage": self.usage, "metadata": spec.metadata,
+        }
+        if r.beta:
+            body.update(modalities=["text", "audio"] if spec.audio else ["text"], voice=spec.voice,
+                        output_audio_format=beta_name(spec.format), temperature=spec.temperature)
+        else:
+            fmt: dict[str, Any] = {"type": spec.format.type}
+            if spec.format.type == "audio/pcm":
+                fmt["rate"] = spec.format.rate
+            body.update(output_modalities=list(spec.modalities), audio={"output": {"format": fmt,
+                                                                                  "voice": spec.voice}})
+        return body
+
+    def _ids(self, opened: _Open) -> dict[str, Any]:
+        return {"response_id": self.id, "item_id": opened.item.id, "output_index": opened.index}
+
+    # -- assistant outputs ----------------------------------------------------------------------
+    def feed(self, output: AssistantOutput) -> None:
+        if self.active:
+            self._queue.append(output)
+            self._pump()
+
+    def end(self) -> None:
+        if self.active:
+            self._queue.append(_END)
+            self._pump()
+
+    def _pump(self) -> None:
+        while self._queue and self.active and not (self._open and self._open.closing):
+            self._apply(self._queue.popleft())
+
+    def _apply(self, output: AssistantOutput | str) -> None:
+        if isinstance(output, TextDelta):
+            self._text(output.text)
+        elif isinstance(output, FunctionCallStart):
+            self._close()
+            item = Item(id=new_id("item"), type="function_call", status="in_progress", name=output.name,
+                        call_id=output.call_id or new_id("call"), arguments="")
+            self._add(item)
+        elif isinstance(output, FunctionCallArguments):
+            opened = self._open
+            if opened is None or opened.item.type != "function_call":
+                return
+            opened.item.arguments = (opened.item.arguments or "") + output.delta
+            self._emit("response.function_call_arguments.delta",
+                       {**self._ids(opened), "call_id": opened.item.call_id, "delta": output.delta})
+        elif isinstance(output, ServerToolCall):
+            self._close()
+            self._server_tool(output)
+        elif isinstance(output, Usage):
+            self._reported = output
+        elif isinstance(output, Incomplete):
+            self._incomplete = output.reason
+        elif output == _END:
+            self._close()
+            if not (self._open and self._open.closing):
+                self._finish("incomplete" if self._incomplete else "completed")
+
+    def _add(self, item: Item) -> _Open:
+        self.output.append(item)
+        opened = _Open(item, len(self.output) - 1)
+        self._open = opened
+        self._emit("response.output_item.added",
+                   {"response_id": self.id, "output_index": opened.index, "item": self.renderer.item(item)})
+        if self.spec.in_conversation:
+            previous = self.conversation.insert(item)
+            self._emit("conversation.item.added", {"previous_item_id": previous, "item": self.renderer.item(item)})
+        return opened
+
+    def _text(self, text: str) -> None:
+        if self.spec.max_output_tokens is not None:
+            room = self.spec.max_output_tokens - self._out_tokens
+            if estimate_tokens(text) > room:
+                text = text[: max(0, room) * 4]
+                self._incomplete = "max_output_tokens"
+                self._queue.clear()
+                self._queue.append(_END)
+        if not text:
+            return
+        self._out_tokens += estimate_tokens(text)
+        opened = self._open
+        if opened is None or opened.item.type != "message":
+            self._close()
+            opened = self._add(Item(id=new_id("item"), type="message", status="in_progress", role="assistant"))
+            audio = self.spec.audio
+            part = Content(type="output_audio" if audio else "output_text", text=None if audio else "",
+                           transcript="" if audio else None, audio=bytearray() if audio else None,
+                           audio_format=self.spec.format if audio else None)
+            opened.item.content.append(part)
+            opened.part = part
+            self._emit("response.content_part.added",
+                       {**self._ids(opened), "content_index": 0, "part": self.renderer.part(part)})
+        part = opened.part
+        assert part is not None
+        if part.type == "output_text":
+            part.text = (part.text or "") + text
+            self._emit("response.output_text.delta", {**self._ids(opened), "content_index": 0, "delta": text})
+            return
+        part.transcript = (part.transcript or "") + text
+        self._emit("response.output_audio_transcript.delta", {**self._ids(opened), "content_index": 0,
+                                                               "delta": text})
+        for sentence in opened.splitter.feed(text):
+            self._speak(opened, sentence, len(part.transcript) - opened.splitter.pending_chars)
+
+    def _speak(self, opened: _Open, sentence: str, transcript_end: int) -> None:
+        self._seq += 1
+        opened.pending += 1
+        opened.sentence_ends[self._seq] = transcript_end
+        spec = self.spec
+        self._effects.append(Synthesize(self.id, opened.item.id, self._seq, sentence, spec.voice, spec.speed,
+                                        spec.language, spec.format))
+
+    # -- speech results -----------------------------------------------------------------------
+    def speech_audio(self, item_id: str, audio: bytes) -> None:
+        opened = self._open
+        if not self.active or opened is None or opened.item.id != item_id or opened.part is None or not audio:
+            return
+        assert opened.part.audio is not None
+        opened.part.audio.extend(audio)
+        self._emit("response.output_audio.delta", {**self._ids(opened), "content_index": 0,
+                                                    "delta": base64.b64encode(audio).decode("ascii")})
+
+    def speech_end(self, item_id: str, seq: int) -> None:
+        opened = self._open
+        if not self.active or opened is None or opened.item.id != item_id or seq not in opened.sentence_ends:
+            return
+        opened.pending -= 1
+        assert opened.part is not None and opened.part.audio is not None
+        opened.segments.append((len(opened.part.audio), opened.sentence_ends.pop(seq)))
+        if opened.closing and opened.pending == 0:
+            self._finish_audio(opened, "completed")
+            self._pump()
+
+    # -- closing --------------------------------------------------------------------------------
+    def _close(self, status: str = "completed") -> None:
+        """Close the open item; an audio item first waits for its pending sentences (unless cancelled)."""
+        opened = self._open
+        if opened is None:
+            return
+        item = opened.item
+        if item.type == "message" and opened.part is not None and opened.part.type == "output_audio":
+            if status == "completed":
+                rest = opened.splitter.flush()
+                if rest:
+                    self._speak(opened, rest, len(opened.part.transcript or ""))
+                opened.closing = True
+                if opened.pending:
+                    return
+            self._finish_audio(opened, status)
+            return
+        ids = self._ids(opened)
+        if item.type == "message" and opened.part is not None:
+            self._emit("response.output_text.done", {**ids, "content_index": 0, "text": opened.part.text or ""})
+            self._emit("response.content_part.done", {**ids, "content_index": 0,
+                                                      "part": self.renderer.part(opened.part)})
+        elif item.type == "function_call" and status == "completed":
+            self._emit("response.function_call_arguments.done",
+                       {**ids, "call_id": item.call_id, "name": item.name, "arguments": item.arguments or ""})
+        self._item_done(opened, status)
+
+    def _finish_audio(self, opened: _Open, status: str) -> None:
+        ids = {**self._ids(opened), "content_index": 0}
+        part = opened.part
+        assert part is not None
+        self.segments[opened.item.id] = opened.segments
+        self._emit("response.output_audio.done", ids)
+        self._emit("response.output_audio_transcript.done", {**ids, "transcript": part.transcript or ""})
+        self._emit("response.content_part.done", {**ids, "part": self.renderer.part(part)})
+        self._item_done(opened, status)
+
+    def _item_done(self, opened: _Open, status: str) -> None:
+        opened.item.status = status
+        rendered = self.renderer.item(opened.item)
+        if self.spec.in_conversation and opened.item.id in self.conversation:
+            self._emit("conversation.item.done", {"item": rendered})
+        self._emit("response.output_item.done",
+                   {"response_id": self.id, "output_index": opened.index, "item": rendered})
+        self._open = None
+
+    def _server_tool(self, call: ServerToolCall) -> None:
+        if self.renderer.beta:
+            return  # the beta dialect has no MCP items; the tool's spoken output still streams as text
+        item = Item(id=new_id("mcp"), type="mcp_call", status="in_progress", name=call.name,
+                    server_label=call.server_label, arguments="")
+        opened = self._add(item)
+        base = {"item_id": item.id, "output_index": opened.index}
+        self._emit("response.mcp_call_arguments.delta", {**base, "response_id": self.id, "delta": call.arguments})
+        item.arguments = call.arguments
+        self._emit("response.mcp_call_arguments.done", {**base, "response_id": self.id,
+                                                        "arguments": call.arguments})
+        self._emit("response.mcp_call.in_progress", base)
+        item.output = call.output
+        if call.error is not None:
+            item.error = {"type": "tool_execution_error", "message": call.error}
+            self._emit("response.mcp_call.failed", base)
+        else:
+            self._emit("response.mcp_call.completed", base)
+        self._item_done(opened, "completed")
+
+    def _finish(self, status: str, details: dict[str, Any] | None = None) -> None:
+        self.status = status
+        if status == "incomplete":
+            details = {"type": "incomplete", "reason": self._incomplete}
+        self.status_details = details
+        self.usage = response_usage(self.spec.context, self.output, self._reported, self.renderer.beta)
+        self._emit("response.done", {"response": self.render()})
+        self._on_done(self)
+
+    def stop(self, status: str, details: dict[str, Any]) -> None:
+        """End now (cancelled or failed): open items close as ``incomplete``; queued output is dropped."""
+        if not self.active:
+            return
+        self._queue.clear()
+        self._close("incomplete")
+        self._finish(status, details)

@@ -1,0 +1,39 @@
+"""Cut streamed text into sentences, so each can be spoken as soon as it is complete."""
+
+from __future__ import annotations
+
+import re
+
+# a sentence ends at . ! ? … (optionally closed by quotes/brackets) followed by white space, or at a newline
+_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n+")
+_MIN_CHARS = 12  # "Dr. Smith" style abbreviations: do not cut pieces shorter than this
+
+
+class SentenceSplitter:
+    """Feed text deltas; get back the sentences they complete."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> list[str]:
+        self._pending += text
+        sentences: list[str] = []
+        start = 0
+        for match in _END.finditer(self._pending):
+            candidate = self._pending[start:match.end()].strip()
+            if len(candidate) >= _MIN_CHARS or "\n" in match.group():
+                if candidate:
+                    sentences.append(candidate)
+                start = match.end()
+        self._pending = self._pending[start:]
+        return sentences
+
+    @property
+    def pending_chars(self) -> int:
+        """Characters received but not yet part of a complete sentence."""
+        return len(self._pending)
+
+    def flush(self) -> str:
+        """The unfinished rest (possibly empty); the splitter is empty afterwards."""
+        rest, self._pending = self._pending.strip(), ""
+        return rest

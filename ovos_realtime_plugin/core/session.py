@@ -1,0 +1,271 @@
+"""The Realtime session: client events and engine results in; server events and effects out.
+
+No I/O happens here. The driver (``server.connection``) calls :meth:`RealtimeSession.handle` for each
+client event and the ``on_*`` methods for engine results, then sends :meth:`pop_events` and carries out
+:meth:`pop_effects`. Every ordering rule lives here, so the driver never needs to sleep or race.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ovos_realtime_plugin.core import input_audio, items_in
+from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest
+from ovos_realtime_plugin.core.config import (
+    RealtimeSessionConfig,
+    SessionConfig,
+    TranscriptionSessionConfig,
+    deep_merge,
+    voice_name,
+)
+from ovos_realtime_plugin.core.conversation import Conversation
+from ovos_realtime_plugin.core.effects import CancelResponse, Effect, RunAssistant
+from ovos_realtime_plugin.core.errors import ProtocolError
+from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
+from ovos_realtime_plugin.core.responses import ResponseStream
+from ovos_realtime_plugin.protocol import client_events as ce
+from ovos_realtime_plugin.protocol.render import Renderer
+from ovos_realtime_plugin.protocol.validation import validate
+
+log = logging.getLogger(__name__)
+SESSION_TTL_S = 3600
+
+
+class RealtimeSession(input_audio.InputAudio):
+    """One Realtime connection's state."""
+
+    def __init__(self, *, dialect: str = "ga", kind: str = "realtime", model: str = "gpt-realtime",
+                 clock: Callable[[], float], limits: RateLimitSettings | None = None,
+                 defaults: dict[str, Any] | None = None, language: str | None = None) -> None:
+        self.id = new_id("sess")
+        self.renderer = Renderer(dialect)
+        self.clock = clock
+        self.language = language
+        base: dict[str, Any] = {"type": kind}
+        if kind == "realtime":
+            base["model"] = model
+        config_cls = RealtimeSessionConfig if kind == "realtime" else TranscriptionSessionConfig
+        self.config: SessionConfig = config_cls.model_validate(deep_merge(base, defaults or {}))
+        self.conversation = Conversation(new_id("conv"))
+        self.limiter = RateLimiter(limits or RateLimitSettings())
+        self.responses: dict[str, ResponseStream] = {}
+        self.audio_out_started = False
+        self.expires_at = int(clock()) + SESSION_TTL_S
+        self._events: list[dict[str, Any]] = []
+        self._effects: list[Effect] = []
+        self._waiting: list[ResponseStream] = []  # responses waiting for transcripts of their context
+        self._client_event_id: str | None = None
+        input_audio.InputAudio.__init__(self)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def emit(self, kind: str, fields: dict[str, Any]) -> None:
+        event = self.renderer.event(kind, fields)
+        if event is not None:
+            self._events.append(event)
+
+    def effect(self, effect: Effect) -> None:
+        self._effects.append(effect)
+
+    def pop_events(self) -> list[dict[str, Any]]:
+        events, self._events = self._events, []
+        return events
+
+    def pop_effects(self) -> list[Effect]:
+        effects, self._effects = self._effects, []
+        return effects
+
+    def error(self, err: ProtocolError, client_event_id: str | None = None) -> None:
+        self.emit("error", {"error": err.payload(client_event_id)})
+
+    def start(self) -> None:
+        """The connection is open: announce the session."""
+        self._emit_session("session.created")
+        if self.renderer.beta and self.config.type == "realtime":
+            self.emit("conversation.created", {"conversation": {"id": self.conversation.id,
+                                                                "object": "realtime.conversation"}})
+
+    def _emit_session(self, kind: str) -> None:
+        self.emit(kind, {"session": self.renderer.session(self.config, self.id, self.expires_at)})
+
+    # -- client events --------------------------------------------------------------------------
+    def handle(self, event: ce.ClientEvent) -> None:
+        """Apply one client event. A bad one is answered with one ``error`` and changes nothing."""
+        self._client_event_id = event.event_id
+        try:
+            self._dispatch(event)
+        except ProtocolError as err:
+            self.error(err, event.event_id)
+
+    def _dispatch(self, event: ce.ClientEvent) -> None:
+        if isinstance(event, ce.SessionUpdate):
+            self._session_update(event.session)
+        elif isinstance(event, ce.AudioAppend):
+            self.append_audio(event.audio)
+        elif isinstance(event, ce.AudioCommit):
+            self.commit_audio()
+        elif isinstance(event, ce.AudioClear):
+            self.clear_audio()
+        elif isinstance(event, ce.ItemCreate):
+            self._item_create(event)
+        elif isinstance(event, ce.ItemRetrieve):
+            item = self.conversation.get(event.item_id)
+            self.emit("conversation.item.retrieved", {"item": self.renderer.item(item, with_audio=True)})
+        elif isinstance(event, ce.ItemDelete):
+            self.conversation.delete(event.item_id)
+            self.emit("conversation.item.deleted", {"item_id": event.item_id})
+        elif isinstance(event, ce.ItemTruncate):
+            items_in.truncate(self, event)
+        elif isinstance(event, ce.ResponseCreate):
+            self.create_response(event.response or ce.ResponseParams())
+        elif isinstance(event, ce.ResponseCancel):
+            self._cancel(event.response_id)
+
+    def _session_update(self, update: dict[str, Any]) -> None:
+        kind = update.get("type")
+        if kind is None:
+            raise ProtocolError("missing_required_parameter", "Missing required parameter: 'session.type'.",
+                                "session.type")
+        if kind != self.config.type:
+            raise ProtocolError("invalid_value", f"Passing a {kind} session update event to a {self.config.type} "
+                                                 "session is not allowed.", "session.type")
+        cls = type(self.config)
+        validate(cls, update, "session")
+        new = validate(cls, deep_merge(self.config.model_dump(mode="json"), update), "session")
+        if isinstance(new, RealtimeSessionConfig) and isinstance(self.config, RealtimeSessionConfig):
+            old_voice, new_voice = voice_name(self.config.audio.output.voice), voice_name(new.audio.output.voice)
+            if self.audio_out_started and old_voice != new_voice:
+                param = "session.voice" if self.renderer.beta else "session.audio.output.voice"
+                raise ProtocolError("cannot_update_voice",
+                                    "Cannot update a conversation's voice if assistant audio is present.", param)
+        self.config = new
+        self.input_config_changed()
+        self._emit_session("session.updated")
+
+    def _item_create(self, event: ce.ItemCreate) -> None:
+        item = items_in.build_item(self, event.item)
+        if event.previous_item_id is not None and event.previous_item_id != "root":
+            self.conversation.get(event.previous_item_id, "previous_item_id")
+        previous = self.conversation.insert(item, event.previous_item_id)
+        rendered = self.renderer.item(item)
+        self.emit("conversation.item.added", {"previous_item_id": previous, "item": rendered})
+        self.emit("conversation.item.done", {"previous_item_id": previous, "item": rendered})
+        self.transcribe_if_needed(item)
+
+    # -- responses ------------------------------------------------------------------------------
+    def active_response(self) -> ResponseStream | None:
+        for stream in self.responses.values():
+            if stream.active and stream.spec.in_conversation:
+                return stream
+        return None
+
+    def create_response(self, params: ce.ResponseParams) -> None:
+        if not isinstance(self.config, RealtimeSessionConfig):
+            raise ProtocolError("invalid_value", "Responses are not supported in a transcription session.", "type")
+        in_conversation = params.conversation != "none"
+        active = self.active_response()
+        if in_conversation and active is not None:
+            raise ProtocolError("conversation_already_has_active_response",
+                                f"Conversation already has an active response in progress: {active.id}. "
+                                "Wait until the response is finished before creating a new one.")
+        now = self.clock()
+        exhausted = self.limiter.check(now)
+        if exhausted is not None:
+            raise ProtocolError("rate_limit_exceeded",
+                                f"Rate limit reached for {exhausted} per minute. Please try again in "
+                                f"{self.limiter.reset_seconds(now, exhausted):.1f}s.", None, "rate_limit_error")
+        self.limiter.record_request(now)
+        spec = items_in.response_spec(self, params)
+        stream = ResponseStream(new_id("resp"), spec, self.conversation, self.renderer, self.emit,
+                                self._effects, self._response_done)
+        self.responses[stream.id] = stream
+        self.emit("response.created", {"response": stream.render()})
+        self._waiting.append(stream)
+        self.start_ready_responses()
+
+    def create_response_auto(self) -> None:
+        """A response the server starts itself (turn detection); problems are reported, not raised."""
+        try:
+            self.create_response(ce.ResponseParams())
+        except ProtocolError as err:
+            self.error(err)
+
+    def start_ready_responses(self) -> None:
+        """Run the assistant for responses whose context has every transcript it needs."""
+        for stream in list(self._waiting):
+            if not stream.active:
+                self._waiting.remove(stream)
+            elif not any(item.id in self.pending_transcripts for item in stream.spec.context):
+                self._waiting.remove(stream)
+                self.effect(RunAssistant(self._request(stream)))
+
+    def _request(self, stream: ResponseStream) -> AssistantRequest:
+        spec = stream.spec
+        return AssistantRequest(
+            response_id=stream.id, items=spec.context, instructions=spec.instructions, tools=spec.tools,
+            tool_choice=spec.tool_choice, output_modalities=spec.modalities,
+            max_output_tokens=spec.max_output_tokens, temperature=spec.temperature,
+            parallel_tool_calls=spec.parallel_tool_calls, metadata=spec.metadata, language=spec.language,
+            voice=spec.voice, session_id=self.id)
+
+    def _response_done(self, stream: ResponseStream) -> None:
+        now = self.clock()
+        if stream.usage:
+            self.limiter.record_tokens(now, int(stream.usage["total_tokens"]))
+        self.segments.update(stream.segments)
+        self.responses.pop(stream.id, None)
+        self.emit("rate_limits.updated", {"rate_limits": self.limiter.report(now)})
+        self.response_finished()
+
+    def _cancel(self, response_id: str | None) -> None:
+        stream = self.responses.get(response_id) if response_id else self.active_response()
+        if stream is None and not response_id:
+            stream = next((s for s in self.responses.values() if s.active), None)
+        if stream is None or not stream.active:
+            raise ProtocolError("response_cancel_not_active", "Cancellation failed: no active response found")
+        self.cancel_response(stream, "client_cancelled")
+
+    def cancel_response(self, stream: ResponseStream, reason: str) -> None:
+        self.effect(CancelResponse(stream.id))
+        stream.stop("cancelled", {"type": "cancelled", "reason": reason})
+
+    # -- assistant results ----------------------------------------------------------------------
+    def on_assistant_output(self, response_id: str, output: AssistantOutput) -> None:
+        stream = self.responses.get(response_id)
+        if stream is not None:
+            if stream.spec.audio:
+                self.audio_out_started = True
+            stream.feed(output)
+
+    def on_assistant_end(self, response_id: str) -> None:
+        stream = self.responses.get(response_id)
+        if stream is not None:
+            stream.end()
+
+    def on_assistant_error(self, response_id: str, message: str, code: str = "server_error") -> None:
+        stream = self.responses.get(response_id)
+        if stream is None or not stream.active:
+            return
+        error = {"type": "server_error", "code": code, "message": message}
+        self.emit("error", {"error": {**error, "param": None, "event_id": None}})
+        self.effect(CancelResponse(response_id))
+        stream.stop("failed", {"type": "failed", "error": error})
+
+    def on_speech_audio(self, response_id: str, item_id: str, audio: bytes) -> None:
+        stream = self.responses.get(response_id)
+        if stream is not None:
+            stream.speech_audio(item_id, audio)
+
+    def on_speech_error(self, response_id: str, item_id: str, seq: int, message: str) -> None:
+        """A sentence could not be spoken: report it, keep its transcript, and go on."""
+        if response_id in self.responses:
+            self.emit("error", {"error": {"type": "server_error", "code": "speech_synthesis_failed",
+                                          "message": message, "param": None, "event_id": None}})
+        self.on_speech_end(response_id, item_id, seq)
+
+    def on_speech_end(self, response_id: str, item_id: str, seq: int) -> None:
+        stream = self.responses.get(response_id)
+        if stream is not None:
+            stream.speech_end(item_id, seq)

@@ -1,0 +1,90 @@
+"""Turn detection from per-frame speech probabilities: pure logic in stream milliseconds.
+
+The VAD model runs elsewhere (an engine in a worker thread); this decides when a turn starts and ends,
+with the protocol's knobs: ``threshold``, ``prefix_padding_ms``, ``silence_duration_ms``, and for
+``semantic_vad`` an eagerness-dependent silence window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ovos_realtime_plugin.core.config import SemanticVad, ServerVad
+
+# semantic_vad eagerness → how long a pause must last before the turn ends
+EAGERNESS_SILENCE_MS = {"high": 250, "medium": 600, "auto": 600, "low": 1200}
+MIN_SPEECH_MS = 64  # shorter bursts (clicks, breaths) do not start a turn
+HYSTERESIS = 0.15
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class SilenceStarted:
+    """Speech paused; the turn ends if the pause lasts the silence window (a cue to start work early)."""
+
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class SpeechStopped:
+    audio_end_ms: int
+    commit_end_ms: int
+
+
+TurnEvent = SpeechStarted | SilenceStarted | SpeechResumed | SpeechStopped
+
+
+class TurnDetector:
+    def __init__(self, config: ServerVad | SemanticVad) -> None:
+        self.configure(config)
+        self.reset()
+
+    def configure(self, config: ServerVad | SemanticVad) -> None:
+        if isinstance(config, ServerVad):
+            self.threshold = config.threshold
+            self.prefix_ms = config.prefix_padding_ms
+            self.silence_ms = config.silence_duration_ms
+        else:
+            self.threshold = 0.5
+            self.prefix_ms = 300
+            self.silence_ms = EAGERNESS_SILENCE_MS[config.eagerness]
+
+    def reset(self) -> None:
+        self.speaking = False
+        self._run_start: int | None = None  # first frame of a run of speech frames while idle
+        self._silence_start: int | None = None  # first silent frame while speaking
+
+    def frame(self, start_ms: int, end_ms: int, probability: float) -> list[TurnEvent]:
+        """Feed one frame's speech probability; returns what it changed."""
+        events: list[TurnEvent] = []
+        if not self.speaking:
+            if probability >= self.threshold:
+                if self._run_start is None:
+                    self._run_start = start_ms
+                if end_ms - self._run_start >= MIN_SPEECH_MS:
+                    self.speaking = True
+                    events.append(SpeechStarted(max(0, self._run_start - self.prefix_ms)))
+            else:
+                self._run_start = None
+            return events
+        if probability >= self.threshold - HYSTERESIS:
+            if self._silence_start is not None:
+                events.append(SpeechResumed(start_ms))
+                self._silence_start = None
+            return events
+        if self._silence_start is None:
+            self._silence_start = start_ms
+            events.append(SilenceStarted(start_ms))
+        if end_ms - self._silence_start >= self.silence_ms:
+            events.append(SpeechStopped(self._silence_start, end_ms))
+            self.reset()
+        return events

@@ -1,0 +1,44 @@
+"""Token accounting for ``response.done.usage`` when the assistant reports none.
+
+An estimate in the hosted service's units: about four characters of text per token, and audio at
+ten tokens per second. A backend that counts (an LLM) reports :class:`Usage` and wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ovos_realtime_plugin.core.assistant import Usage
+from ovos_realtime_plugin.core.items import Item
+
+AUDIO_TOKENS_PER_S = 10
+
+
+def estimate_tokens(text: str) -> int:
+    return (len(text) + 3) // 4
+
+
+def _count(items: Iterable[Item]) -> tuple[int, int]:
+    text = audio = 0
+    for item in items:
+        text += estimate_tokens(item.text() + (item.arguments or "") + (item.output or ""))
+        audio += sum(c.audio_ms for c in item.content) * AUDIO_TOKENS_PER_S // 1000
+    return text, audio
+
+
+def response_usage(context: Iterable[Item], output: Iterable[Item], reported: Usage | None,
+                   beta: bool) -> dict[str, Any]:
+    in_text, in_audio = _count(context)
+    out_text, out_audio = _count(output)
+    if reported is not None:
+        in_text, in_audio = reported.input_tokens, 0
+        out_text = max(0, reported.output_tokens - out_audio)
+    input_details: dict[str, Any] = {"text_tokens": in_text, "audio_tokens": in_audio, "cached_tokens": 0}
+    if not beta:
+        input_details.update(image_tokens=0,
+                             cached_tokens_details={"text_tokens": 0, "audio_tokens": 0, "image_tokens": 0})
+    inputs, outputs = in_text + in_audio, out_text + out_audio
+    return {"total_tokens": inputs + outputs, "input_tokens": inputs, "output_tokens": outputs,
+            "input_token_details": input_details,
+            "output_token_details": {"text_tokens": out_text, "audio_tokens": out_audio}}

@@ -1,0 +1,138 @@
+"""The WebSocket server: handshake, auth, dialect selection, ``/healthz``; one :class:`Connection` per socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from ovos_realtime_plugin.core.assistant import Assistant
+from ovos_realtime_plugin.core.errors import ProtocolError
+from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.server import handshake
+from ovos_realtime_plugin.server.connection import Connection
+from ovos_realtime_plugin.server.settings import ServerSettings
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+
+log = logging.getLogger(__name__)
+CLOSE_AUTH = 3000
+CLOSE_REQUEST = 4000
+
+AssistantFactory = Callable[[RealtimeSession], Assistant]
+
+
+class RealtimeServer:
+    """Serves the Realtime API. ``assistant_factory`` makes the assistant of each new session."""
+
+    def __init__(self, settings: ServerSettings, assistant_factory: AssistantFactory,
+                 speech: SpeechEngines | None = None) -> None:
+        settings.check()
+        self.settings = settings
+        self.assistant_factory = assistant_factory
+        self.speech = speech
+        self.ready = False
+        self.connections: set[Connection] = set()
+        self._server: Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        s = self.settings
+        self._server = await serve(
+            self._handle, s.host, s.port, process_request=self._process_request,
+            select_subprotocol=lambda _conn, offered: handshake.select_subprotocol(list(offered)),
+            max_size=s.max_message_bytes, ping_interval=s.ping_interval_s, ping_timeout=s.ping_interval_s,
+            compression="deflate")
+        self.ready = True
+        log.info("ovos-realtime listening on ws://%s:%d/v1/realtime", s.host, self.port)
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0].rstrip("/")
+        if path == "/healthz":
+            status = HTTPStatus.OK if self.ready else HTTPStatus.SERVICE_UNAVAILABLE
+            return conn.respond(status, "ok\n" if self.ready else "starting\n")
+        if path not in handshake.PATHS:
+            return conn.respond(HTTPStatus.NOT_FOUND, "not found: use /v1/realtime\n")
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return conn.respond(HTTPStatus.UPGRADE_REQUIRED, "this endpoint speaks WebSocket\n")
+        return None
+
+    async def _reject(self, ws: ServerConnection, err: ProtocolError, close_code: int) -> None:
+        event = {"type": "error", "event_id": new_id("event"), "error": err.payload(None)}
+        await ws.send(json.dumps(event))
+        await ws.close(close_code, f"{err.type}.{err.code}")
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        hs = handshake.read(ws.request.path, ws.request.headers or Headers())
+        keys = self.settings.api_keys
+        if keys and hs.api_key not in keys:
+            await self._reject(ws, ProtocolError("invalid_api_key", "Incorrect API key provided."), CLOSE_AUTH)
+            return
+        if hs.dialect == "beta" and not self.settings.allow_beta:
+            await self._reject(ws, ProtocolError("beta_api_shape_disabled",
+                                                 "The beta Realtime API shape is disabled on this server."),
+                               CLOSE_REQUEST)
+            return
+        if hs.call_id is not None:
+            await self._reject(ws, ProtocolError("invalid_value", "WebRTC/SIP sideband connections (call_id) are "
+                                                                  "not supported by this server.", "call_id"),
+                               CLOSE_REQUEST)
+            return
+        if hs.kind == "realtime" and not hs.model:
+            await self._reject(ws, ProtocolError("missing_model", "Missing required parameter: 'model'.", "model"),
+                               CLOSE_REQUEST)
+            return
+        session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
+                                  clock=time.time, limits=self.settings.limits,
+                                  defaults=self.settings.session_defaults if hs.kind == "realtime" else None,
+                                  language=self.settings.language)
+        try:
+            assistant = self.assistant_factory(session)
+        except Exception as exc:
+            log.exception("could not set up an assistant")
+            await self._reject(ws, ProtocolError("server_error", f"assistant unavailable: {exc}", None,
+                                                 "server_error"), 1011)
+            return
+        connection = Connection(ws, session, assistant, self.speech)
+        self.connections.add(connection)
+        log.info("session %s opened (%s, %s)", session.id, hs.dialect, hs.kind)
+        try:
+            await connection.run()
+        except Exception:  # a bug of ours: this socket closes with 1011, the server goes on
+            log.exception("session %s crashed", session.id)
+            await ws.close(1011, "internal error")
+        finally:
+            self.connections.discard(connection)
+            close = getattr(assistant, "aclose", None)
+            if close is not None:
+                await close()
+            log.info("session %s closed", session.id)
+
+
+async def run_until_stopped(server: RealtimeServer, stop: asyncio.Event) -> None:
+    await server.start()
+    await stop.wait()
+    await server.stop()

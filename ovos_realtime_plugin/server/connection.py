@@ -1,0 +1,126 @@
+"""One WebSocket connection: frames into the session core, effects carried out, events out in order.
+
+All sends go through one outbox drained by one writer task, so events leave in the order the core
+produced them whatever task produced them. Blocking work runs in the engines' worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from ovos_realtime_plugin.core import effects as fx
+from ovos_realtime_plugin.core.assistant import Assistant
+from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.protocol.client_events import SessionClose
+from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+
+log = logging.getLogger(__name__)
+
+
+class SessionLog(logging.LoggerAdapter[logging.Logger]):
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"[{self.extra['session'] if self.extra else '-'}] {msg}", kwargs
+
+
+class Connection:
+    def __init__(self, ws: ServerConnection, session: RealtimeSession, assistant: Assistant,
+                 speech: SpeechEngines | None) -> None:
+        self.ws = ws
+        self.session = session
+        self.assistant = assistant
+        self.log = SessionLog(log, {"session": session.id})
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.speech = SpeechDriver(session, speech, self.flush, self.log)
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write())
+        try:
+            self.session.start()
+            self.flush()
+            async for message in self.ws:
+                if self._receive(message):
+                    break
+                self.flush()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.flush()
+            self._outbox.put_nowait(None)
+            for task in self._tasks.values():
+                task.cancel()
+            self.speech.close()
+            await writer
+
+    def _receive(self, message: str | bytes) -> bool:
+        """Apply one frame; ``True`` when the client asked to close the session."""
+        try:
+            event = parse_event(message, self.session.renderer.dialect)
+        except BadEvent as bad:
+            self.log.debug("bad event: %s", bad.error.message)
+            self.session.error(bad.error, bad.client_event_id)
+            return False
+        if isinstance(event, SessionClose):
+            return True
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("client event %s", event.type)
+        self.session.handle(event)
+        return False
+
+    def flush(self) -> None:
+        """Carry out the core's effects and queue its events (never blocks)."""
+        session = self.session
+        while True:
+            effects = session.pop_effects()
+            for event in session.pop_events():
+                self._outbox.put_nowait(event)
+            if not effects:
+                return
+            for effect in effects:
+                self._execute(effect)
+
+    async def _write(self) -> None:
+        while (event := await self._outbox.get()) is not None:
+            try:
+                await self.ws.send(json.dumps(event, separators=(",", ":")))
+            except ConnectionClosed:
+                return
+
+    def _execute(self, effect: fx.Effect) -> None:
+        if isinstance(effect, fx.RunAssistant):
+            rid = effect.request.response_id
+            self._tasks[rid] = asyncio.create_task(self._run_assistant(effect.request))
+        elif isinstance(effect, fx.CancelResponse):
+            task = self._tasks.pop(effect.response_id, None)
+            if task is not None:
+                task.cancel()
+            self.speech.cancel(effect.response_id)
+        else:
+            self.speech.execute(effect)
+
+    async def _run_assistant(self, request: fx.AssistantRequest) -> None:
+        rid, session = request.response_id, self.session
+        try:
+            async for output in self.assistant.respond(request):
+                session.on_assistant_output(rid, output)
+                self.flush()
+            session.on_assistant_end(rid)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an assistant failure fails this response, never the connection
+            self.log.warning("assistant failed: %s", exc, exc_info=self.log.isEnabledFor(logging.DEBUG))
+            session.on_assistant_error(rid, str(exc) or type(exc).__name__)
+        finally:
+            self._tasks.pop(rid, None)
+            self.flush()
+
+
+AssistantFactory = Callable[[RealtimeSession], Assistant]

@@ -1,0 +1,57 @@
+"""What a connection asked for at the handshake: dialect, session kind, model and API key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.datastructures import Headers
+
+PATHS = ("/v1/realtime", "/realtime")
+BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+KEY_SUBPROTOCOL = "openai-insecure-api-key."
+
+
+@dataclass(frozen=True)
+class Handshake:
+    path: str
+    dialect: str
+    kind: str
+    model: str | None
+    api_key: str | None
+    call_id: str | None
+
+    @property
+    def known_path(self) -> bool:
+        return self.path.rstrip("/") in PATHS
+
+
+def offered_subprotocols(headers: Headers) -> list[str]:
+    return [p.strip() for value in headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",") if p.strip()]
+
+
+def read(path: str, headers: Headers) -> Handshake:
+    url = urlsplit(path)
+    query = parse_qs(url.query)
+    protocols = offered_subprotocols(headers)
+    beta = "realtime=v1" in headers.get("OpenAI-Beta", "") or BETA_SUBPROTOCOL in protocols
+    key = None
+    auth = headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    for proto in protocols:
+        if proto.startswith(KEY_SUBPROTOCOL):
+            key = key or proto[len(KEY_SUBPROTOCOL):]
+    key = key or (query.get("access_token") or [None])[0]
+    intent = (query.get("intent") or [None])[0]
+    return Handshake(path=url.path, dialect="beta" if beta else "ga",
+                     kind="transcription" if intent == "transcription" else "realtime",
+                     model=(query.get("model") or [None])[0], api_key=key,
+                     call_id=(query.get("call_id") or [None])[0])
+
+
+def select_subprotocol(offered: list[str]) -> str | None:
+    """Browsers need ``realtime`` echoed back; otherwise answer with the first protocol offered, if any."""
+    if "realtime" in offered:
+        return "realtime"
+    return offered[0] if offered else None

@@ -1,0 +1,53 @@
+"""Server settings: read once at start-up from the ``"realtime"`` section of mycroft.conf and the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
+
+DEFAULT_PORT = 60200
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    api_keys: frozenset[str] = frozenset()
+    limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    session_defaults: dict[str, Any] = field(default_factory=dict)
+    language: str = "en-US"
+    allow_beta: bool = True
+    ping_interval_s: float = 20.0
+    max_message_bytes: int = 16 * 1024 * 1024 + 64 * 1024  # admits a 15 MiB append once base64-encoded
+
+    def check(self) -> None:
+        """Refuse to listen beyond loopback without API keys."""
+        if not self.api_keys and self.host not in LOOPBACK:
+            raise ValueError(f"refusing to listen on {self.host} with no API keys: add \"api_keys\" to the "
+                             "\"realtime\" section of mycroft.conf or pass --api-key")
+
+
+def from_config(section: dict[str, Any], **overrides: Any) -> ServerSettings:
+    """Settings from the ``"realtime"`` section; keyword overrides (command line) win when not ``None``."""
+    limits = section.get("rate_limits") or {}
+    values: dict[str, Any] = {
+        "host": section.get("host", "127.0.0.1"),
+        "port": int(section.get("port", DEFAULT_PORT)),
+        "api_keys": frozenset(section.get("api_keys") or []),
+        "limits": RateLimitSettings(
+            requests_per_minute=int(limits.get("requests_per_minute", RateLimitSettings.requests_per_minute)),
+            tokens_per_minute=int(limits.get("tokens_per_minute", RateLimitSettings.tokens_per_minute))),
+        "session_defaults": dict(section.get("session_defaults") or {}),
+        "language": section.get("lang", "en-US"),
+        "allow_beta": bool(section.get("allow_beta", True)),
+    }
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "api_keys":
+            value = values["api_keys"] | frozenset(value)
+        values[key] = value
+    return ServerSettings(**values)

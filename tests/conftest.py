@@ -1,0 +1,3 @@
+"""Shared fixtures; each domain keeps its own in a fixtures_* module."""
+
+pytest_plugins = ["tests.fixtures_server"]

@@ -1,0 +1,51 @@
+"""A real ovos-realtime server on a free port, with the scripted assistant."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.settings import ServerSettings
+from tests.scripted import ScriptedAssistant
+
+API_KEY = "sk-test-local"
+
+
+@dataclass
+class Running:
+    server: RealtimeServer
+    assistants: list[ScriptedAssistant] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.port}/v1"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/v1"
+
+
+async def start_server(**settings: object) -> Running:
+    running: Running
+
+    def factory(session: RealtimeSession) -> ScriptedAssistant:
+        assistant = ScriptedAssistant()
+        running.assistants.append(assistant)
+        return assistant
+
+    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), **settings),  # type: ignore[arg-type]
+                            factory)
+    running = Running(server)
+    await server.start()
+    return running
+
+
+@pytest.fixture(scope="session")
+async def realtime() -> AsyncIterator[Running]:
+    running = await start_server()
+    yield running
+    await running.server.stop()
