@@ -164,7 +164,7 @@ class RealtimeSessionConfig(Strict):
     model: str = "gpt-realtime"
     instructions: str = ""
     output_modalities: Annotated[list[Literal["text", "audio"]], Field(min_length=1, max_length=2)] = Field(
-        default_factory=lambda: ["audio"]
+        default_factory=lambda: ["audio"]  # type: ignore[arg-type,return-value]
     )
     audio: AudioConfig = Field(default_factory=AudioConfig)
     tools: list[Tool] = Field(default_factory=list)

@@ -198,8 +198,9 @@ class ResponseStream:
             opened.part = part
             self._emit("response.content_part.added",
                        {**self._ids(opened), "content_index": 0, "part": self.renderer.part(part)})
-        part = opened.part
-        assert part is not None
+        current = opened.part
+        assert current is not None
+        part = current
         if part.type == "output_text":
             part.text = (part.text or "") + text
             self._emit("response.output_text.delta", {**self._ids(opened), "content_index": 0, "delta": text})

@@ -78,6 +78,7 @@ class BetaTranscriptionSession(Strict):
     client_secret: dict[str, Any] | None = None
 
 
+_BETA_CONTENT = {"text": "output_text", "audio": "output_audio"}
 _SERVER_VAD_KEYS = ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms")
 
 
@@ -158,7 +159,7 @@ def item(raw: dict[str, Any]) -> dict[str, Any]:
     converted = dict(raw)
     if raw.get("role") == "assistant" and isinstance(raw.get("content"), list):
         converted["content"] = [
-            {**part, "type": {"text": "output_text", "audio": "output_audio"}.get(part.get("type"), part.get("type"))}
+            {**part, "type": _BETA_CONTENT.get(str(part.get("type")), part.get("type"))}
             if isinstance(part, dict) else part
             for part in raw["content"]
         ]

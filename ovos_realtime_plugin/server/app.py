@@ -6,12 +6,13 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from ovos_realtime_plugin.core.assistant import Assistant
 from ovos_realtime_plugin.core.errors import ProtocolError
@@ -51,7 +52,7 @@ class RealtimeServer:
         s = self.settings
         self._server = await serve(
             self._handle, s.host, s.port, process_request=self._process_request,
-            select_subprotocol=lambda _conn, offered: handshake.select_subprotocol(list(offered)),
+            select_subprotocol=_select_subprotocol,
             max_size=s.max_message_bytes, ping_interval=s.ping_interval_s, ping_timeout=s.ping_interval_s,
             compression="deflate")
         self.ready = True
@@ -130,6 +131,11 @@ class RealtimeServer:
             if close is not None:
                 await close()
             log.info("session %s closed", session.id)
+
+
+def _select_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    chosen = handshake.select_subprotocol(list(offered))
+    return Subprotocol(chosen) if chosen else None
 
 
 async def run_until_stopped(server: RealtimeServer, stop: asyncio.Event) -> None:

@@ -16,7 +16,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from ovos_realtime_plugin.core import effects as fx
-from ovos_realtime_plugin.core.assistant import Assistant
+from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.client_events import SessionClose
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
@@ -106,7 +106,7 @@ class Connection:
         else:
             self.speech.execute(effect)
 
-    async def _run_assistant(self, request: fx.AssistantRequest) -> None:
+    async def _run_assistant(self, request: AssistantRequest) -> None:
         rid, session = request.response_id, self.session
         try:
             async for output in self.assistant.respond(request):

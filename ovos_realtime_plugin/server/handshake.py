@@ -30,6 +30,11 @@ def offered_subprotocols(headers: Headers) -> list[str]:
     return [p.strip() for value in headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",") if p.strip()]
 
 
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
 def read(path: str, headers: Headers) -> Handshake:
     url = urlsplit(path)
     query = parse_qs(url.query)
@@ -42,12 +47,12 @@ def read(path: str, headers: Headers) -> Handshake:
     for proto in protocols:
         if proto.startswith(KEY_SUBPROTOCOL):
             key = key or proto[len(KEY_SUBPROTOCOL):]
-    key = key or (query.get("access_token") or [None])[0]
-    intent = (query.get("intent") or [None])[0]
+    key = key or _first(query, "access_token")
+    intent = _first(query, "intent")
     return Handshake(path=url.path, dialect="beta" if beta else "ga",
                      kind="transcription" if intent == "transcription" else "realtime",
-                     model=(query.get("model") or [None])[0], api_key=key,
-                     call_id=(query.get("call_id") or [None])[0])
+                     model=_first(query, "model"), api_key=key,
+                     call_id=_first(query, "call_id"))
 
 
 def select_subprotocol(offered: list[str]) -> str | None:

@@ -1,0 +1,123 @@
+"""Text round trip through ovos-realtime vs a bare websockets JSON echo server, in the same run.
+
+Both servers answer one client request with the same frames: the baseline replays a recorded turn
+(json.loads + json.dumps of each event, nothing else), ovos-realtime produces it through the whole
+protocol core with an instant assistant. Printed: medians, p95, the ratio, and first-delta latency.
+
+    python -m benchmarks.bench_roundtrip [--turns 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+
+from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
+from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.settings import ServerSettings
+
+TURN = [
+    json.dumps({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+                                                              "content": [{"type": "input_text", "text": "hi"}]}}),
+    json.dumps({"type": "response.create"}),
+]
+
+
+class InstantAssistant:
+    async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
+        for word in ("Hello ", "there, ", "how ", "are ", "you?"):
+            yield TextDelta(word)
+
+
+async def record_turn(url: str) -> list[str]:
+    async with connect(url) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime",
+                                                                         "output_modalities": ["text"]}}))
+        await ws.recv()
+        frames: list[str] = []
+        for message in TURN:
+            await ws.send(message)
+        while True:
+            frame = str(await ws.recv())
+            frames.append(frame)
+            if '"rate_limits.updated"' in frame:
+                return frames
+
+
+async def measure(url: str, turns: int, setup: bool) -> tuple[list[float], list[float]]:
+    totals, firsts = [], []
+    async with connect(url, max_size=None) as ws:
+        if setup:
+            await ws.recv()
+            await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime",
+                                                                             "output_modalities": ["text"]}}))
+            await ws.recv()
+        for _ in range(turns):
+            start = time.perf_counter()
+            first = None
+            for message in TURN:
+                await ws.send(message)
+            while True:
+                frame = str(await ws.recv())
+                if first is None and '"response.output_text.delta"' in frame:
+                    first = time.perf_counter() - start
+                if '"rate_limits.updated"' in frame:
+                    break
+            totals.append(time.perf_counter() - start)
+            firsts.append(first or 0.0)
+    return totals, firsts
+
+
+async def main(turns: int) -> None:
+    server = RealtimeServer(ServerSettings(port=0, limits=_unlimited()), lambda s: InstantAssistant())
+    await server.start()
+    url = f"ws://127.0.0.1:{server.port}/v1/realtime?model=gpt-realtime"
+    recorded = await record_turn(url)
+
+    async def echo(ws: ServerConnection) -> None:
+        pending = 0
+        async for message in ws:
+            json.loads(message)
+            pending += 1
+            if pending == len(TURN):
+                pending = 0
+                for frame in recorded:
+                    await ws.send(json.dumps(json.loads(frame)))
+
+    async with serve(echo, "127.0.0.1", 0) as baseline:
+        base_url = f"ws://127.0.0.1:{baseline.sockets[0].getsockname()[1]}/"
+        await measure(base_url, 20, False)
+        await measure(url, 20, True)  # warm-up both
+        base, _ = await measure(base_url, turns, False)
+        ours, first = await measure(url, turns, True)
+    await server.stop()
+    p = statistics.quantiles
+    print(f"frames per turn: {len(recorded)}; turns: {turns}")
+    print(f"baseline echo   median {statistics.median(base) * 1e3:7.3f} ms  p95 {p(base, n=20)[18] * 1e3:7.3f} ms")
+    print(f"ovos-realtime   median {statistics.median(ours) * 1e3:7.3f} ms  p95 {p(ours, n=20)[18] * 1e3:7.3f} ms")
+    print(f"ratio ovos-realtime / echo (median): {statistics.median(ours) / statistics.median(base):.2f}x "
+          "(goal <= 1.3x)")
+    print(f"first text delta, instant assistant: p50 {statistics.median(first) * 1e3:.3f} ms")
+
+
+def _unlimited() -> Any:
+    from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
+
+    return RateLimitSettings(requests_per_minute=10**9, tokens_per_minute=10**12)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=300)
+    asyncio.run(main(parser.parse_args().turns))
+    _ = RealtimeSession  # the core under test

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything ovos-realtime needs on a fresh Debian/Ubuntu machine into ./.venv.
+#   scripts/setup.sh          runtime
+#   scripts/setup.sh test     runtime + test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APT_PACKAGES="espeak-ng swig libfann-dev sox"
+missing=""
+for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+extra=""; [ "${1:-}" = "test" ] && extra="[test]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".$extra"
