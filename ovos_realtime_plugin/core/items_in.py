@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 def build_item(session: RealtimeSession, given: ce.ItemIn, prefix: str = "item") -> Item:
     problem = ce.item_problems(given, prefix)
     if problem is not None:
-        raise ProtocolError(*problem)
+        code, param, message = problem
+        raise ProtocolError(code, message, param)
     if given.type == "item_reference":
         raise ProtocolError("invalid_value", "Item references are only allowed in 'response.input'.",
                             f"{prefix}.type")

@@ -138,10 +138,14 @@ class ResponseStream:
             self._apply(self._queue.popleft())
 
     def _apply(self, output: AssistantOutput | str) -> None:
+        if isinstance(output, (FunctionCallStart, ServerToolCall)) or output == _END:
+            self._close()
+            if self._open and self._open.closing:
+                self._queue.appendleft(output)  # go on once the spoken item has finished
+                return
         if isinstance(output, TextDelta):
             self._text(output.text)
         elif isinstance(output, FunctionCallStart):
-            self._close()
             item = Item(id=new_id("item"), type="function_call", status="in_progress", name=output.name,
                         call_id=output.call_id or new_id("call"), arguments="")
             self._add(item)
@@ -153,16 +157,13 @@ class ResponseStream:
             self._emit("response.function_call_arguments.delta",
                        {**self._ids(opened), "call_id": opened.item.call_id, "delta": output.delta})
         elif isinstance(output, ServerToolCall):
-            self._close()
             self._server_tool(output)
         elif isinstance(output, Usage):
             self._reported = output
         elif isinstance(output, Incomplete):
             self._incomplete = output.reason
         elif output == _END:
-            self._close()
-            if not (self._open and self._open.closing):
-                self._finish("incomplete" if self._incomplete else "completed")
+            self._finish("incomplete" if self._incomplete else "completed")
 
     def _add(self, item: Item) -> _Open:
         self.output.append(item)

@@ -74,7 +74,8 @@ class RealtimeSession(input_audio.InputAudio):
         return events
 
     def pop_effects(self) -> list[Effect]:
-        effects, self._effects = self._effects, []
+        effects = list(self._effects)
+        self._effects.clear()
         return effects
 
     def error(self, err: ProtocolError, client_event_id: str | None = None) -> None:
@@ -194,10 +195,11 @@ class RealtimeSession(input_audio.InputAudio):
 
     def start_ready_responses(self) -> None:
         """Run the assistant for responses whose context has every transcript it needs."""
+        pending = self.pending_transcripts
         for stream in list(self._waiting):
             if not stream.active:
                 self._waiting.remove(stream)
-            elif not any(item.id in self.pending_transcripts for item in stream.spec.context):
+            elif not pending or not any(item.id in pending for item in stream.spec.context):
                 self._waiting.remove(stream)
                 self.effect(RunAssistant(self._request(stream)))
 

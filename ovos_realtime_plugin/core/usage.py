@@ -16,15 +16,23 @@ AUDIO_TOKENS_PER_S = 10
 
 
 def estimate_tokens(text: str) -> int:
-    return (len(text) + 3) // 4
+    return estimate_tokens_of(len(text))
+
+
+def estimate_tokens_of(chars: int) -> int:
+    return (chars + 3) // 4
 
 
 def _count(items: Iterable[Item]) -> tuple[int, int]:
-    text = audio = 0
+    text = audio_ms = 0
     for item in items:
-        text += estimate_tokens(item.text() + (item.arguments or "") + (item.output or ""))
-        audio += sum(c.audio_ms for c in item.content) * AUDIO_TOKENS_PER_S // 1000
-    return text, audio
+        chars = len(item.arguments or "") + len(item.output or "")
+        for part in item.content:
+            chars += len(part.text or part.transcript or "")
+            if part.audio:
+                audio_ms += part.audio_ms
+        text += estimate_tokens_of(chars)
+    return text, audio_ms * AUDIO_TOKENS_PER_S // 1000
 
 
 def response_usage(context: Iterable[Item], output: Iterable[Item], reported: Usage | None,
