@@ -1,0 +1,12 @@
+"""The OVOS side: a Realtime response answered by OVOS skills over the messagebus.
+
+- :mod:`.names` — every bus message name (stable and alpha spellings) and pipeline stage id;
+- :mod:`.client` — :class:`~.client.BusConnection`, the only importer of ovos-bus-client;
+- :mod:`.session` — one connection's OVOS session dict and the per-turn pipeline policy;
+- :mod:`.assistant` — :class:`~.assistant.OvosAssistant`, the ``Assistant`` of one Realtime connection;
+- :mod:`.embedded_bus` — the messagebus on a thread of this process, with TCP_NODELAY;
+- :mod:`.skills_service` — ovos-core's skills service as a child process on a given bus;
+- :mod:`.errors`, :mod:`.dialogs` — failures raised out of a response; our own spoken lines.
+
+Nothing is imported here, so importing :mod:`.names` stays cheap.
+"""
