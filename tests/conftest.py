@@ -1,3 +1,3 @@
 """Shared fixtures; each domain keeps its own in a fixtures_* module."""
 
-pytest_plugins = ["tests.fixtures_server", "tests.fixtures_ovos"]
+pytest_plugins = ["tests.fixtures_server", "tests.fixtures_ovos", "tests.fixtures_speech"]

@@ -10,6 +10,7 @@ import pytest
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from tests.scripted import ScriptedAssistant
 
 API_KEY = "sk-test-local"
@@ -29,7 +30,7 @@ class Running:
         return f"http://127.0.0.1:{self.server.port}/v1"
 
 
-async def start_server(**settings: object) -> Running:
+async def start_server(speech: SpeechEngines | None = None, **settings: object) -> Running:
     running: Running
 
     def factory(session: RealtimeSession) -> ScriptedAssistant:
@@ -38,7 +39,7 @@ async def start_server(**settings: object) -> Running:
         return assistant
 
     server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), **settings),  # type: ignore[arg-type]
-                            factory)
+                            factory, speech=speech)
     running = Running(server)
     await server.start()
     return running

@@ -50,7 +50,7 @@ class ScriptedAssistant:
             raise RuntimeError("scripted engine failure")
         if "slow" in text:
             try:
-                for word in ("One. ", "Two. ", "Three."):
+                for word in ("This is part one. ", "This is part two. ", "This is part three."):
                     await self.gate.get()
                     yield TextDelta(word)
             except asyncio.CancelledError:

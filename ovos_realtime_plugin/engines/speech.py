@@ -1,0 +1,67 @@
+"""Load, warm and hand over the speech engines the configuration chose."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ovos_realtime_plugin.engines.choice import SpeechChoices, speech_choices
+from ovos_realtime_plugin.engines.loader import downloads_refused
+from ovos_realtime_plugin.engines.stt import PluginTranscriber
+from ovos_realtime_plugin.engines.tts import PluginSynthesizer
+from ovos_realtime_plugin.engines.vad import PluginVad
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedSpeech:
+    """The loaded engines, as the server takes them, and their threads to close at shut-down."""
+
+    engines: SpeechEngines
+    stt: PluginTranscriber | None
+    tts: PluginSynthesizer | None
+    vad: PluginVad | None
+
+    def close(self) -> None:
+        for engine in (self.stt, self.tts, self.vad):
+            if engine is not None:
+                engine.close()
+
+
+def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpeech:
+    """Load every chosen engine (raising ``EngineLoadError`` with a clear message) and warm it."""
+    stt = tts = vad = None
+    started = time.perf_counter()
+    with downloads_refused(not choices.allow_downloads):
+        if choices.stt is not None:
+            stt = PluginTranscriber.load(choices.stt, choices.language)
+        if choices.tts is not None:
+            tts = PluginSynthesizer.load(choices.tts, choices.language, choices.voices)
+        if choices.vad is not None:
+            vad = PluginVad.load(choices.vad)
+    loaded = LoadedSpeech(SpeechEngines(stt=stt, tts=tts, new_vad=vad.new_detector if vad else None,
+                                        language=choices.language), stt, tts, vad)
+    if warm:
+        if stt is not None:
+            stt.warm(choices.language)
+        if tts is not None:
+            tts.warm(choices.language)
+    log.info("speech engines ready in %.2f s: STT %s, TTS %s, VAD %s", time.perf_counter() - started,
+             stt.module if stt else "off", tts.module if tts else "off", vad.module if vad else "off")
+    return loaded
+
+
+def shipped_config() -> dict[str, Any]:
+    """ovos-config's own defaults, to tell a device's deliberate choice from what merely ships."""
+    from ovos_config.locations import DEFAULT_CONFIG  # type: ignore[import-untyped]
+    from ovos_config.models import LocalConf  # type: ignore[import-untyped]
+
+    return dict(LocalConf(DEFAULT_CONFIG))
+
+
+def speech_from_config(conf: dict[str, Any], **overrides: str | None) -> LoadedSpeech:
+    return load_speech_engines(speech_choices(conf, shipped_config(), **overrides))

@@ -1,0 +1,79 @@
+"""An OPM TTS plugin behind the server's ``Synthesizer`` interface."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import wave
+from typing import Any
+
+import numpy as np
+
+from ovos_realtime_plugin.engines.choice import EngineChoice
+from ovos_realtime_plugin.engines.loader import construct, plugin_class
+from ovos_realtime_plugin.engines.worker import EngineThread
+
+log = logging.getLogger(__name__)
+
+
+class PluginSynthesizer:
+    """Speaks one sentence at a time through ``TTS.get_tts`` into a scratch WAV file, read back as PCM16."""
+
+    def __init__(self, plugin: Any, module: str, thread: EngineThread, voices: dict[str, str]) -> None:
+        self.plugin = plugin
+        self.module = module
+        self.voices = voices
+        self._thread = thread
+        self._dir = tempfile.TemporaryDirectory(prefix="ovos-realtime-tts-")
+        self._wav = os.path.join(self._dir.name, "sentence.wav")
+        self._length_scale = getattr(plugin, "length_scale", None)
+
+    @classmethod
+    def load(cls, choice: EngineChoice, language: str, voices: dict[str, str]) -> PluginSynthesizer:
+        thread = EngineThread("tts")
+        plugin_cls = plugin_class("tts", choice.module)
+        config = {"lang": language, **choice.config}
+        plugin = thread.call(construct, "tts", choice.module, lambda: plugin_cls(config=config))
+        return cls(plugin, choice.module, thread, voices)
+
+    async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
+        return await self._thread.run(self._synthesize, text, voice, speed, lang)
+
+    def _synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
+        self._set_speed(speed)
+        plugin_voice = self.voices.get(voice or "")  # Realtime voice names mean nothing to a plugin unless mapped
+        self.plugin.get_tts(text, self._wav, lang=lang, voice=plugin_voice)
+        return read_wav(self._wav)
+
+    def _set_speed(self, speed: float) -> None:
+        """Plugins with a phoneme length scale (piper, VITS-like) speak faster with a smaller one."""
+        if not hasattr(self.plugin, "length_scale"):
+            return
+        base = self._length_scale or 1.0
+        self.plugin.length_scale = self._length_scale if speed == 1.0 else base / speed
+
+    def warm(self, language: str) -> None:
+        self._thread.call(self._synthesize, "Ready.", None, 1.0, language)
+
+    def close(self) -> None:
+        self._thread.close()
+        self._dir.cleanup()
+
+
+def read_wav(path: str) -> tuple[bytes, int]:
+    """Mono PCM16 and its rate, whatever sample width and channel count the plugin wrote."""
+    with wave.open(path, "rb") as wav:
+        rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
+        frames = wav.readframes(wav.getnframes())
+    if width == 2 and channels == 1:
+        return frames, rate
+    if width == 2:
+        samples = np.frombuffer(frames, "<i2").reshape(-1, channels).mean(axis=1)
+    elif width == 4:
+        samples = np.frombuffer(frames, "<i4").reshape(-1, channels).mean(axis=1) / 65536
+    elif width == 1:
+        samples = (np.frombuffer(frames, np.uint8).astype(np.int16).reshape(-1, channels).mean(axis=1) - 128) * 256
+    else:
+        raise ValueError(f"unsupported WAV sample width {width}")
+    return np.clip(samples, -32768, 32767).astype("<i2").tobytes(), rate

@@ -1,0 +1,31 @@
+"""Driving a voice session through the official SDK: streaming audio in, gathering audio out."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ovos_realtime_plugin.audio.codec import decode_to_pcm16
+
+CHUNK_MS = 100
+
+
+async def stream_audio(conn: Any, audio: bytes, bytes_per_ms: float, chunk_ms: int = CHUNK_MS) -> None:
+    """Append ``audio`` in chunks as a client streaming a microphone would (without waiting in between)."""
+    step = int(bytes_per_ms * chunk_ms)
+    for start in range(0, len(audio), step):
+        await conn.input_audio_buffer.append(audio=base64.b64encode(audio[start:start + step]).decode())
+
+
+def first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    return next(e for e in events if e["type"] == kind)
+
+
+def output_audio(events: list[dict[str, Any]], fmt: str = "audio/pcm") -> bytes:
+    """The response's audio deltas joined and decoded to PCM16."""
+    raw = b"".join(base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta")
+    return decode_to_pcm16(raw, fmt)
+
+
+def words(text: str) -> list[str]:
+    return "".join(c.lower() if c.isalnum() else " " for c in text).split()
