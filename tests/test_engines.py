@@ -60,7 +60,8 @@ def test_a_plugin_that_is_not_installed_stops_start_up_with_a_clear_message() ->
 
 def test_a_model_that_cannot_load_stops_start_up_with_a_clear_message() -> None:
     conf = {**SHIPPED, "realtime": {"stt": {"module": "none"}, "vad": {"module": "none"}, "tts": {
-        "ovos-tts-plugin-piper": {"model": "/nonexistent/voice.onnx", "model_config": "/nonexistent/voice.json"}}}}
+        "ovos-tts-plugin-piper": {"model": "/nonexistent/voice.onnx", "model_config": "/nonexistent/voice.json",
+                                  "voice": "missing-voice"}}}}
     with pytest.raises(EngineLoadError, match="'ovos-tts-plugin-piper' could not load its model"):
         load_speech_engines(speech_choices(conf, SHIPPED), warm=False)
 

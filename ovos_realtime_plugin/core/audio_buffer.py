@@ -37,6 +37,11 @@ class InputAudioBuffer:
         n = self.format.bytes_for_ms(int(max(0.0, stream_ms - self._base_ms)))
         return min(n, len(self._data))
 
+    def peek(self, start_ms: float, end_ms: float) -> bytes:
+        """A copy of the audio between two stream times, leaving the buffer as it is."""
+        end = self._offset(end_ms)
+        return bytes(self._data[min(self._offset(start_ms), end):end])
+
     def take(self, start_ms: float | None = None, end_ms: float | None = None) -> bytes:
         """Remove and return the audio up to ``end_ms`` (all when ``None``), dropping what lies before ``start_ms``."""
         end = len(self._data) if end_ms is None else self._offset(end_ms)

@@ -41,13 +41,19 @@ class Synthesize:
 
 @dataclass(frozen=True)
 class Transcribe:
-    """Transcribe a committed user audio item; report with ``on_transcript`` or ``on_transcript_error``."""
+    """Transcribe user audio; report with ``on_transcript`` or ``on_transcript_error``, passing ``attempt`` back.
+
+    ``attempt`` 0 is a committed item. A positive ``attempt`` is speculative: the user's turn has paused and may
+    be over; the result is kept if the turn does end there, and dropped if speech resumes (ask
+    ``transcript_wanted`` before spending time on it).
+    """
 
     item_id: str
     audio: bytes
     format: AudioFormat
     language: str | None
     prompt: str | None
+    attempt: int = 0
 
 
 @dataclass(frozen=True)

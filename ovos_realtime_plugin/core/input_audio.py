@@ -7,11 +7,12 @@ import binascii
 from typing import TYPE_CHECKING, Any
 
 from ovos_realtime_plugin.core.config import RealtimeSessionConfig, ServerVad, SessionConfig, input_format
-from ovos_realtime_plugin.core.effects import DetectSpeech, ResetSpeechDetector, Transcribe
+from ovos_realtime_plugin.core.effects import DetectSpeech, ResetSpeechDetector
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
-from ovos_realtime_plugin.core.turns import SilenceStarted, SpeechStarted, SpeechStopped, TurnDetector
+from ovos_realtime_plugin.core.transcripts import Transcripts
+from ovos_realtime_plugin.core.turns import SilenceStarted, SpeechResumed, SpeechStarted, SpeechStopped, TurnDetector
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.core.session import RealtimeSession
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 MIN_COMMIT_MS = 100
 
 
-class InputAudio:
+class InputAudio(Transcripts):
     """Mixed into :class:`RealtimeSession`; owns everything about audio the client sends."""
 
     config: SessionConfig
@@ -27,9 +28,9 @@ class InputAudio:
     def __init__(self) -> None:
         from ovos_realtime_plugin.core.audio_buffer import InputAudioBuffer
 
+        Transcripts.__init__(self)
         self.buffer = InputAudioBuffer(input_format(self.config))
         self.detector: TurnDetector | None = None
-        self.pending_transcripts: dict[str, str] = {}  # item_id → content kind, while transcription runs
         self.segments: dict[str, list[tuple[int, int]]] = {}
         self._turn_item: str | None = None
         self._idle_from_ms = 0
@@ -54,10 +55,6 @@ class InputAudio:
         self.buffer.set_format(input_format(self.config))
         self._configure_detector()
 
-    @property
-    def transcription_on(self) -> bool:
-        return self.config.type == "transcription" or self.config.audio.input.transcription is not None
-
     # -- client events --------------------------------------------------------------------------
     def append_audio(self, audio_b64: str) -> None:
         try:
@@ -80,13 +77,14 @@ class InputAudio:
     def clear_audio(self) -> None:
         self.buffer.clear()
         self._turn_item = None
+        self.drop_early_transcript()
         if self.detector is not None:
             self.detector.reset()
             self._s.effect(ResetSpeechDetector())
         self._s.emit("input_audio_buffer.cleared", {})
 
     # -- commits and transcripts ----------------------------------------------------------------
-    def _commit(self, audio: bytes, item_id: str | None) -> Item:
+    def _commit(self, audio: bytes, item_id: str | None, early_ok: bool = False) -> Item:
         s = self._s
         item = Item(id=item_id or new_id("item"), type="message", role="user", content=[
             Content(type="input_audio", transcript=None, audio=bytearray(audio), audio_format=self.buffer.format)])
@@ -96,54 +94,8 @@ class InputAudio:
         rendered = s.renderer.item(item)
         s.emit("conversation.item.added", {"previous_item_id": previous, "item": rendered})
         s.emit("conversation.item.done", {"previous_item_id": previous, "item": rendered})
-        self.transcribe_if_needed(item)
+        self.transcribe_if_needed(item, early_ok)
         return item
-
-    def transcribe_if_needed(self, item: Item) -> None:
-        """User audio needs words: for the client when transcription is on, and always for the assistant."""
-        for part in item.content:
-            if part.type == "input_audio" and part.transcript is None and part.audio:
-                self.pending_transcripts[item.id] = part.type
-                t = self.config.audio.input.transcription
-                self._s.effect(Transcribe(item.id, bytes(part.audio), part.audio_format or self.buffer.format,
-                                          (t.language if t else None) or self._s.language, t.prompt if t else None))
-                return
-
-    def _audio_part(self, item_id: str) -> Content | None:
-        if item_id not in self._s.conversation:
-            return None
-        return next((c for c in self._s.conversation.get(item_id).content if c.type == "input_audio"), None)
-
-    def on_transcript_delta(self, item_id: str, delta: str) -> None:
-        if self.transcription_on and item_id in self.pending_transcripts and delta:
-            self._s.emit("conversation.item.input_audio_transcription.delta",
-                         {"item_id": item_id, "content_index": 0, "delta": delta})
-
-    def on_transcript(self, item_id: str, text: str, audio_seconds: float) -> None:
-        if self.pending_transcripts.pop(item_id, None) is None:
-            return
-        part = self._audio_part(item_id)
-        if part is not None:
-            part.transcript = text
-        if self.transcription_on:
-            usage: dict[str, Any] = {"type": "duration", "seconds": round(audio_seconds, 3)}
-            self._s.emit("conversation.item.input_audio_transcription.completed",
-                         {"item_id": item_id, "content_index": 0, "transcript": text, "usage": usage})
-        self._s.start_ready_responses()
-
-    def on_transcript_error(self, item_id: str, message: str) -> None:
-        if self.pending_transcripts.pop(item_id, None) is None:
-            return
-        part = self._audio_part(item_id)
-        if part is not None:
-            part.transcript = ""
-        error = {"type": "server_error", "code": "transcription_failed", "message": message, "param": None}
-        if self.transcription_on:
-            self._s.emit("conversation.item.input_audio_transcription.failed",
-                         {"item_id": item_id, "content_index": 0, "error": error})
-        else:
-            self._s.emit("error", {"error": {**error, "event_id": None}})
-        self._s.start_ready_responses()
 
     # -- turn detection -------------------------------------------------------------------------
     def on_speech_frames(self, start_ms: int, frame_ms: int, probabilities: list[float]) -> None:
@@ -168,12 +120,15 @@ class InputAudio:
             if active is not None and td is not None and td.interrupt_response:
                 s.cancel_response(active, "turn_detected")
         elif isinstance(event, SilenceStarted):
-            pass  # a cue an engine may use to transcribe early; the turn is not over yet
+            if self._turn_item is not None:  # the turn may be over: start on its transcript now
+                self.start_early_transcript(self._turn_item, self._speech_start_ms, event.at_ms)
+        elif isinstance(event, SpeechResumed):
+            self.drop_early_transcript()
         elif isinstance(event, SpeechStopped):
             item_id = self._turn_item or new_id("item")
             s.emit("input_audio_buffer.speech_stopped", {"audio_end_ms": event.audio_end_ms, "item_id": item_id})
             self._turn_item = item_id
-            self._commit(self.buffer.take(self._speech_start_ms, event.commit_end_ms), item_id)
+            self._commit(self.buffer.take(self._speech_start_ms, event.commit_end_ms), item_id, early_ok=True)
             self._idle_from_ms = event.commit_end_ms
             if td is not None and td.create_response and isinstance(self.config, RealtimeSessionConfig):
                 if s.active_response() is None:

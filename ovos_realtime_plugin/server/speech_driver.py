@@ -18,6 +18,8 @@ from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.session import RealtimeSession
 
 VAD_RATE = 16000
+PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pieces, cut where it is quietest
+CUT_WINDOW_S = 5
 VAD_FRAME_MS = 32
 CHUNK_MS = 100  # audio deltas sent to clients are cut to this length
 
@@ -122,21 +124,29 @@ class SpeechDriver:
     # -- STT ------------------------------------------------------------------------------------
     async def _transcribe(self, job: fx.Transcribe) -> None:
         session = self.session
+        if not session.transcript_wanted(job.item_id, job.attempt):
+            return  # speech resumed after the pause this early attempt was for
         stt = self.engines.stt
-        pcm = decode_to_pcm16(job.audio, job.format.type)
-        seconds = len(pcm) / 2 / job.format.rate
         if stt is None:
-            session.on_transcript_error(job.item_id, "no speech-to-text engine is configured")
+            session.on_transcript_error(job.item_id, "no speech-to-text engine is configured", job.attempt)
             return
+        pcm = decode_to_pcm16(job.audio, job.format.type)
+        rate = job.format.rate
+        lang = job.language or self.engines.language
+        pieces = split_long_audio(pcm, rate)
+        texts: list[str] = []
         try:
-            text = await stt.transcribe(pcm, job.format.rate, job.language or self.engines.language)
+            for piece in pieces:
+                text = (await stt.transcribe(piece, rate, lang)).strip()
+                if text and len(pieces) > 1 and job.attempt == 0:  # long audio: each piece as it is ready
+                    session.on_transcript_delta(job.item_id, (" " if texts else "") + text)
+                    self.flush()
+                texts.append(text)
         except Exception as exc:
             self.log.warning("transcription failed: %s", exc)
-            session.on_transcript_error(job.item_id, f"transcription failed: {exc}")
+            session.on_transcript_error(job.item_id, f"transcription failed: {exc}", job.attempt)
             return
-        text = text.strip()
-        session.on_transcript_delta(job.item_id, text)
-        session.on_transcript(job.item_id, text, seconds)
+        session.on_transcript(job.item_id, " ".join(t for t in texts if t), len(pcm) / 2 / rate, job.attempt)
 
     # -- VAD ------------------------------------------------------------------------------------
     async def _detect(self, job: fx.DetectSpeech) -> None:
@@ -155,3 +165,21 @@ class SpeechDriver:
     async def _reset_vad(self, job: fx.ResetSpeechDetector) -> None:
         if self._vad is not None:
             self._vad.reset()
+
+
+def split_long_audio(pcm16: bytes, rate: int) -> list[bytes]:
+    """Pieces of at most ``PIECE_S`` seconds, each cut at the quietest 50 ms in its last ``CUT_WINDOW_S`` s."""
+    import numpy as np
+
+    samples = np.frombuffer(pcm16, "<i2")
+    longest, window, hop = PIECE_S * rate, CUT_WINDOW_S * rate, rate // 20
+    pieces: list[bytes] = []
+    start = 0
+    while len(samples) - start > longest:
+        region = samples[start + longest - window:start + longest].astype(np.float32)
+        energy = np.abs(region[:len(region) // hop * hop]).reshape(-1, hop).mean(axis=1)
+        cut = start + longest - window + int(np.argmin(energy)) * hop + hop // 2
+        pieces.append(samples[start:cut].tobytes())
+        start = cut
+    pieces.append(samples[start:].tobytes())
+    return pieces

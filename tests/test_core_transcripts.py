@@ -1,0 +1,121 @@
+"""The early transcript: started when the user pauses, kept if the turn ends there, dropped if speech resumes.
+
+Scripted against the sans-I/O core with VAD probabilities fed as the speech driver would.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ovos_realtime_plugin.core.effects import DetectSpeech, Effect, RunAssistant, Transcribe
+from ovos_realtime_plugin.server.speech_driver import split_long_audio
+from tests.sdk_helpers import types
+from tests.test_core_sequences import Core, pcm_ms
+
+FRAME_MS = 32
+
+
+class VoiceCore(Core):
+    """A session with server VAD (silence window 320 ms) and transcription on."""
+
+    def __init__(self) -> None:
+        super().__init__("text")
+        self.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+            "transcription": {"model": "whisper-1"},
+            "turn_detection": {"type": "server_vad", "silence_duration_ms": 320, "prefix_padding_ms": 0}}}}})
+        self.frames = 0
+
+    def hear(self, *pattern: tuple[int, float]) -> tuple[list[dict[str, Any]], list[Effect]]:
+        """Append audio for each (frames, probability) run and report the VAD's verdicts on it."""
+        events: list[dict[str, Any]] = []
+        effects: list[Effect] = []
+        for count, probability in pattern:
+            events += self.send({"type": "input_audio_buffer.append",
+                                 "audio": base64.b64encode(pcm_ms(count * FRAME_MS, 100)).decode()})
+            effects += [e for e in self.effects() if not isinstance(e, DetectSpeech)]
+            self.session.on_speech_frames(self.frames * FRAME_MS, FRAME_MS, [probability] * count)
+            self.frames += count
+            events += self.take()
+            effects += self.effects()
+        return events, effects
+
+
+def transcribes(effects: list[Effect]) -> list[Transcribe]:
+    return [e for e in effects if isinstance(e, Transcribe)]
+
+
+def test_a_pause_starts_a_transcript_that_becomes_the_items_when_the_turn_ends() -> None:
+    core = VoiceCore()
+    events, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))  # speech, then the pause begins
+    assert types(events) == ["input_audio_buffer.speech_started"]
+    item_id = events[0]["item_id"]
+    (early,) = transcribes(effects)
+    assert early.item_id == item_id and early.attempt == 1
+    assert len(early.audio) >= pcm_ms(20 * FRAME_MS).__len__()  # the whole of the speech so far
+    core.session.on_transcript(item_id, "turn it up", 0.7, attempt=1)  # the engine is done before the turn is
+    assert core.take() == []
+    events, effects = core.hear((10, 0.1))  # the silence window passes: the turn is over
+    assert transcribes(effects) == []  # no second transcription of the same words
+    assert [e for e in effects if isinstance(e, RunAssistant)]
+    names = types(events)
+    assert names[:5] == ["input_audio_buffer.speech_stopped", "input_audio_buffer.committed",
+                         "conversation.item.added", "conversation.item.done",
+                         "conversation.item.input_audio_transcription.delta"]
+    completed = events[names.index("conversation.item.input_audio_transcription.completed")]
+    assert completed["transcript"] == "turn it up" and completed["item_id"] == item_id
+    assert completed["usage"]["seconds"] >= 0.9  # the committed audio, not the early part
+
+
+def test_speech_resuming_drops_the_early_transcript_and_a_later_pause_starts_another() -> None:
+    core = VoiceCore()
+    _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    (first,) = transcribes(effects)
+    _, effects = core.hear((10, 0.9))  # the user goes on
+    assert not core.session.transcript_wanted(first.item_id, first.attempt)
+    core.session.on_transcript(first.item_id, "turn it", 0.5, attempt=first.attempt)  # stale: ignored
+    assert core.take() == []
+    _, effects = core.hear((2, 0.1))
+    (second,) = transcribes(effects)
+    assert second.attempt == 2 and len(second.audio) > len(first.audio)
+    events, effects = core.hear((10, 0.1))
+    assert "conversation.item.input_audio_transcription.completed" not in types(events)  # waits for attempt 2
+    assert not [e for e in effects if isinstance(e, RunAssistant)]
+    core.session.on_transcript(second.item_id, "turn it up please", 1.0, attempt=2)
+    events = core.take()
+    assert [e["transcript"] for e in events if e["type"].endswith("transcription.completed")] == [
+        "turn it up please"]
+    assert [e for e in core.effects() if isinstance(e, RunAssistant)]
+
+
+def test_an_early_failure_fails_the_committed_item() -> None:
+    core = VoiceCore()
+    _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    (early,) = transcribes(effects)
+    core.hear((10, 0.1))
+    core.session.on_transcript_error(early.item_id, "engine crashed", attempt=early.attempt)
+    events = core.take()
+    assert types(events)[0] == "conversation.item.input_audio_transcription.failed"
+    assert events[0]["error"]["message"] == "engine crashed"
+
+
+def test_a_manual_commit_during_a_pause_transcribes_what_was_committed() -> None:
+    core = VoiceCore()
+    _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    (early,) = transcribes(effects)
+    core.send({"type": "input_audio_buffer.commit"})
+    (committed,) = transcribes(core.effects())
+    assert committed.attempt == 0 and not core.session.transcript_wanted(early.item_id, early.attempt)
+
+
+def test_long_audio_is_cut_into_pieces_whisper_can_hear_at_its_quietest_points() -> None:
+    rate = 16000
+    loud = (3000).to_bytes(2, "little", signed=True)
+    second = loud * rate
+    quiet_at = 23  # a quiet 200 ms after 23 s of speech
+    audio = second * quiet_at + bytes(2 * rate // 5) + second * 37
+    pieces = split_long_audio(audio, rate)
+    assert b"".join(pieces) == audio
+    assert all(len(p) <= 25 * rate * 2 for p in pieces) and len(pieces) == 3
+    assert quiet_at * rate * 2 <= len(pieces[0]) <= (quiet_at + 0.2) * rate * 2
+    assert split_long_audio(second * 10, rate) == [second * 10]
