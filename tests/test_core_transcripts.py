@@ -88,6 +88,21 @@ def test_speech_resuming_drops_the_early_transcript_and_a_later_pause_starts_ano
     assert [e for e in core.effects() if isinstance(e, RunAssistant)]
 
 
+def test_a_committed_turn_keeps_its_early_transcript_whatever_comes_next() -> None:
+    core = VoiceCore()
+    _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    (first,) = transcribes(effects)
+    core.hear((10, 0.1))  # committed; its transcript is still on its way
+    _, effects = core.hear((20, 0.9), (2, 0.1))  # the next turn starts and pauses
+    (second,) = transcribes(effects)
+    core.send({"type": "input_audio_buffer.clear"})  # and the client clears the buffer
+    assert core.session.transcript_wanted(first.item_id, first.attempt)
+    assert not core.session.transcript_wanted(second.item_id, second.attempt)
+    core.session.on_transcript(first.item_id, "first turn", 0.7, attempt=first.attempt)
+    completed = [e for e in core.take() if e["type"].endswith("transcription.completed")]
+    assert [(e["item_id"], e["transcript"]) for e in completed] == [(first.item_id, "first turn")]
+
+
 def test_an_early_failure_fails_the_committed_item() -> None:
     core = VoiceCore()
     _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))

@@ -16,6 +16,18 @@ Every message we emit carries the Realtime response id under :data:`TURN_KEY`; O
 context into everything it does for that utterance, so late messages of an earlier, cancelled
 turn are told apart from this one. A skill answering a question speaks from the *asking* turn's
 context: those ids are accepted while the question is open.
+
+Tools (README, "Tools"):
+
+- **Client function tools with examples** are tried first: a turn that matches one of their example
+  phrases (:mod:`.function_tools`) becomes a ``function_call`` and never reaches OVOS. When the client
+  answers with ``function_call_output`` + ``response.create``, the output is spoken (:func:`.examples.speakable`).
+- **The ``ovos`` MCP tool** (``{"type": "mcp", "server_label": "ovos"}``): the installed intents are its tools
+  (:mod:`.intents`, listed through :meth:`OvosAssistant.list_tools`). Each intent the pipeline runs in a turn
+  (its message ``<skill_id>:<intent>`` in our session) becomes a ``ServerToolCall`` — an ``mcp_call`` item with
+  the slots as arguments and what the skill said as output — followed by that speech as text. The speech is
+  held for the call until the skill's handler completes (or ``intent_output_wait_s``), then streams.
+- :meth:`OvosAssistant.run_intent` runs an intent by tool name with arguments, skipping the pipeline.
 """
 
 from __future__ import annotations
@@ -23,20 +35,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage, Subscription, new_session, standard_lang
 from ovos_realtime_plugin.bus.dialogs import DEFAULT_LOCALE_DIR, load_dialogs
 from ovos_realtime_plugin.bus.errors import BusDisconnectedError, BusUnavailableError, SkillsTimeoutError
+from ovos_realtime_plugin.bus.function_tools import FunctionExamples
+from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE, OvosSession, ovos_session_id
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
+from ovos_realtime_plugin.bus.tool_calls import (
+    HANDLER_END,
+    HeldCall,
+    IntentRun,
+    SpokenText,
+    intent_of,
+    mcp_tool_of,
+    say_outputs,
+    trailing_function_outputs,
+)
+from ovos_realtime_plugin.core.assistant import (
+    AssistantOutput,
+    AssistantRequest,
+    FunctionCallArguments,
+    FunctionCallStart,
+    TextDelta,
+)
 from ovos_realtime_plugin.core.items import Item
 
+if TYPE_CHECKING:
+    from ovos_realtime_plugin.core.session import RealtimeSession
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TURN_KEY = "ovos_realtime_response_id"
 
@@ -56,6 +91,11 @@ class OvosAssistantSettings:
     """None: the ``lang`` of mycroft.conf."""
     source: str = "ovos-realtime"
     locale_dir: Path = DEFAULT_LOCALE_DIR
+    mcp_server_label: str = "ovos"
+    """The ``server_label`` of the MCP tool whose tools are the OVOS intents."""
+    intent_output_wait_s: float = 1.0
+    """With that MCP tool declared, how long an intent's speech is held for its ``mcp_call`` output when its
+    handler goes on running (a skill that speaks, then waits); after that the speech streams."""
 
 
 def last_user_text(items: Sequence[Item]) -> str:
@@ -66,20 +106,29 @@ def last_user_text(items: Sequence[Item]) -> str:
     return ""
 
 
+_RELEASE = BusMessage("ovos-realtime:release-held-speech", {}, {})
+"""Not a bus message: :meth:`OvosAssistant._messages` yields it when a held intent's wait is over."""
+
+
 class _Turn:
     def __init__(self, response_id: str):
         self.id = response_id
         self.queue: asyncio.Queue[BusMessage | str] = asyncio.Queue()  # str: the bus dropped, why
+        self.hold_until: float | None = None
 
 
 class OvosAssistant:
     """The :class:`~ovos_realtime_plugin.core.assistant.Assistant` of one Realtime connection."""
 
     def __init__(self, bus: BusConnection, settings: OvosAssistantSettings | None = None, *,
-                 session_id: str | None = None):
+                 session_id: str | None = None, intents: IntentCatalogue | None = None):
         self._bus = bus
         self._settings = settings or OvosAssistantSettings()
+        self._intents = intents
+        self._functions = FunctionExamples()
         self._unknown = load_dialogs("unknown", self._settings.locale_dir)
+        self._done = load_dialogs("done", self._settings.locale_dir)
+        self._failed = load_dialogs("failed", self._settings.locale_dir)
         self._session: OvosSession | None = None
         self._subscription: Subscription | None = None
         self._turns: dict[str, _Turn] = {}
@@ -98,40 +147,76 @@ class OvosAssistant:
             self._subscription = None
 
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
+        session = self._ensure_session(request.session_id)
+        lang = standard_lang(request.language) if request.language else None
+        outputs = trailing_function_outputs(request.items)
+        if outputs:  # the client ran the function we called: say what it gave
+            yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang))
+            return
         text = last_user_text(request.items)
         if not text:
             logger.debug("response %s: no user message to answer", request.response_id)
             return
-        session = self._ensure_session(request.session_id)
+        call = self._functions.match(text, request.tools, request.tool_choice, lang or session.lang or "en-US")
+        if call is not None:
+            logger.info("response %s: the turn calls the client's function %s", request.response_id, call.name)
+            yield FunctionCallStart(call.name)
+            yield FunctionCallArguments(call.arguments_json)
+            return
+        async with contextlib.aclosing(self._ovos_turn(request, text, session, lang)) as answer:
+            async for output in answer:
+                yield output
+
+    async def _ovos_turn(self, request: AssistantRequest, text: str, session: OvosSession,
+                         lang: str | None) -> AsyncGenerator[AssistantOutput, None]:
         if not self._bus.connected:
             raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
-        lang = standard_lang(request.language) if request.language else None
+        mcp = mcp_tool_of(request, self._settings.mcp_server_label)
+        label, source = self._settings.mcp_server_label, self._settings.source
+        loop = asyncio.get_running_loop()
         turn = _Turn(request.response_id)
         self._turns[turn.id] = turn
         finished = False
+        speech = SpokenText()
+        held: HeldCall | None = None
         try:
             self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
                            self._context(turn.id, session.for_turn(lang)))
-            spoken = 0
             unmatched = question = False
             async with contextlib.aclosing(self._messages(turn)) as messages:
                 async for msg in messages:
-                    if names.is_speak(msg.type):
+                    if held is not None and (msg is _RELEASE or msg.type in HANDLER_END):
+                        if msg.type == names.HANDLER_ERROR:
+                            held.error = str(msg.data.get("exception") or "the skill's handler failed")
+                        for output in speech.release(held, label):
+                            yield output
+                        held = turn.hold_until = None
+                    elif names.is_speak(msg.type):
                         self._audio_output(turn.id)
                         utterance = str(msg.data.get("utterance") or "").strip()
-                        if utterance:
-                            yield TextDelta(utterance if spoken == 0 else " " + utterance)
-                            spoken += 1
+                        if utterance and held is not None:
+                            held.spoken.append(utterance)
+                        elif utterance:
+                            yield speech.delta(utterance)
                         if msg.data.get("expect_response"):
                             question = True
                             self._question_turns.add(str(msg.context.get(TURN_KEY) or turn.id))
                     elif names.is_intent_failure(msg.type):
                         unmatched = True
+                    elif mcp is not None and (tool := intent_of(msg, self._intents, mcp, source)) is not None:
+                        if held is not None:
+                            for output in speech.release(held, label):
+                                yield output
+                        held = HeldCall(tool, tool.arguments_from(msg.data))
+                        turn.hold_until = loop.time() + self._settings.intent_output_wait_s
             finished = True
+            if held is not None:
+                for output in speech.release(held, label):
+                    yield output
             session.expecting_answer = question
             if not session.wants_converse():
                 self._question_turns.clear()
-            if unmatched and not spoken:
+            if unmatched and not speech.count:
                 yield TextDelta(self._unknown.pick(lang or session.lang))
         except SkillsTimeoutError:
             self._stop(turn.id)  # whatever the skill still does belongs to a failed response
@@ -142,6 +227,63 @@ class OvosAssistant:
             raise
         finally:
             self._turns.pop(turn.id, None)
+
+    async def run_intent(self, name: str, arguments: Mapping[str, Any] | None = None, *, lang: str | None = None,
+                         utterance: str | None = None) -> IntentRun:
+        """Run the intent of tool ``name`` with ``arguments`` (its slots) in this connection's OVOS session.
+
+        Emits the intent's own message type — the pipeline is skipped — and collects what the skill says
+        until ``ovos.utterance.handled``. ``utterance`` (default: a sample phrase with the slots filled in) is
+        what the handler sees as the user's words. Raises :class:`UnknownIntentError` for a name the catalogue
+        does not have, ``ValueError`` for an argument the intent has no slot for, and the errors of a turn.
+        """
+        tool = self._intents.by_name(name) if self._intents is not None else None
+        if tool is None:
+            raise UnknownIntentError(name)
+        slots = {key: str(value) for key, value in (arguments or {}).items() if value is not None}
+        unknown = sorted(set(slots) - set(tool.slots))
+        if unknown:
+            raise ValueError(f"{name} has no slot {', '.join(unknown)}; its slots: {', '.join(tool.slots) or 'none'}")
+        session = self._session
+        if session is None:
+            raise RuntimeError("run_intent needs the Realtime session id (OvosAssistant(session_id=...))")
+        if not self._bus.connected:
+            raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
+        lang = standard_lang(lang) if lang else session.lang
+        said = utterance or tool.utterance_for(slots)
+        turn = _Turn(f"intent-{uuid.uuid4().hex}")
+        self._turns[turn.id] = turn
+        spoken: list[str] = []
+        error: str | None = None
+        question = finished = False
+        try:
+            self._bus.emit(tool.message_type, {**slots, "utterance": said, "utterances": [said], "lang": lang},
+                           self._context(turn.id, session.for_turn(lang)))
+            async with contextlib.aclosing(self._messages(turn)) as messages:
+                async for msg in messages:
+                    if names.is_speak(msg.type):
+                        self._audio_output(turn.id)
+                        spoken += [str(msg.data.get("utterance") or "").strip()]
+                        if msg.data.get("expect_response"):
+                            question = True
+                            self._question_turns.add(turn.id)
+                    elif msg.type == names.HANDLER_ERROR:
+                        error = str(msg.data.get("exception") or "the skill's handler failed")
+            finished = True
+            session.expecting_answer = question
+        except (SkillsTimeoutError, asyncio.CancelledError, GeneratorExit):
+            if not finished:
+                self._stop(turn.id)
+            raise
+        finally:
+            self._turns.pop(turn.id, None)
+        return IntentRun(tool, slots, tuple(s for s in spoken if s), error)
+
+    def list_tools(self, tool: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The ``ovos`` MCP tool's tools: the installed intents (the session core's ``ToolLister``)."""
+        if tool.get("server_label") != self._settings.mcp_server_label or self._intents is None:
+            return None
+        return self._intents.mcp_tools(allowed_tool_names(tool))
 
     async def _messages(self, turn: _Turn) -> AsyncGenerator[BusMessage, None]:
         """This turn's messages until its end and the grace window after it."""
@@ -156,12 +298,18 @@ class OvosAssistant:
             wake = grace_until if grace_until is not None else deadline
             if reannounce_at is not None:
                 wake = min(wake, reannounce_at)
+            if turn.hold_until is not None:
+                wake = min(wake, turn.hold_until)
             try:
-                item = await asyncio.wait_for(turn.queue.get(), max(0.0, wake - loop.time()))
+                item = await _next(turn.queue, max(0.0, wake - loop.time()))
             except asyncio.TimeoutError:
                 now = loop.time()
                 if grace_until is not None and now >= grace_until:
                     return
+                if turn.hold_until is not None and now >= turn.hold_until:
+                    turn.hold_until = None
+                    yield _RELEASE
+                    continue
                 if reannounce_at is not None and now >= reannounce_at:
                     reannounce_after *= 3
                     reannounce_at = now + reannounce_after
@@ -234,3 +382,33 @@ class OvosAssistant:
         logger.info("response %s ended early: stopping OVOS session %s", turn_id,
                     self._session.session_id if self._session else "?")
         self._emit_quietly(names.STOP, turn_id)
+
+
+def assistant_factory(bus: BusConnection, settings: OvosAssistantSettings | None = None,
+                      intents: IntentCatalogue | None = None) -> Callable[[RealtimeSession], OvosAssistant]:
+    """What the server calls for each new connection: an :class:`OvosAssistant` in that connection's OVOS
+    session, which also lists the ``ovos`` MCP tool's tools for the session core."""
+
+    def make(session: RealtimeSession) -> OvosAssistant:
+        assistant = OvosAssistant(bus, settings, session_id=session.id, intents=intents)
+        session.tool_lister = assistant
+        return assistant
+
+    return make
+
+
+async def _next(queue: asyncio.Queue[T], timeout: float) -> T:
+    """``queue.get()`` within ``timeout`` (else ``TimeoutError``), never losing a cancellation.
+
+    ``asyncio.wait_for`` on Python 3.10/3.11 returns the item instead of raising ``CancelledError`` when the
+    cancellation and the item arrive together; our own audio_output echoes make that common here.
+    """
+    getter = asyncio.ensure_future(queue.get())
+    try:
+        done, _ = await asyncio.wait({getter}, timeout=timeout)
+    finally:
+        if not getter.done():
+            getter.cancel()
+    if not done:
+        raise asyncio.TimeoutError
+    return getter.result()

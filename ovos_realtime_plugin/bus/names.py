@@ -64,17 +64,31 @@ FALLBACK_PING = "ovos.skills.fallback.ping"
 FALLBACK_PONG = "ovos.skills.fallback.pong"
 
 # --- intents as functions -----------------------------------------------------------------
+# The manifests answer with ``message.reply(<name without .get>)``, not ``<type>.response``.
 ADAPT_MANIFEST = "intent.service.adapt.manifest.get"
+ADAPT_MANIFEST_REPLY = "intent.service.adapt.manifest"
+"""``{intents: [{name, requires, at_least_one, optional, excludes}]}``; vocab names are munged (skill prefix)."""
 ADAPT_VOCAB_MANIFEST = "intent.service.adapt.vocab.manifest.get"
+ADAPT_VOCAB_MANIFEST_REPLY = "intent.service.adapt.vocab.manifest"
+"""``{vocab: [{entity_value, entity_type, lang} | {regex, lang}]}``"""
 PADATIOUS_MANIFEST = "intent.service.padatious.manifest.get"
+PADATIOUS_MANIFEST_REPLY = "intent.service.padatious.manifest"
+"""``{intents: ["<skill_id>:<file>.intent", ...]}`` — names only."""
 SKILLS_LIST = "skillmanager.list"
 INTENT_GET = "intent.service.intent.get"
 INTENT_GET_REPLY = "intent.service.intent.reply"
 INTENT_LIST_ALPHA = "ovos.intent.list"
 INTENT_DESCRIBE_ALPHA = "ovos.intent.describe"
 PADATIOUS_REGISTER_INTENT = "padatious:register_intent"
+"""Broadcast (session ``default``) when a skill loads: ``{name, samples (expanded), file_name, lang}``."""
 ADAPT_REGISTER_VOCAB = "register_vocab"
 ADAPT_REGISTER_INTENT = "register_intent"
+DETACH_INTENT = "detach_intent"
+"""``{intent_name}``"""
+DETACH_SKILL = "detach_skill"
+"""``{skill_id}``"""
+SKILL_LOADED = "mycroft.skills.loaded"
+"""``{id, path, name}`` — where a skill that just loaded lives (its ``locale/``)."""
 
 # --- intent pipeline stage ids (``Session.pipeline``), ovos-core 2.1 ------------------------
 STAGE_STOP_HIGH = "stop_high"
@@ -91,6 +105,11 @@ STAGE_FALLBACK_MEDIUM = "fallback_medium"
 STAGE_FALLBACK_LOW = "fallback_low"
 STAGE_COMMON_QA = "common_qa"
 STAGE_OCP_HIGH = "ocp_high"
+
+
+def status_query(service: str, query: str) -> str:
+    """A service's status query (``ProcessStatus``): ``mycroft.<service>.is_alive`` / ``is_ready``."""
+    return f"mycroft.{service}.{query}"
 
 
 def response_of(msg_type: str) -> str:

@@ -89,3 +89,13 @@ class Assistant(Protocol):
 
     def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]: ...
 
+
+class ToolLister(Protocol):
+    """Lists the tools behind a server-side (``mcp``) tool declaration, for its ``mcp_list_tools`` item.
+
+    ``tool`` is the declaration as the client sent it (``server_label``, ``allowed_tools`` ...). Returns
+    MCP tool objects (``name``, ``description``, ``input_schema``, ``annotations``), or ``None`` when this
+    server cannot reach that tool server (the listing fails). Called synchronously: answer from what is known.
+    """
+
+    def list_tools(self, tool: dict[str, Any]) -> list[dict[str, Any]] | None: ...

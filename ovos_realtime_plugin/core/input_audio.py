@@ -120,7 +120,7 @@ class InputAudio(Transcripts):
             if active is not None and td is not None and td.interrupt_response:
                 s.cancel_response(active, "turn_detected")
         elif isinstance(event, SilenceStarted):
-            if self._turn_item is not None:  # the turn may be over: start on its transcript now
+            if self._turn_item is not None and s.early_transcripts:  # the turn may be over: transcribe now
                 self.start_early_transcript(self._turn_item, self._speech_start_ms, event.at_ms)
         elif isinstance(event, SpeechResumed):
             self.drop_early_transcript()

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ovos_realtime_plugin.core import input_audio, items_in
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest
+from ovos_realtime_plugin.core import input_audio, items_in, server_tools
+from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, ToolLister
 from ovos_realtime_plugin.core.config import (
     RealtimeSessionConfig,
     SessionConfig,
@@ -39,8 +39,10 @@ class RealtimeSession(input_audio.InputAudio):
 
     def __init__(self, *, dialect: str = "ga", kind: str = "realtime", model: str = "gpt-realtime",
                  clock: Callable[[], float], limits: RateLimitSettings | None = None,
-                 defaults: dict[str, Any] | None = None, language: str | None = None) -> None:
+                 defaults: dict[str, Any] | None = None, language: str | None = None,
+                 early_transcripts: bool = True) -> None:
         self.id = new_id("sess")
+        self.early_transcripts = early_transcripts
         self.renderer = Renderer(dialect)
         self.clock = clock
         self.language = language
@@ -58,6 +60,8 @@ class RealtimeSession(input_audio.InputAudio):
         self._effects: list[Effect] = []
         self._waiting: list[ResponseStream] = []  # responses waiting for transcripts of their context
         self._client_event_id: str | None = None
+        self.tool_lister: ToolLister | None = None
+        """Lists the tools of ``mcp`` tools the client declares (set by whoever makes the assistant)."""
         input_audio.InputAudio.__init__(self)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -141,9 +145,12 @@ class RealtimeSession(input_audio.InputAudio):
                 param = "session.voice" if self.renderer.beta else "session.audio.output.voice"
                 raise ProtocolError("cannot_update_voice",
                                     "Cannot update a conversation's voice if assistant audio is present.", param)
-        self.config = new
+        before, self.config = self.config, new
         self.input_config_changed()
         self._emit_session("session.updated")
+        if isinstance(before, RealtimeSessionConfig) and isinstance(new, RealtimeSessionConfig):
+            server_tools.list_new_servers(before.tools, new.tools, self.tool_lister, self.conversation,
+                                          self.renderer, self.emit)
 
     def _item_create(self, event: ce.ItemCreate) -> None:
         item = items_in.build_item(self, event.item)

@@ -36,7 +36,8 @@ class Transcripts:
     def __init__(self) -> None:
         self.pending_transcripts: dict[str, str] = {}  # item_id → content kind, while transcription runs
         self._sent: dict[str, str] = {}  # item_id → transcript text already sent as deltas
-        self._early: EarlyTranscript | None = None
+        self._early: EarlyTranscript | None = None  # the current turn's, not yet committed
+        self._committed_early: dict[int, EarlyTranscript] = {}  # attempt → committed turn awaiting its result
         self._attempts = 0
 
     @property
@@ -65,13 +66,14 @@ class Transcripts:
         self._transcribe(item_id, audio, self._attempts)
 
     def drop_early_transcript(self) -> None:
+        """Speech resumed or the buffer was cleared: the current turn's attempt is of no use."""
         self._early = None
 
     def transcript_wanted(self, item_id: str, attempt: int) -> bool:
         """Whether a transcription job is still of use (a speculative one is not once speech resumed)."""
         if attempt == 0:
             return item_id in self.pending_transcripts
-        return self._early is not None and self._early.attempt == attempt
+        return attempt in self._committed_early or (self._early is not None and self._early.attempt == attempt)
 
     # -- committed items ------------------------------------------------------------------------
     def transcribe_if_needed(self, item: Item, early_ok: bool = False) -> None:
@@ -82,15 +84,16 @@ class Transcripts:
                 self.pending_transcripts[item.id] = part.type
                 if early_ok and early is not None and early.item_id == item.id:
                     early.committed = True
-                    self._early = early
                     if early.result is not None or early.error is not None:
                         self._apply_early(early)
+                    else:
+                        self._committed_early[early.attempt] = early
                     return
                 self._transcribe(item.id, bytes(part.audio), 0)
                 return
 
     def _apply_early(self, early: EarlyTranscript) -> None:
-        self._early = None
+        self._committed_early.pop(early.attempt, None)
         if early.error is not None:
             self.on_transcript_error(early.item_id, early.error)
         elif early.result is not None:
@@ -112,8 +115,10 @@ class Transcripts:
         """Route a speculative result; True when it was consumed (kept for later, applied, or stale)."""
         if attempt == 0:
             return False
-        early = self._early
-        if early is None or early.attempt != attempt or early.item_id != item_id:
+        early = self._committed_early.get(attempt)
+        if early is None and self._early is not None and self._early.attempt == attempt:
+            early = self._early
+        if early is None or early.item_id != item_id:
             return True  # speech resumed after that pause: stale
         early.result, early.error = result, error
         if early.committed:

@@ -23,7 +23,8 @@ SERVER_EVENTS = (
     "response.output_audio_transcript.delta", "response.output_audio_transcript.done",
     "response.function_call_arguments.delta", "response.function_call_arguments.done",
     "response.mcp_call_arguments.delta", "response.mcp_call_arguments.done", "response.mcp_call.in_progress",
-    "response.mcp_call.completed", "response.mcp_call.failed", "rate_limits.updated",
+    "response.mcp_call.completed", "response.mcp_call.failed", "mcp_list_tools.in_progress",
+    "mcp_list_tools.completed", "mcp_list_tools.failed", "rate_limits.updated",
 )
 
 

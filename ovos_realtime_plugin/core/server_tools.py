@@ -1,0 +1,52 @@
+"""Server-side (``mcp``) tools: when a session gains one, its tool list becomes an ``mcp_list_tools`` item.
+
+For each ``mcp`` tool whose ``server_label`` the session did not have before a ``session.update``
+(GA dialect only; beta has no MCP items), right after ``session.updated``::
+
+    conversation.item.added (mcp_list_tools, tools: [])
+    mcp_list_tools.in_progress {item_id}
+    mcp_list_tools.completed {item_id}      or  mcp_list_tools.failed (the lister does not know the server)
+    conversation.item.done (mcp_list_tools, tools: [...])
+
+The tools come from the session's :class:`~ovos_realtime_plugin.core.assistant.ToolLister`, if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ovos_realtime_plugin.core.assistant import ToolLister
+from ovos_realtime_plugin.core.config import McpTool, Tool
+from ovos_realtime_plugin.core.conversation import Conversation
+from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.items import Item
+from ovos_realtime_plugin.protocol.render import Renderer
+
+
+def mcp_labels(tools: Sequence[Tool]) -> set[str]:
+    return {tool.server_label for tool in tools if isinstance(tool, McpTool)}
+
+
+def list_new_servers(before: Sequence[Tool], after: Sequence[Tool], lister: ToolLister | None,
+                     conversation: Conversation, renderer: Renderer,
+                     emit: Callable[[str, dict[str, Any]], None]) -> None:
+    """Add an ``mcp_list_tools`` item for every ``mcp`` tool of ``after`` whose server ``before`` lacked."""
+    if renderer.beta:
+        return
+    known = mcp_labels(before)
+    for tool in after:
+        if not isinstance(tool, McpTool) or tool.server_label in known:
+            continue
+        known.add(tool.server_label)
+        item = Item(id=new_id("mcpl"), type="mcp_list_tools", server_label=tool.server_label, tools=[])
+        previous = conversation.insert(item)
+        emit("conversation.item.added", {"previous_item_id": previous, "item": renderer.item(item)})
+        emit("mcp_list_tools.in_progress", {"item_id": item.id})
+        listed = lister.list_tools(tool.model_dump(mode="json")) if lister is not None else None
+        if listed is None:
+            emit("mcp_list_tools.failed", {"item_id": item.id})
+        else:
+            item.tools = listed
+            emit("mcp_list_tools.completed", {"item_id": item.id})
+        emit("conversation.item.done", {"previous_item_id": previous, "item": renderer.item(item)})
