@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -26,6 +27,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ovos_realtime_plugin.bus.assistant import OvosAssistant
 from ovos_realtime_plugin.bus.client import BusConnection
@@ -36,6 +38,9 @@ from ovos_realtime_plugin.core.items import Content, Item
 
 CACHE_DIR = Path(os.environ.get("OVOS_REALTIME_TEST_CACHE", "~/.cache/ovos-realtime-tests")).expanduser()
 UTTERANCES = ("what time is it", "hello world")
+T = TypeVar("T")
+Measure = Callable[[int], Awaitable[T]]
+"""A measurement on the bus at a port."""
 
 
 def free_port() -> int:
@@ -91,34 +96,37 @@ async def measure(port: int, turns: int) -> dict[str, list[float]]:
     return samples
 
 
-async def run_with_skills(port: int, turns: int) -> dict[str, list[float]]:
+async def run_with_skills(port: int, measure: Measure[T]) -> T:
+    """``measure(port)`` with the ovos-core skills service (warm padatious cache) on the bus at ``port``."""
     skills = SkillsService(SkillsServiceSettings(bus_port=port, state_dir=Path(tempfile.mkdtemp(prefix="bench-")),
                                                  data_dir=CACHE_DIR / "data", report_offline=True))
     await skills.start()
     try:
-        return await measure(port, turns)
+        return await measure(port)
     finally:
         await asyncio.to_thread(skills.stop)
 
 
-async def with_subprocess_bus(kind: str, turns: int, workdir: Path) -> dict[str, list[float]]:
+async def with_subprocess_bus(kind: str, measure: Measure[T], workdir: Path) -> T:
+    """``measure`` on a ``stock`` or ``nodelay`` bus in its own process, skills running."""
     port = free_port()
     proc = spawn_bus(kind, port, workdir)
     try:
         probe = BusConnection(port=port)
         await probe.connect(timeout=20.0)
         await probe.close()
-        return await run_with_skills(port, turns)
+        return await run_with_skills(port, measure)
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-async def with_inproc_bus(turns: int) -> dict[str, list[float]]:
+async def with_inproc_bus(measure: Measure[T]) -> T:
+    """``measure`` on our EmbeddedBus on a thread of this process (how the daemon runs it), skills running."""
     bus = EmbeddedBus(port=0)
     bus.start()
     try:
-        return await run_with_skills(bus.port, turns)
+        return await run_with_skills(bus.port, measure)
     finally:
         bus.stop()
 
@@ -134,10 +142,11 @@ async def main() -> None:
     args = parser.parse_args()
     results: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        turns = functools.partial(measure, turns=args.turns)
         runs: dict[str, Callable[[], Awaitable[dict[str, list[float]]]]] = {
-            "stock": lambda: with_subprocess_bus("stock", args.turns, Path(tmp)),
-            "nodelay": lambda: with_subprocess_bus("nodelay", args.turns, Path(tmp)),
-            "nodelay-inproc": lambda: with_inproc_bus(args.turns),
+            "stock": lambda: with_subprocess_bus("stock", turns, Path(tmp)),
+            "nodelay": lambda: with_subprocess_bus("nodelay", turns, Path(tmp)),
+            "nodelay-inproc": lambda: with_inproc_bus(turns),
         }
         for name, run in runs.items():
             print(f"running {name} ...", flush=True)

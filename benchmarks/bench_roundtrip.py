@@ -79,7 +79,7 @@ async def measure(url: str, turns: int, setup: bool) -> tuple[list[float], list[
 
 
 async def main(turns: int) -> None:
-    server = RealtimeServer(ServerSettings(port=0, limits=_unlimited()), lambda s: InstantAssistant())
+    server = RealtimeServer(ServerSettings(port=0, limits=unlimited()), lambda s: InstantAssistant())
     await server.start()
     url = f"ws://127.0.0.1:{server.port}/v1/realtime?model=gpt-realtime"
     recorded = await record_turn(url)
@@ -110,7 +110,7 @@ async def main(turns: int) -> None:
     print(f"first text delta, instant assistant: p50 {statistics.median(first) * 1e3:.3f} ms")
 
 
-def _unlimited() -> Any:
+def unlimited() -> Any:
     from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
 
     return RateLimitSettings(requests_per_minute=10**9, tokens_per_minute=10**12)

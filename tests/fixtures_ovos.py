@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ovos_realtime_plugin.bus.client import BusConnection
+from ovos_realtime_plugin.bus.client import BusConnection, BusMessage
 from ovos_realtime_plugin.bus.embedded_bus import EmbeddedBus
 from ovos_realtime_plugin.bus.skills_service import SkillsService, SkillsServiceSettings
 
+TIME_LIKE = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|midnight|"
+                       r"\d{1,2}:\d{2})\b", re.IGNORECASE)
+"""What the date-time skill's answer to "what time is it" contains."""
 CACHE_DIR = Path(os.environ.get("OVOS_REALTIME_TEST_CACHE", "~/.cache/ovos-realtime-tests")).expanduser()
 SKILLS_DIR = Path(__file__).parent / "skills"
 TEST_SKILL_ID = "ovos-realtime-test-skill.test"
@@ -46,6 +50,32 @@ class OvosStack:
     def start_bus(self) -> None:
         self.bus = EmbeddedBus(self.bus.host, self.bus.port, self.bus.route)
         self.bus.start()
+
+
+async def next_of_type(queue: asyncio.Queue[BusMessage], msg_type: str, timeout: float = 5.0) -> BusMessage:
+    async def find() -> BusMessage:
+        while True:
+            msg = await queue.get()
+            if msg.type == msg_type:
+                return msg
+    return await asyncio.wait_for(find(), timeout)
+
+
+async def observe(port: int, session_id: str) -> tuple[BusConnection, asyncio.Queue[BusMessage]]:
+    """A second, independent client that records everything said in ``session_id``."""
+    observer = BusConnection(port=port, source="test-observer")
+    await observer.connect()
+    seen: asyncio.Queue[BusMessage] = asyncio.Queue()
+    observer.subscribe(session_id, seen.put_nowait)
+    return observer, seen
+
+
+def drain(queue: asyncio.Queue[BusMessage]) -> list[BusMessage]:
+    """What the observer has seen so far (and not taken yet)."""
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,10 @@ API_KEY = "sk-test-local"
 
 
 @dataclass
-class Running:
+class Served:
+    """A running server and its addresses: ``url`` for WebSocket clients, ``http`` as an SDK's base_url."""
+
     server: RealtimeServer
-    assistants: list[ScriptedAssistant] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -28,6 +29,11 @@ class Running:
     @property
     def http(self) -> str:
         return f"http://127.0.0.1:{self.server.port}/v1"
+
+
+@dataclass
+class Running(Served):
+    assistants: list[ScriptedAssistant] = field(default_factory=list)
 
 
 async def start_server(speech: SpeechEngines | None = None, **settings: object) -> Running:

@@ -11,6 +11,18 @@ from openai.types.realtime import RealtimeServerEvent as GaEvent
 from pydantic import TypeAdapter
 
 GA = TypeAdapter(GaEvent)
+TEXT_FLOW = [
+    "response.created", "response.output_item.added", "conversation.item.added", "response.content_part.added",
+    "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+    "conversation.item.done", "response.output_item.done", "response.done",
+]
+"""A text response's events (GA), delta runs squeezed: see :func:`squeeze`."""
+FUNCTION_CALL_FLOW = [
+    "response.created", "response.output_item.added", "conversation.item.added",
+    "response.function_call_arguments.delta", "response.function_call_arguments.done",
+    "conversation.item.done", "response.output_item.done", "response.done",
+]
+"""A response that is one function call (GA, flow (c)), delta runs squeezed."""
 BETA = TypeAdapter(BetaEvent)
 TIMEOUT = 30.0
 

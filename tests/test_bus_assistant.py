@@ -17,14 +17,12 @@ from ovos_realtime_plugin.bus.dialogs import Dialogs
 from ovos_realtime_plugin.bus.errors import BusDisconnectedError, BusUnavailableError, SkillsTimeoutError
 from ovos_realtime_plugin.core.assistant import AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.items import Content, Item
+from tests.fixtures_ovos import TIME_LIKE, drain, next_of_type, observe
 
 if TYPE_CHECKING:
     from tests.fixtures_ovos import OvosStack
 
 pytest_plugins = ["tests.fixtures_ovos"]
-
-TIME_LIKE = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|midnight|"
-                       r"\d{1,2}:\d{2})\b", re.IGNORECASE)
 
 
 def request(text: str, session_id: str, language: str | None = None) -> AssistantRequest:
@@ -43,24 +41,6 @@ def new_session_id() -> str:
 async def answer(assistant: OvosAssistant, req: AssistantRequest) -> str:
     parts = [out.text async for out in assistant.respond(req) if isinstance(out, TextDelta)]
     return "".join(parts)
-
-
-async def next_of_type(queue: asyncio.Queue[BusMessage], msg_type: str, timeout: float = 5.0) -> BusMessage:
-    async def find() -> BusMessage:
-        while True:
-            msg = await queue.get()
-            if msg.type == msg_type:
-                return msg
-    return await asyncio.wait_for(find(), timeout)
-
-
-async def observe(port: int, session_id: str) -> tuple[BusConnection, asyncio.Queue[BusMessage]]:
-    """A second, independent client that records everything said in ``session_id``."""
-    observer = BusConnection(port=port, source="test-observer")
-    await observer.connect()
-    seen: asyncio.Queue[BusMessage] = asyncio.Queue()
-    observer.subscribe(session_id, seen.put_nowait)
-    return observer, seen
 
 
 async def test_hello_world_is_answered_by_the_hello_world_skill(ovos_bus: BusConnection) -> None:
@@ -149,18 +129,11 @@ async def test_cancelling_a_response_stops_the_skill_in_that_session(ovos_stack:
         assert stop.session_id == assistant.session.session_id
         # the skill let go at once (it would hold its handler 10 s) and never said "two"
         await next_of_type(seen, names.UTTERANCE_HANDLED, timeout=5.0)
-        said = [m.data.get("utterance") for m in _drain(seen) if names.is_speak(m.type)]
+        said = [m.data.get("utterance") for m in drain(seen) if names.is_speak(m.type)]
         assert "two" not in said
-        assert all(m.type != names.STOP for m in _drain(bystander_seen))
+        assert all(m.type != names.STOP for m in drain(bystander_seen))
     finally:
         await observer.close()
-
-
-def _drain(queue: asyncio.Queue[BusMessage]) -> list[BusMessage]:
-    items = []
-    while not queue.empty():
-        items.append(queue.get_nowait())
-    return items
 
 
 async def test_a_skill_that_asks_gets_the_next_turn(ovos_bus: BusConnection) -> None:

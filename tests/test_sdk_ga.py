@@ -8,13 +8,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.fixtures_server import API_KEY, Running
-from tests.sdk_helpers import collect, squeeze, types, user_text
-
-TEXT_FLOW = [
-    "response.created", "response.output_item.added", "conversation.item.added", "response.content_part.added",
-    "response.output_text.delta", "response.output_text.done", "response.content_part.done",
-    "conversation.item.done", "response.output_item.done", "response.done",
-]
+from tests.sdk_helpers import TEXT_FLOW, collect, squeeze, types, user_text
 
 
 def client(realtime: Running) -> AsyncOpenAI:

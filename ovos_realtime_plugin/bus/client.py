@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ovos_bus_client.client import MessageBusClient
 from ovos_bus_client.message import Message
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 OnMessage = Callable[["BusMessage"], None]
 OnDrop = Callable[[str], None]
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,18 @@ class Subscription:
 
     def cancel(self) -> None:
         self._owner._unsubscribe(self)
+
+
+class TypeSubscription:
+    """Delivery of every message of one type, whatever its session (status queries, broadcasts)."""
+
+    def __init__(self, owner: BusConnection, msg_type: str, on_message: OnMessage):
+        self.msg_type = msg_type
+        self.on_message = on_message
+        self._owner = owner
+
+    def cancel(self) -> None:
+        self._owner._unsubscribe_type(self)
 
 
 class _Client(MessageBusClient):  # type: ignore[misc]
@@ -158,6 +171,7 @@ class BusConnection:
         self._closed = False
         self._up_event: asyncio.Event | None = None
         self._subs: dict[str, list[Subscription]] = {}
+        self._type_subs: dict[str, list[TypeSubscription]] = {}
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovos-bus-send")
 
     @property
@@ -167,6 +181,11 @@ class BusConnection:
     @property
     def connected(self) -> bool:
         return self._up
+
+    @property
+    def session_ids(self) -> frozenset[str]:
+        """The sessions someone in this process follows right now."""
+        return frozenset(self._subs)
 
     async def connect(self, timeout: float = 10.0) -> None:
         """Start the reader thread (once) and wait until the bus is reachable."""
@@ -201,6 +220,12 @@ class BusConnection:
         """Call ``on_message`` (on the loop) for every message of ``session_id``, ``on_drop`` on a drop."""
         sub = Subscription(self, session_id, on_message, on_drop)
         self._subs.setdefault(session_id, []).append(sub)
+        return sub
+
+    def subscribe_type(self, msg_type: str, on_message: OnMessage) -> TypeSubscription:
+        """Call ``on_message`` (on the loop) for every message of type ``msg_type``, in any session or none."""
+        sub = TypeSubscription(self, msg_type, on_message)
+        self._type_subs.setdefault(msg_type, []).append(sub)
         return sub
 
     def emit(self, msg_type: str, data: dict[str, Any] | None = None, context: dict[str, Any] | None = None) -> None:
@@ -242,11 +267,10 @@ class BusConnection:
 
     # --- on the loop ---------------------------------------------------------------------
     def _unsubscribe(self, sub: Subscription) -> None:
-        subs = self._subs.get(sub.session_id, [])
-        if sub in subs:
-            subs.remove(sub)
-        if not subs:
-            self._subs.pop(sub.session_id, None)
+        _discard(self._subs, sub.session_id, sub)
+
+    def _unsubscribe_type(self, sub: TypeSubscription) -> None:
+        _discard(self._type_subs, sub.msg_type, sub)
 
     def _on_up(self) -> None:
         if self._client is None:
@@ -278,6 +302,8 @@ class BusConnection:
             logger.warning("unparseable messagebus frame (%d chars) ignored", len(raw))
             return
         msg = BusMessage(message.msg_type, message.data or {}, message.context or {})
+        for type_sub in list(self._type_subs.get(msg.type, ())):
+            self._call(type_sub.on_message, msg)
         sid = msg.session_id
         if sid is None:
             return
@@ -307,3 +333,12 @@ class BusConnection:
             client.send(raw)
         except Exception as exc:  # the reader notices the drop and tells the subscribers
             logger.warning("could not send %s to the OVOS messagebus: %s", msg_type, exc)
+
+
+def _discard(table: dict[str, list[S]], key: str, sub: S) -> None:
+    """Take ``sub`` out of ``table[key]``, and the key out once nobody is left."""
+    subs = table.get(key, [])
+    if sub in subs:
+        subs.remove(sub)
+    if not subs:
+        table.pop(key, None)

@@ -22,3 +22,7 @@ class SkillsTimeoutError(BusError):
 
 class ServiceStartError(RuntimeError):
     """An OVOS service (messagebus, skills) could not be started or never became ready."""
+
+
+class ServiceExitedError(RuntimeError):
+    """An OVOS service this process started (the skills service) exited on its own."""

@@ -98,7 +98,9 @@ class SkillsService:
             raise
 
     async def wait_ready(self, timeout: float) -> None:
-        """Wait until the (already started) service reports ready, e.g. again after a bus restart."""
+        """Wait until the (already started) service reports ready, e.g. again after a bus restart.
+
+        Works for a service someone else started too (a device's ovos-core): then only the bus is asked."""
         s = self.settings
         bus = BusConnection(s.bus_host, s.bus_port, s.bus_route, source="ovos-realtime-launcher")
         initialized = asyncio.Event()
@@ -131,6 +133,13 @@ class SkillsService:
             raise ServiceStartError(f"OVOS skills service: {exc}") from exc
         finally:
             await bus.close()
+
+    async def wait_exit(self) -> int:
+        """Wait until the child exits (by itself, or after :meth:`stop`); its exit status."""
+        proc = self._proc
+        if proc is None:
+            raise ServiceStartError("the OVOS skills service was not started")
+        return await asyncio.to_thread(proc.wait)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (OVOS shuts its skills down cleanly), then SIGKILL after ``timeout``."""

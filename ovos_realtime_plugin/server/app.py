@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
@@ -48,14 +49,16 @@ class RealtimeServer:
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def start(self) -> None:
+    async def start(self, *, ready: bool = True) -> None:
+        """Listen. With ``ready=False`` /healthz answers 503 and sessions are refused (503) until
+        :attr:`ready` is set (the daemon does once the OVOS skills are ready)."""
         s = self.settings
         self._server = await serve(
             self._handle, s.host, s.port, process_request=self._process_request,
             select_subprotocol=_select_subprotocol,
             max_size=s.max_message_bytes, ping_interval=s.ping_interval_s, ping_timeout=s.ping_interval_s,
             compression="deflate")
-        self.ready = True
+        self.ready = ready
         log.info("ovos-realtime listening on ws://%s:%d/v1/realtime", s.host, self.port)
 
     async def stop(self) -> None:
@@ -78,6 +81,8 @@ class RealtimeServer:
             return conn.respond(HTTPStatus.NOT_FOUND, "not found: use /v1/realtime\n")
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return conn.respond(HTTPStatus.UPGRADE_REQUIRED, "this endpoint speaks WebSocket\n")
+        if not self.ready:
+            return conn.respond(HTTPStatus.SERVICE_UNAVAILABLE, "starting: try again once /healthz answers 200\n")
         return None
 
     async def _reject(self, ws: ServerConnection, err: ProtocolError, close_code: int) -> None:
@@ -109,7 +114,8 @@ class RealtimeServer:
         session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
                                   clock=time.time, limits=self.settings.limits,
                                   defaults=self.settings.session_defaults if hs.kind == "realtime" else None,
-                                  language=self.settings.language)
+                                  language=self.settings.language,
+                                  early_transcripts=self.settings.early_transcripts)
         try:
             assistant = self.assistant_factory(session)
         except Exception as exc:
@@ -127,10 +133,21 @@ class RealtimeServer:
             await ws.close(1011, "internal error")
         finally:
             self.connections.discard(connection)
-            close = getattr(assistant, "aclose", None)
-            if close is not None:
-                await close()
+            await _close(assistant)
             log.info("session %s closed", session.id)
+
+
+async def _close(assistant: Assistant) -> None:
+    """Release what the assistant holds for its session: ``close()`` (sync or async) or ``aclose()``."""
+    close = getattr(assistant, "close", None) or getattr(assistant, "aclose", None)
+    if close is None:
+        return
+    try:
+        result = close()
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        log.exception("closing the assistant failed")
 
 
 def _select_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:

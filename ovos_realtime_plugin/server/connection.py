@@ -21,6 +21,7 @@ from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.client_events import SessionClose
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+from ovos_realtime_plugin.server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Connection:
         self.log = SessionLog(log, {"session": session.id})
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancellers: set[asyncio.Future[None]] = set()
         self.speech = SpeechDriver(session, speech, self.flush, self.log)
 
     async def run(self) -> None:
@@ -55,9 +57,9 @@ class Connection:
         finally:
             self.flush()
             self._outbox.put_nowait(None)
-            for task in self._tasks.values():
-                task.cancel()
+            ended = cancel_and_wait(self._tasks.values())
             self.speech.close()
+            await ended  # the assistant's own clean-up (e.g. stopping a skill) is done before it is closed
             await writer
 
     def _receive(self, message: str | bytes) -> bool:
@@ -99,12 +101,18 @@ class Connection:
             rid = effect.request.response_id
             self._tasks[rid] = asyncio.create_task(self._run_assistant(effect.request))
         elif isinstance(effect, fx.CancelResponse):
-            task = self._tasks.pop(effect.response_id, None)
+            task = self._tasks.get(effect.response_id)  # it leaves _tasks when it has ended
             if task is not None:
-                task.cancel()
+                self._cancel(task)
             self.speech.cancel(effect.response_id)
         else:
             self.speech.execute(effect)
+
+    def _cancel(self, task: asyncio.Task[None]) -> None:
+        """Cancel a response's assistant, again if the cancellation got lost (see :mod:`.tasks`)."""
+        canceller = cancel_and_wait([task])
+        self._cancellers.add(canceller)
+        canceller.add_done_callback(self._cancellers.discard)
 
     async def _run_assistant(self, request: AssistantRequest) -> None:
         rid, session = request.response_id, self.session

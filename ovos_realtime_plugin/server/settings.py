@@ -20,6 +20,7 @@ class ServerSettings:
     session_defaults: dict[str, Any] = field(default_factory=dict)
     language: str = "en-US"
     allow_beta: bool = True
+    early_transcripts: bool = True  # transcribe at the user's pause, before the silence window ends the turn
     ping_interval_s: float = 20.0
     max_message_bytes: int = 16 * 1024 * 1024 + 64 * 1024  # admits a 15 MiB append once base64-encoded
 
@@ -43,6 +44,7 @@ def from_config(section: dict[str, Any], **overrides: Any) -> ServerSettings:
         "session_defaults": dict(section.get("session_defaults") or {}),
         "language": section.get("lang", "en-US"),
         "allow_beta": bool(section.get("allow_beta", True)),
+        "early_transcripts": bool(section.get("early_transcripts", True)),
     }
     for key, value in overrides.items():
         if value is None:

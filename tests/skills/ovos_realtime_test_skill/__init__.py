@@ -5,6 +5,7 @@ generates (see ``SkillsServiceSettings.extra_skills``); this directory is on the
 
 - "ask me my favourite colour": ``get_response`` — a question, and the *next* utterance of the
   session is routed back here through ``converse``; the answer is spoken back.
+- "list the primary colours": three ``speak``s in one handler ("Red.", "Yellow.", "Blue.").
 - "count slowly": says "one", then holds its handler (up to 10 s) before "two", so a turn is
   reliably in flight; ``mycroft.stop`` in that session releases it at once, without "two".
 """
@@ -21,6 +22,7 @@ from ovos_workshop.decorators import intent_handler
 from ovos_workshop.skills import OVOSSkill
 
 HOLD_S = 10.0
+PRIMARY_COLOURS = ("Red.", "Yellow.", "Blue.")
 
 
 class RealtimeTestSkill(OVOSSkill):
@@ -40,6 +42,11 @@ class RealtimeTestSkill(OVOSSkill):
             self.speak_dialog("colour.reply", {"colour": colour})
         else:
             self.speak_dialog("no.colour")
+
+    @intent_handler("primary.colours.intent")
+    def handle_primary_colours(self, message: Any) -> None:
+        for colour in PRIMARY_COLOURS:
+            self.speak(colour)
 
     @intent_handler("count.slowly.intent")
     def handle_count_slowly(self, message: Any) -> None:

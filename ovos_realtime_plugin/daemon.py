@@ -1,0 +1,181 @@
+"""The ovos-realtime daemon: the Realtime server in front of OVOS skills on a messagebus.
+
+| step                           | standalone (``--standalone``)               | joining a device's bus          |
+|--------------------------------|---------------------------------------------|---------------------------------|
+| 1. messagebus                  | :class:`EmbeddedBus` on loopback (NODELAY)  | the one in mycroft.conf / --bus |
+| 2. one shared bus connection   | answers ``mycroft.realtime.is_alive/is_ready`` | same                         |
+| 3. Realtime server listens     | ``/healthz`` 503, sessions refused          | same                            |
+| 4. skills                      | ovos-core's skills service, a child process | the device's ovos-core          |
+| 5. skills ready                | ``/healthz`` 200, sessions accepted, status ready | same                      |
+
+The speech engines (STT, TTS, VAD) load on their own threads while steps 3-4 run; a model that cannot load
+fails start-up. The intent catalogue (intents as tools) listens from step 2, so it hears the skills register,
+and asks the intent services once they are ready.
+
+Every Realtime connection gets its own :class:`OvosAssistant` (its own OVOS session) on the one bus
+connection; the server closes it when the connection ends. Stopping undoes the steps newest first:
+sessions closed, bus connection closed, skills service stopped (SIGTERM, reaped), bus stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ovos_realtime_plugin.bus.assistant import assistant_factory
+from ovos_realtime_plugin.bus.client import BusConnection
+from ovos_realtime_plugin.bus.embedded_bus import EmbeddedBus
+from ovos_realtime_plugin.bus.errors import ServiceExitedError, ServiceStartError
+from ovos_realtime_plugin.bus.intents import IntentCatalogue
+from ovos_realtime_plugin.bus.skills_service import SkillsService, SkillsServiceSettings
+from ovos_realtime_plugin.bus.status import ServiceStatus
+from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings
+from ovos_realtime_plugin.engines.speech import LoadedSpeech
+from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.tasks import cancel_and_wait
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+JOINED_READY_POLL_S = 60.0
+"""Joining a device's bus: how often to log that its skills are still not ready (we keep waiting)."""
+
+
+class Daemon:
+    """Runs with :meth:`run`; the server gets ``speech`` (STT, TTS, VAD) as it is, or what ``load_speech``
+    returns (called on a worker thread during start-up)."""
+
+    def __init__(self, settings: DaemonSettings, speech: SpeechEngines | None = None,
+                 load_speech: Callable[[], LoadedSpeech] | None = None) -> None:
+        self.settings = settings
+        self.speech = speech
+        self.load_speech = load_speech
+        self.loaded_speech: LoadedSpeech | None = None
+        self.intents: IntentCatalogue | None = None
+        self.status = ServiceStatus(SERVICE)
+        self.embedded_bus: EmbeddedBus | None = None
+        self.bus: BusConnection | None = None
+        self.server: RealtimeServer | None = None
+        self.skills: SkillsService | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start, serve until ``stop`` is set, stop. Raises :class:`ServiceStartError` or a ``BusError``
+        when start-up fails, :class:`ServiceExitedError` when the skills service dies; always stops
+        what was started."""
+        self.status.set_started()
+        try:
+            started = await _unless(stop, self.start())
+            if started is not None:
+                await _unless(stop, self._watch())
+        except Exception as exc:
+            self.status.set_error(str(exc) or type(exc).__name__)  # logged there
+            raise
+        finally:
+            await self.stop()
+
+    async def start(self) -> bool:
+        """Steps 1-5; ``True`` once serving."""
+        s = self.settings
+        address = s.bus
+        if s.skills is not None:
+            self.embedded_bus = EmbeddedBus(address.host, address.port, address.route)
+            await asyncio.to_thread(self.embedded_bus.start)
+            address = dataclasses.replace(address, port=self.embedded_bus.port)
+        self.bus = BusConnection(address.host, address.port, address.route, source=f"ovos-{SERVICE}")
+        await self.bus.connect(timeout=s.bus_timeout_s)
+        self.status.bind(self.bus)
+        loading = asyncio.ensure_future(asyncio.to_thread(self.load_speech)) if self.load_speech else None
+        self.intents = IntentCatalogue(self.bus, lang=s.server.language)
+        self.server = RealtimeServer(s.server, assistant_factory(self.bus, s.assistant, self.intents),
+                                     speech=self.speech)
+        await self.server.start(ready=False)
+        self.status.set_alive()
+        skills_settings = dataclasses.replace(s.skills or SkillsServiceSettings(), bus_host=address.host,
+                                              bus_port=address.port, bus_route=address.route)
+        if s.skills is not None:
+            self.skills = SkillsService(skills_settings)
+            await self.skills.start()
+        else:
+            await _wait_device_skills(SkillsService(skills_settings))
+        if loading is not None:
+            self.loaded_speech = await loading
+            self.server.speech = self.loaded_speech.engines
+        await self.intents.refresh()
+        self.server.ready = True
+        self.status.set_ready()
+        return True
+
+    async def stop(self) -> None:
+        """Stop what was started, newest first; each step runs even if an earlier one failed."""
+        self.status.set_stopping()
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("server", self._stop_server), ("bus connection", self._close_bus),
+            ("skills service", self._stop_skills), ("messagebus", self._stop_embedded_bus)]
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                logger.exception("stopping the %s failed", name)
+
+    async def _watch(self) -> None:
+        """Returns never while all is well; raises when the skills service exits on its own."""
+        if self.skills is None:
+            await asyncio.Event().wait()
+            return
+        code = await self.skills.wait_exit()
+        raise ServiceExitedError(f"the OVOS skills service exited with status {code}; see "
+                                 f"{self.skills.stdout_log}")
+
+    async def _stop_server(self) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            await server.stop()  # closes every session; each one's assistant is closed
+
+    async def _close_bus(self) -> None:
+        if self.intents is not None:
+            self.intents.close()
+            self.intents = None
+        if self.loaded_speech is not None:
+            self.loaded_speech.close()
+            self.loaded_speech = None
+        self.status.unbind()
+        bus, self.bus = self.bus, None
+        if bus is not None:
+            await bus.close()
+
+    async def _stop_skills(self) -> None:
+        skills, self.skills = self.skills, None
+        if skills is not None:
+            await asyncio.to_thread(skills.stop)
+
+    async def _stop_embedded_bus(self) -> None:
+        bus, self.embedded_bus = self.embedded_bus, None
+        if bus is not None:
+            await asyncio.to_thread(bus.stop)
+
+
+async def _wait_device_skills(skills: SkillsService) -> None:
+    """A device's ovos-core may take minutes to load: keep asking, and say so now and then."""
+    s = skills.settings
+    while True:
+        try:
+            await skills.wait_ready(JOINED_READY_POLL_S)
+            return
+        except ServiceStartError as exc:
+            logger.warning("the OVOS skills on ws://%s:%d%s are not ready after %g s; still waiting",
+                           s.bus_host, s.bus_port, s.bus_route, JOINED_READY_POLL_S)
+            logger.debug("%s", exc)
+
+
+async def _unless(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or ``None`` (``work`` cancelled) when ``stop`` is set first."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel_and_wait([task, stopped])
+    return None if task.cancelled() else task.result()
