@@ -8,7 +8,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
+
 from ovos_realtime_plugin.core.effects import DetectSpeech, Effect, RunAssistant, Transcribe
+from ovos_realtime_plugin.core.endpointing import looks_finished
 from ovos_realtime_plugin.server.speech_driver import split_long_audio
 from tests.sdk_helpers import types
 from tests.test_core_sequences import Core, pcm_ms
@@ -16,14 +19,16 @@ from tests.test_core_sequences import Core, pcm_ms
 FRAME_MS = 32
 
 
+SERVER_VAD = {"type": "server_vad", "silence_duration_ms": 320, "prefix_padding_ms": 0}
+
+
 class VoiceCore(Core):
     """A session with server VAD (silence window 320 ms) and transcription on."""
 
-    def __init__(self) -> None:
+    def __init__(self, turn_detection: dict[str, Any] | None = None) -> None:
         super().__init__("text")
         self.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
-            "transcription": {"model": "whisper-1"},
-            "turn_detection": {"type": "server_vad", "silence_duration_ms": 320, "prefix_padding_ms": 0}}}}})
+            "transcription": {"model": "whisper-1"}, "turn_detection": turn_detection or SERVER_VAD}}}})
         self.frames = 0
 
     def hear(self, *pattern: tuple[int, float]) -> tuple[list[dict[str, Any]], list[Effect]]:
@@ -123,6 +128,49 @@ def test_a_manual_commit_during_a_pause_transcribes_what_was_committed() -> None
     assert committed.attempt == 0 and not core.session.transcript_wanted(early.item_id, early.attempt)
 
 
+def test_semantic_vad_ends_a_turn_early_when_the_words_read_as_finished() -> None:
+    core = VoiceCore({"type": "semantic_vad", "eagerness": "low"})  # a 1200 ms pause ends the turn otherwise
+    _, effects = core.hear((5, 0.0), (20, 0.9), (6, 0.1))  # 192 ms into the pause
+    (early,) = transcribes(effects)
+    core.session.on_transcript(early.item_id, "What time is it?", 0.7, attempt=early.attempt)
+    events = core.take()
+    names = types(events)
+    assert names[0] == "input_audio_buffer.speech_stopped" and events[0]["audio_end_ms"] == 25 * FRAME_MS
+    completed = events[names.index("conversation.item.input_audio_transcription.completed")]
+    assert completed["transcript"] == "What time is it?"
+
+
+def test_semantic_vad_waits_longer_when_the_words_read_as_unfinished() -> None:
+    core = VoiceCore({"type": "semantic_vad", "eagerness": "high"})  # 250 ms pause ends the turn otherwise
+    _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    (early,) = transcribes(effects)
+    core.session.on_transcript(early.item_id, "Turn on the", 0.7, attempt=early.attempt)
+    assert core.take() == []
+    events, _ = core.hear((10, 0.1))  # 384 ms of pause: past 250, not past 500
+    assert "input_audio_buffer.speech_stopped" not in types(events)
+    events, _ = core.hear((5, 0.1))
+    assert types(events)[0] == "input_audio_buffer.speech_stopped"
+
+
+def test_server_vad_ignores_what_the_words_say() -> None:
+    core = VoiceCore()
+    _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    (early,) = transcribes(effects)
+    core.session.on_transcript(early.item_id, "What time is it?", 0.7, attempt=early.attempt)
+    assert core.take() == []
+
+
+def test_idle_timeout_commits_and_answers_after_a_quiet_spell() -> None:
+    core = VoiceCore({**SERVER_VAD, "idle_timeout_ms": 5000})
+    events, _ = core.hear((150, 0.0))  # 4.8 s of quiet
+    assert "input_audio_buffer.timeout_triggered" not in types(events)
+    events, effects = core.hear((10, 0.0))
+    names = types(events)
+    timeout = events[names.index("input_audio_buffer.timeout_triggered")]
+    assert timeout["audio_start_ms"] == 0 and timeout["audio_end_ms"] >= 5000
+    assert "input_audio_buffer.committed" in names and "response.created" in names
+
+
 def test_long_audio_is_cut_into_pieces_whisper_can_hear_at_its_quietest_points() -> None:
     rate = 16000
     loud = (3000).to_bytes(2, "little", signed=True)
@@ -134,3 +182,12 @@ def test_long_audio_is_cut_into_pieces_whisper_can_hear_at_its_quietest_points()
     assert all(len(p) <= 25 * rate * 2 for p in pieces) and len(pieces) == 3
     assert quiet_at * rate * 2 <= len(pieces[0]) <= (quiet_at + 0.2) * rate * 2
     assert split_long_audio(second * 10, rate) == [second * 10]
+
+
+@pytest.mark.parametrize(("text", "finished"), [
+    ("What time is it?", True), ("Turn on the lights.", True), ("Stop!", True), ("turn on the", False),
+    ("I want to go to the park and", False), ("Play some, um...", False), ("Set a timer for", False),
+    ("Well,", False), ("hello there", False), ("", None), ("   ", None),
+])
+def test_words_that_read_as_a_finished_turn(text: str, finished: bool | None) -> None:
+    assert looks_finished(text) is finished

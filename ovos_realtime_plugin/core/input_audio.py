@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ovos_realtime_plugin.core.config import RealtimeSessionConfig, ServerVad, SessionConfig, input_format
 from ovos_realtime_plugin.core.effects import DetectSpeech, ResetSpeechDetector
+from ovos_realtime_plugin.core.endpointing import looks_finished
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
@@ -107,6 +108,11 @@ class InputAudio(Transcripts):
             for event in self.detector.frame(begin, begin + frame_ms, probability):
                 self._turn_event(event)
         self._check_idle()
+
+    def early_words(self, text: str) -> None:
+        if self.detector is not None:
+            for event in self.detector.words_so_far(looks_finished(text)):
+                self._turn_event(event)
 
     def _turn_event(self, event: SpeechStarted | SpeechStopped | Any) -> None:
         s = self._s

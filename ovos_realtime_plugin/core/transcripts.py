@@ -123,7 +123,12 @@ class Transcripts:
         early.result, early.error = result, error
         if early.committed:
             self._apply_early(early)
+        elif result is not None:
+            self.early_words(result[0])
         return True
+
+    def early_words(self, text: str) -> None:
+        """The words of the current turn up to the pause (the turn detector may end the turn on them)."""
 
     def on_transcript_delta(self, item_id: str, delta: str) -> None:
         """A partial result of a committed item (engines that stream, or long audio in pieces)."""

@@ -14,6 +14,8 @@ from ovos_realtime_plugin.core.config import SemanticVad, ServerVad
 # semantic_vad eagerness → how long a pause must last before the turn ends
 EAGERNESS_SILENCE_MS = {"high": 250, "medium": 600, "auto": 600, "low": 1200}
 MIN_SPEECH_MS = 64  # shorter bursts (clicks, breaths) do not start a turn
+FINISHED_PAUSE_MS = 160  # semantic_vad: a pause after words that read as finished ends the turn this soon
+UNFINISHED_FACTOR = 2  # semantic_vad: a pause after words that read as unfinished must last this much longer
 HYSTERESIS = 0.15
 
 
@@ -49,6 +51,7 @@ class TurnDetector:
         self.reset()
 
     def configure(self, config: ServerVad | SemanticVad) -> None:
+        self.semantic = isinstance(config, SemanticVad)
         if isinstance(config, ServerVad):
             self.threshold = config.threshold
             self.prefix_ms = config.prefix_padding_ms
@@ -62,10 +65,13 @@ class TurnDetector:
         self.speaking = False
         self._run_start: int | None = None  # first frame of a run of speech frames while idle
         self._silence_start: int | None = None  # first silent frame while speaking
+        self._window = self.silence_ms  # how long this pause must last to end the turn
+        self._last_end = 0
 
     def frame(self, start_ms: int, end_ms: int, probability: float) -> list[TurnEvent]:
         """Feed one frame's speech probability; returns what it changed."""
         events: list[TurnEvent] = []
+        self._last_end = end_ms
         if not self.speaking:
             if probability >= self.threshold:
                 if self._run_start is None:
@@ -80,11 +86,26 @@ class TurnDetector:
             if self._silence_start is not None:
                 events.append(SpeechResumed(start_ms))
                 self._silence_start = None
+                self._window = self.silence_ms
             return events
         if self._silence_start is None:
             self._silence_start = start_ms
             events.append(SilenceStarted(start_ms))
-        if end_ms - self._silence_start >= self.silence_ms:
-            events.append(SpeechStopped(self._silence_start, end_ms))
-            self.reset()
-        return events
+        return events + self._end_if_long_enough()
+
+    def _end_if_long_enough(self) -> list[TurnEvent]:
+        if self._silence_start is None or self._last_end - self._silence_start < self._window:
+            return []
+        stopped = SpeechStopped(self._silence_start, self._last_end)
+        self.reset()
+        return [stopped]
+
+    def words_so_far(self, finished: bool | None) -> list[TurnEvent]:
+        """``semantic_vad``: what the words before the current pause say about the end of the turn."""
+        if not self.semantic or self._silence_start is None or finished is None:
+            return []
+        if finished:
+            self._window = min(self._window, FINISHED_PAUSE_MS)
+        else:
+            self._window = self.silence_ms * UNFINISHED_FACTOR
+        return self._end_if_long_enough()
