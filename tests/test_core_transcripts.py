@@ -152,6 +152,14 @@ def test_semantic_vad_waits_longer_when_the_words_read_as_unfinished() -> None:
     assert types(events)[0] == "input_audio_buffer.speech_stopped"
 
 
+def test_a_new_silence_window_applies_at_once() -> None:
+    core = VoiceCore()  # 320 ms
+    core.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+        "turn_detection": {"type": "semantic_vad", "eagerness": "low"}}}}})  # 1200 ms
+    events, _ = core.hear((5, 0.0), (20, 0.9), (20, 0.1))  # 640 ms of pause
+    assert "input_audio_buffer.speech_stopped" not in types(events)
+
+
 def test_server_vad_ignores_what_the_words_say() -> None:
     core = VoiceCore()
     _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))

@@ -21,9 +21,10 @@ def first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return next(e for e in events if e["type"] == kind)
 
 
-def output_audio(events: list[dict[str, Any]], fmt: str = "audio/pcm") -> bytes:
+def output_audio(events: list[dict[str, Any]], fmt: str = "audio/pcm", beta: bool = False) -> bytes:
     """The response's audio deltas joined and decoded to PCM16."""
-    raw = b"".join(base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta")
+    kind = "response.audio.delta" if beta else "response.output_audio.delta"
+    raw = b"".join(base64.b64decode(e["delta"]) for e in events if e["type"] == kind)
     return decode_to_pcm16(raw, fmt)
 
 

@@ -60,6 +60,7 @@ class TurnDetector:
             self.threshold = 0.5
             self.prefix_ms = 300
             self.silence_ms = EAGERNESS_SILENCE_MS[config.eagerness]
+        self._window = self.silence_ms
 
     def reset(self) -> None:
         self.speaking = False
