@@ -1,0 +1,57 @@
+"""The whole voice path with real parts: espeak-ng speech → Silero VAD → faster-whisper → the real date-time
+skill on the real bus → piper → audio that faster-whisper hears as a time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from openai import AsyncOpenAI
+
+from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings, assistant_factory
+from ovos_realtime_plugin.bus.client import BusConnection
+from ovos_realtime_plugin.engines.speech import LoadedSpeech
+from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.settings import ServerSettings
+from tests.fixtures_ovos import TIME_LIKE, OvosStack
+from tests.fixtures_server import API_KEY, Served
+from tests.fixtures_speech import silence, spoken
+from tests.sdk_helpers import collect
+from tests.voice_helpers import first, output_audio, stream_audio, words
+
+HEARD_CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:.]?[0-5]\d\b")
+"""Whisper writes a spoken "eleven oh four" as 11:04, 11.04 or 1104."""
+
+
+@pytest.fixture
+async def spoken_ovos(ovos_stack: OvosStack, speech: LoadedSpeech) -> AsyncIterator[Served]:
+    bus = BusConnection(port=ovos_stack.port, source="ovos-realtime-voice")
+    await bus.connect()
+    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})),
+                            assistant_factory(bus, OvosAssistantSettings()), speech=speech.engines)
+    await server.start()
+    yield Served(server)
+    await server.stop()
+    await bus.close()
+
+
+async def test_a_spoken_question_is_answered_aloud_by_the_date_time_skill(spoken_ovos: Served,
+                                                                         speech: LoadedSpeech) -> None:
+    client = AsyncOpenAI(api_key=API_KEY, base_url=spoken_ovos.http)
+    async with client.realtime.connect(model="gpt-realtime") as conn:
+        await collect(conn, "session.created")
+        await conn.session.update(session={"type": "realtime", "output_modalities": ["audio"],
+                                           "audio": {"input": {"transcription": {"model": "whisper-1"}}}})
+        await collect(conn, "session.updated")
+        await stream_audio(conn, silence(400) + spoken("what time is it") + silence(900), 48)
+        events = await collect(conn, "response.done")
+    assert words(first(events, "conversation.item.input_audio_transcription.completed")["transcript"]) == [
+        "what", "time", "is", "it"]
+    done = events[-1]["response"]
+    assert done["status"] == "completed"
+    said = done["output"][-1]["content"][0]["transcript"]
+    assert TIME_LIKE.search(said), said
+    assert speech.stt is not None
+    heard = await speech.stt.transcribe(output_audio(events), 24000, "en-US")
+    assert TIME_LIKE.search(heard) or HEARD_CLOCK.search(heard), (said, heard)
