@@ -4,7 +4,7 @@
 #   scripts/setup.sh test     runtime + test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES="espeak-ng swig libfann-dev sox"
+APT_PACKAGES="espeak-ng swig libfann-dev sox strace iproute2"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

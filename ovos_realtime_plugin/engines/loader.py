@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -37,6 +38,16 @@ def downloads_refused(refuse: bool) -> Iterator[None]:
         yield
     finally:
         urllib.request.urlopen = real
+
+
+def no_telemetry() -> None:
+    """onnxruntime (Silero, piper) sends usage telemetry from its own threads: turn it off before any session."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    try:
+        import onnxruntime  # type: ignore[import-untyped]
+    except ImportError:
+        return
+    onnxruntime.disable_telemetry_events()
 
 
 def plugin_class(kind: str, module: str) -> Callable[..., Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ovos_realtime_plugin.engines.choice import SpeechChoices, speech_choices
-from ovos_realtime_plugin.engines.loader import downloads_refused
+from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.engines.vad import PluginVad
@@ -36,6 +36,7 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
     """Load every chosen engine (raising ``EngineLoadError`` with a clear message) and warm it."""
     stt = tts = vad = None
     started = time.perf_counter()
+    no_telemetry()
     with downloads_refused(not choices.allow_downloads):
         if choices.stt is not None:
             stt = PluginTranscriber.load(choices.stt, choices.language)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run a command with no network (a fresh network namespace with only loopback) and fail if it tried to
+# connect anywhere beyond loopback, DNS included. Every process it starts is traced (connect calls only).
+#   scripts/offline.sh COMMAND [ARG...]
+# Exit status: the command's own, or 3 when a connection beyond loopback was attempted.
+# Needs root (or unprivileged user namespaces) and strace.
+set -u
+[ $# -gt 0 ] || { echo "usage: scripts/offline.sh COMMAND [ARG...]" >&2; exit 2; }
+trace=$(mktemp)
+trap 'rm -f "$trace"' EXIT
+if [ "$(id -u)" -eq 0 ]; then ns=(unshare --net); else ns=(unshare --net --map-root-user); fi
+"${ns[@]}" bash -c 'ip link set lo up && exec strace -f -qq --seccomp-bpf -e trace=connect -o "$0" "$@"' \
+  "$trace" "$@"
+status=$?
+# AF_INET/AF_INET6 connects to anything but 127.0.0.0/8 and ::1 are attempts to reach the network.
+remote=$(grep -E 'sa_family=AF_INET6?' "$trace" | grep -vE 'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|"::ffff:127\.' || true)
+if [ -n "$remote" ]; then
+  echo "offline.sh: $(printf '%s\n' "$remote" | wc -l) connection attempt(s) beyond loopback:" >&2
+  printf '%s\n' "$remote" | head -5 | cut -c1-200 >&2
+  exit 3
+fi
+echo "offline.sh: no connection attempt beyond loopback" >&2
+exit $status
