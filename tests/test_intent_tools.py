@@ -25,6 +25,7 @@ from tests.test_core_sequences import Core
 OVOS_MCP = {"type": "mcp", "server_label": "ovos"}
 WHAT_TIME = "ovos-skill-date-time_openvoiceos__what_time_is_it"
 HELLO_WORLD = "ovos-skill-hello-world_openvoiceos__HelloWorldIntent"
+SPELL = "ovos-realtime-test-skill_test__spell_word"
 TIME_UNTIL = "ovos-skill-date-time_openvoiceos__time_until"
 MCP_CALL_FLOW = [
     "response.output_item.added", "conversation.item.added", "response.mcp_call_arguments.delta",
@@ -240,10 +241,11 @@ async def test_an_intent_s_slots_are_the_call_s_arguments(tools_realtime: ToolsR
     async with client(tools_realtime).realtime.connect(model="gpt-realtime") as conn:
         await open_session(conn, [OVOS_MCP])
         await list_events(conn)
-        events = await ask(conn, "what time is it in paris")
+        events = await ask(conn, "how do you spell cat")
         hello = await ask(conn, "hello world")
     call = output_of(events)[0]
-    assert call["name"] == WHAT_TIME and json.loads(call["arguments"]) == {"location": "paris"}
+    assert call["name"] == SPELL and json.loads(call["arguments"]) == {"word": "cat"}
+    assert call["output"] == reply_text(events) == "C A T"
     assert [(i["type"], i.get("name"), i.get("output")) for i in output_of(hello)] == [
         ("mcp_call", HELLO_WORLD, "Hello world"), ("message", None, None)]
 
@@ -289,17 +291,17 @@ async def test_an_intent_runs_directly_by_name_with_arguments(ovos_stack: OvosSt
     assert assistant.session is not None
     observer, seen = await observe(ovos_stack.port, assistant.session.session_id)
     try:
-        run = await assistant.run_intent(WHAT_TIME, {"location": "Tokyo"})
+        run = await assistant.run_intent(WHAT_TIME, {"location": "Asia/Tokyo"})
         sent = await next_of_type(seen, "ovos-skill-date-time.openvoiceos:what.time.is.it.intent")
         await next_of_type(seen, "ovos.utterance.handled")
     finally:
         await observer.close()
         assistant.close()
-    assert sent.data["location"] == "Tokyo" and "Tokyo" in sent.data["utterance"]
-    assert run.error is None and run.arguments == {"location": "Tokyo"}
+    assert sent.data["location"] == "Asia/Tokyo" and "Asia/Tokyo" in sent.data["utterance"]
+    assert run.error is None and run.arguments == {"location": "Asia/Tokyo"}
     assert TIME_LIKE.search(run.text), run.text
     call = run.server_call("ovos")
-    assert (call.name, json.loads(call.arguments), call.output) == (WHAT_TIME, {"location": "Tokyo"}, run.text)
+    assert (call.name, json.loads(call.arguments), call.output) == (WHAT_TIME, {"location": "Asia/Tokyo"}, run.text)
 
 
 async def test_running_an_unknown_intent_or_slot_is_refused(ovos_bus: BusConnection,

@@ -6,6 +6,8 @@ generates (see ``SkillsServiceSettings.extra_skills``); this directory is on the
 - "ask me my favourite colour": ``get_response`` — a question, and the *next* utterance of the
   session is routed back here through ``converse``; the answer is spoken back.
 - "list the primary colours": three ``speak``s in one handler ("Red.", "Yellow.", "Blue.").
+- "spell cat": a padatious intent with a slot (``word``) that needs no network — the date-time
+  skill's own slot (``location``) geocodes place names online.
 - "count slowly": says "one", then holds its handler (up to 10 s) before "two", so a turn is
   reliably in flight; ``mycroft.stop`` in that session releases it at once, without "two".
 """
@@ -47,6 +49,11 @@ class RealtimeTestSkill(OVOSSkill):
     def handle_primary_colours(self, message: Any) -> None:
         for colour in PRIMARY_COLOURS:
             self.speak(colour)
+
+    @intent_handler("spell.word.intent")
+    def handle_spell(self, message: Any) -> None:
+        word = message.data.get("word", "")
+        self.speak(" ".join(word.upper()))
 
     @intent_handler("count.slowly.intent")
     def handle_count_slowly(self, message: Any) -> None:
