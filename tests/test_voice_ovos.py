@@ -18,7 +18,7 @@ from tests.fixtures_ovos import TIME_LIKE, OvosStack
 from tests.fixtures_server import API_KEY, Served
 from tests.fixtures_speech import silence, spoken
 from tests.sdk_helpers import collect
-from tests.voice_helpers import first, output_audio, stream_audio, words
+from tests.voice_helpers import first, open_voice_session, output_audio, stream_audio, words
 
 UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
          "seventeen eighteen nineteen").split()
@@ -66,10 +66,7 @@ async def test_a_spoken_question_is_answered_aloud_by_the_date_time_skill(spoken
                                                                          speech: LoadedSpeech) -> None:
     client = AsyncOpenAI(api_key=API_KEY, base_url=spoken_ovos.http)
     async with client.realtime.connect(model="gpt-realtime") as conn:
-        await collect(conn, "session.created")
-        await conn.session.update(session={"type": "realtime", "output_modalities": ["audio"],
-                                           "audio": {"input": {"transcription": {"model": "whisper-1"}}}})
-        await collect(conn, "session.updated")
+        await open_voice_session(conn)
         await stream_audio(conn, silence(400) + spoken("what time is it") + silence(900), 48)
         events = await collect(conn, "response.done")
     assert words(first(events, "conversation.item.input_audio_transcription.completed")["transcript"]) == [

@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16
+from tests.sdk_helpers import collect
 
 CHUNK_MS = 100
 
@@ -15,6 +16,14 @@ async def stream_audio(conn: Any, audio: bytes, bytes_per_ms: float, chunk_ms: i
     step = int(bytes_per_ms * chunk_ms)
     for start in range(0, len(audio), step):
         await conn.input_audio_buffer.append(audio=base64.b64encode(audio[start:start + step]).decode())
+
+
+async def open_voice_session(conn: Any, modality: str = "audio") -> None:
+    """A GA voice session with server VAD and input transcription, answering in ``modality``."""
+    await collect(conn, "session.created")
+    await conn.session.update(session={"type": "realtime", "output_modalities": [modality],
+                                       "audio": {"input": {"transcription": {"model": "whisper-1"}}}})
+    await collect(conn, "session.updated")
 
 
 def first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:

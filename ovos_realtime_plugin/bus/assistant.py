@@ -8,6 +8,8 @@ A turn, in the session of this Realtime connection:
 | ``speak`` (either spelling)                 | yield a ``TextDelta``; emit audio_output_start/end  |
 | ``speak {expect_response: true}``           | end the turn (after a grace window); the next turn goes to converse |
 | ``complete_intent_failure`` (either spelling) | yield an ``unknown.dialog`` line at ``handled`` if nothing was said |
+| ``ovos.skills.fallback.<ours>.request``     | the ``fallback`` (the LLM) answers; then ``.response``, ``handled`` |
+| (no match, with a ``fallback`` assistant)   | the fallback answers the same request instead       |
 | ``ovos.utterance.handled``                  | end the turn after a grace window for late speaks   |
 | the bus drops / no end in time              | raise ``BusDisconnectedError`` / ``SkillsTimeoutError`` (+ stop) |
 | (the iteration is cancelled or closed)      | emit ``mycroft.stop`` in the session                |
@@ -16,6 +18,13 @@ Every message we emit carries the Realtime response id under :data:`TURN_KEY`; O
 context into everything it does for that utterance, so late messages of an earlier, cancelled
 turn are told apart from this one. A skill answering a question speaks from the *asking* turn's
 context: those ids are accepted while the question is open.
+
+The fallback (the LLM, :mod:`ovos_realtime_plugin.llm`) is registered with OVOS as a fallback skill
+(:mod:`ovos_realtime_plugin.bus.fallback`), so OVOS's pipeline decides: when it hands the utterance to us,
+the answer is streamed into *this* response by the fallback assistant (token deltas, tool calls, usage,
+cancellation of the HTTP stream — which a skill's ``speak`` messages could not carry). If OVOS reports no
+match instead (our fallback stage not in the pipeline, or the registration not yet seen), the fallback
+answers all the same.
 
 Tools (README, "Tools"):
 
@@ -59,6 +68,7 @@ from ovos_realtime_plugin.bus.tool_calls import (
     trailing_function_outputs,
 )
 from ovos_realtime_plugin.core.assistant import (
+    Assistant,
     AssistantOutput,
     AssistantRequest,
     FunctionCallArguments,
@@ -91,6 +101,10 @@ class OvosAssistantSettings:
     """None: the ``lang`` of mycroft.conf."""
     source: str = "ovos-realtime"
     locale_dir: Path = DEFAULT_LOCALE_DIR
+    fallback_skill_id: str = "ovos-realtime.fallback"
+    """The skill id ovos-realtime registers with OVOS as a fallback skill when an LLM answers what OVOS cannot."""
+    fallback_priority: int = 95
+    """Its fallback priority: (0, 5] high, (5, 90] medium, (90, 101] low (``ovos-skill-fallback-unknown``: 100)."""
     mcp_server_label: str = "ovos"
     """The ``server_label`` of the MCP tool whose tools are the OVOS intents."""
     intent_output_wait_s: float = 1.0
@@ -133,12 +147,19 @@ class OvosAssistant:
         self._subscription: Subscription | None = None
         self._turns: dict[str, _Turn] = {}
         self._question_turns: set[str] = set()
+        self.fallback: Assistant | None = None
+        """Answers a turn no intent matched (instead of the ``unknown`` line) and the client's function outputs."""
         if session_id is not None:
             self._ensure_session(session_id)
 
     @property
     def session(self) -> OvosSession | None:
         return self._session
+
+    def follows(self, ovos_session_id: str) -> bool:
+        """Whether this open connection's OVOS session is ``ovos_session_id``."""
+        return self._subscription is not None and self._session is not None and \
+            self._session.session_id == ovos_session_id
 
     def close(self) -> None:
         """Stop following the session on the bus (the connection is gone)."""
@@ -150,6 +171,11 @@ class OvosAssistant:
         session = self._ensure_session(request.session_id)
         lang = standard_lang(request.language) if request.language else None
         outputs = trailing_function_outputs(request.items)
+        if outputs and self.fallback is not None:  # the fallback may have made the call: it reads the outputs
+            async with contextlib.aclosing(self._fallback_answer(request)) as answer:
+                async for output in answer:
+                    yield output
+            return
         if outputs:  # the client ran the function we called: say what it gave
             yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang))
             return
@@ -183,8 +209,13 @@ class OvosAssistant:
             self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
                            self._context(turn.id, session.for_turn(lang)))
             unmatched = question = False
+            handed: BusMessage | None = None
+            fallback_request = names.fallback_request(self._settings.fallback_skill_id)
             async with contextlib.aclosing(self._messages(turn)) as messages:
                 async for msg in messages:
+                    if msg.type == fallback_request and self.fallback is not None:
+                        handed = msg  # OVOS chose us: the rest of this turn is ours to answer
+                        break
                     if held is not None and (msg is _RELEASE or msg.type in HANDLER_END):
                         if msg.type == names.HANDLER_ERROR:
                             held.error = str(msg.data.get("exception") or "the skill's handler failed")
@@ -216,7 +247,17 @@ class OvosAssistant:
             session.expecting_answer = question
             if not session.wants_converse():
                 self._question_turns.clear()
-            if unmatched and not speech.count:
+            if handed is not None:
+                logger.info("response %s: OVOS handed the turn to our fallback; the LLM answers", request.response_id)
+                async with contextlib.aclosing(self._answer_as_fallback_skill(request, handed)) as answer:
+                    async for output in answer:
+                        yield output
+            elif unmatched and not speech.count and self.fallback is not None:
+                logger.info("response %s: no intent matched; the fallback answers", request.response_id)
+                async with contextlib.aclosing(self._fallback_answer(request)) as answer:
+                    async for output in answer:
+                        yield output
+            elif unmatched and not speech.count:
                 yield TextDelta(self._unknown.pick(lang or session.lang))
         except SkillsTimeoutError:
             self._stop(turn.id)  # whatever the skill still does belongs to a failed response
@@ -227,6 +268,35 @@ class OvosAssistant:
             raise
         finally:
             self._turns.pop(turn.id, None)
+
+    async def _answer_as_fallback_skill(self, request: AssistantRequest,
+                                        handed: BusMessage) -> AsyncGenerator[AssistantOutput, None]:
+        """Answer OVOS's fallback request as a fallback skill does: ``.start``, the answer, ``.response``
+        and ``ovos.utterance.handled`` — the last two however the answer ends, so OVOS's session moves on."""
+        skill_id = self._settings.fallback_skill_id
+        answered = False
+        self._forward_quietly(handed, names.fallback_start(skill_id), {})
+        try:
+            async with contextlib.aclosing(self._fallback_answer(request)) as answer:
+                async for output in answer:
+                    answered = True
+                    yield output
+        finally:
+            self._forward_quietly(handed, names.fallback_response(skill_id),
+                                  {"result": answered, "fallback_handler": "ovos-realtime.llm"})
+            self._forward_quietly(handed, names.UTTERANCE_HANDLED, {})
+
+    async def _fallback_answer(self, request: AssistantRequest) -> AsyncGenerator[AssistantOutput, None]:
+        """The fallback's answer, closed when we stop reading it (an LLM's HTTP stream closes at once)."""
+        assert self.fallback is not None
+        answer = self.fallback.respond(request)
+        try:
+            async for output in answer:
+                yield output
+        finally:
+            close = getattr(answer, "aclose", None)
+            if close is not None:
+                await close()
 
     async def run_intent(self, name: str, arguments: Mapping[str, Any] | None = None, *, lang: str | None = None,
                          utterance: str | None = None) -> IntentRun:
@@ -368,6 +438,13 @@ class OvosAssistant:
             return
         try:
             self._bus.emit(msg_type, {}, self._context(turn_id, self._session.snapshot()))
+        except BusUnavailableError as exc:
+            logger.warning("could not emit %s: %s", msg_type, exc)
+
+    def _forward_quietly(self, request: BusMessage, msg_type: str, data: dict[str, Any]) -> None:
+        """Emit in ``request``'s context, as OVOS's ``Message.forward`` does."""
+        try:
+            self._bus.emit(msg_type, data, dict(request.context))
         except BusUnavailableError as exc:
             logger.warning("could not emit %s: %s", msg_type, exc)
 

@@ -121,6 +121,10 @@ def fallback_request(skill_id: str) -> str:
     return f"ovos.skills.fallback.{skill_id}.request"
 
 
+def fallback_start(skill_id: str) -> str:
+    return f"ovos.skills.fallback.{skill_id}.start"
+
+
 def fallback_response(skill_id: str) -> str:
     return f"ovos.skills.fallback.{skill_id}.response"
 
