@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections import deque
@@ -179,7 +180,9 @@ async def llm_stack(tools_realtime: ToolsRealtime) -> AsyncIterator[LlmRealtime]
     for responder in ("ovos_first", "llm"):
         backend = ChatBackend(LlmSettings(base_url=chat.url, model=MODEL, responder=responder,  # type: ignore[arg-type]
                                           tool_timeout_s=TOOL_TIMEOUT_S))
-        factory = Responders(tools_realtime.bus, ovos, tools_realtime.intents, backend)
+        # one fallback skill id per server on the shared bus, as one per daemon on a device's bus
+        settings = dataclasses.replace(ovos, fallback_skill_id=f"ovos-realtime-{responder}.fallback")
+        factory = Responders(tools_realtime.bus, settings, tools_realtime.intents, backend)
         factories.append(factory)
         server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})), factory)
         await server.start()

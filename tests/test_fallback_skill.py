@@ -16,7 +16,8 @@ from tests.fixtures_ovos import OvosStack, next_of_type, observe
 from tests.sdk_helpers import collect
 from tests.test_llm import ask, client, reply_text
 
-SKILL_ID = OvosAssistantSettings().fallback_skill_id
+SKILL_ID = "ovos-realtime-ovos_first.fallback"
+"""The llm_stack's ovos_first server (tests/fixtures_llm.py)."""
 
 
 async def until_handled(seen: asyncio.Queue[BusMessage]) -> list[BusMessage]:

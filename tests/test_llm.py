@@ -323,3 +323,20 @@ async def test_agents_function_tool_round_trip_driven_by_the_model(llm: LlmRealt
     texts = [getattr(c, "text", None) for item in history if getattr(item, "role", None) == "assistant"
              for c in item.content]
     assert texts == ["It is sunny in Oslo."], history
+
+
+# --- who answers, per session ---------------------------------------------------------------------------
+async def test_the_session_s_model_picks_who_answers(llm: LlmRealtime) -> None:
+    llm.chat.script.append(say("Hello to you too."))
+    async with client(llm.ovos_first).realtime.connect(model="llm") as conn:  # the LLM alone
+        await open_session(conn)
+        by_llm = await ask(conn, "hello world")
+    async with client(llm.ovos_first).realtime.connect(model="ovos") as conn:  # OVOS alone
+        await open_session(conn)
+        by_ovos = await ask(conn, "why is the sky blue")
+    async with client(llm.llm_only).realtime.connect(model="gpt-realtime") as conn:  # the deployment: LLM alone
+        await open_session(conn, model="ovos-llm")  # ... until the session asks for OVOS first
+        by_skill = await ask(conn, "hello world")
+    assert reply_text(by_llm) == "Hello to you too." and len(llm.chat.requests) == 1
+    assert reply_text(by_ovos) in Dialogs("unknown").variants("en-US")
+    assert reply_text(by_skill) == "Hello world" and len(llm.chat.requests) == 1

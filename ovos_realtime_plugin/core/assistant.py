@@ -31,6 +31,8 @@ class AssistantRequest:
     language: str | None
     voice: str
     session_id: str
+    model: str = ""
+    """The session's ``model`` (``?model=`` or ``session.update``): may pick who answers (llm/responders.py)."""
 
 
 @dataclass(frozen=True)

@@ -217,7 +217,7 @@ class RealtimeSession(input_audio.InputAudio):
             tool_choice=spec.tool_choice, output_modalities=spec.modalities,
             max_output_tokens=spec.max_output_tokens, temperature=spec.temperature,
             parallel_tool_calls=spec.parallel_tool_calls, metadata=spec.metadata, language=spec.language,
-            voice=spec.voice, session_id=self.id)
+            voice=spec.voice, session_id=self.id, model=getattr(self.config, "model", None) or "")
 
     def _response_done(self, stream: ResponseStream) -> None:
         now = self.clock()

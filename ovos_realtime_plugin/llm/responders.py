@@ -1,13 +1,17 @@
-"""Who answers a Realtime connection's responses, per deployment (``"responder"`` in the ``"realtime"`` section):
+"""Who answers a Realtime connection's responses: per deployment (``"responder"`` in the ``"realtime"``
+section), and per session by the session's ``model`` (``?model=`` at connect, or ``session.update``):
 
-| responder      | answers                                                                                |
-|----------------|----------------------------------------------------------------------------------------|
-| (no ``llm``)   | the OVOS skills alone (:class:`OvosAssistant`); no match → a line of ``unknown.dialog`` |
-| ``ovos_first`` | the OVOS skills; what they cannot answer → the LLM (:attr:`OvosAssistant.fallback`),   |
-|                | registered as an OVOS fallback skill so OVOS's pipeline decides (bus/fallback.py); the |
-|                | intents are the LLM's tools; the client's function outputs → the LLM                   |
-| ``llm``        | the LLM alone; the OVOS intents only as its tools                                      |
+| responder (model)       | answers                                                                       |
+|-------------------------|-------------------------------------------------------------------------------|
+| (no ``llm`` configured) | the OVOS skills alone (:class:`OvosAssistant`); no match → ``unknown.dialog`` |
+| ``ovos_first``          | the OVOS skills; what they cannot answer → the LLM                            |
+| (``ovos-llm``)          | (:attr:`OvosAssistant.fallback`), registered as an OVOS fallback skill so     |
+|                         | OVOS's pipeline decides (bus/fallback.py); the intents are the LLM's tools;   |
+|                         | the client's function outputs → the LLM                                       |
+| ``llm`` (``llm``)       | the LLM alone; the OVOS intents only as its tools                             |
+| (``ovos``)              | the OVOS skills alone, though an LLM is configured                            |
 
+Any other model (``gpt-realtime``, what stock clients send) gets the deployment's ``responder``.
 Either way, each connection has its own :class:`OvosAssistant` (its OVOS session): it runs the intents
 the model calls and lists the ``ovos`` MCP tool's tools. Which one answered shows only through normal
 items: an ``mcp_call`` for an intent, a ``function_call`` for a client function, a message for text.
@@ -15,19 +19,52 @@ items: an ``mcp_call`` for an intent, a ``function_call`` for a client function,
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Literal
 
 from ovos_realtime_plugin.bus.assistant import OvosAssistant, OvosAssistantSettings, assistant_factory
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.fallback import FallbackSkill
 from ovos_realtime_plugin.bus.intents import IntentCatalogue
-from ovos_realtime_plugin.core.assistant import Assistant
+from ovos_realtime_plugin.core.assistant import Assistant, AssistantOutput, AssistantRequest
 from ovos_realtime_plugin.llm.assistant import LlmAssistant
 from ovos_realtime_plugin.llm.backend import ChatBackend
+from ovos_realtime_plugin.llm.settings import Responder
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.core.session import RealtimeSession
+
+
+Order = Responder | Literal["ovos"]
+MODEL_RESPONDERS: dict[str, Order] = {"ovos": "ovos", "ovos-llm": "ovos_first", "llm": "llm"}
+"""Session models that choose who answers that session."""
+
+
+class SessionResponder:
+    """One connection's assistant: the OVOS skills, the LLM, or both, by the session's model."""
+
+    def __init__(self, skills: OvosAssistant, llm: LlmAssistant, default: Responder):
+        self.skills, self._llm, self._default = skills, llm, default
+
+    def order(self, model: str) -> Order:
+        return MODEL_RESPONDERS.get(model, self._default)
+
+    async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
+        order = self.order(request.model)
+        self.skills.fallback = self._llm if order == "ovos_first" else None
+        answer = self._llm.respond(request) if order == "llm" else self.skills.respond(request)
+        async with contextlib.aclosing(answer) as outputs:  # type: ignore[type-var]
+            async for output in outputs:
+                yield output
+
+    def close(self) -> None:
+        self.skills.close()
+
+    def claims(self, ovos_session: str) -> bool:
+        """Whether OVOS may hand this session's unanswered utterances to our fallback skill."""
+        return self.skills.fallback is not None and self.skills.follows(ovos_session)
 
 
 class Responders:
@@ -39,11 +76,11 @@ class Responders:
         self._ovos = assistant_factory(bus, settings, intents)
         self._intents, self._backend = intents, backend
         self._fallback_skill: FallbackSkill | None = None
-        if backend is not None and backend.settings.responder == "ovos_first":
+        if backend is not None:  # a session may ask for ovos_first by its model even when it is not the default
             self._fallback_skill = FallbackSkill(bus, settings.fallback_skill_id, self._is_ours,
                                                  settings.fallback_priority)
             self._fallback_skill.start()
-        self._answering: weakref.WeakSet[OvosAssistant] = weakref.WeakSet()
+        self._answering: weakref.WeakSet[SessionResponder] = weakref.WeakSet()
 
     def __call__(self, session: RealtimeSession) -> Assistant:
         skills = self._ovos(session)
@@ -52,11 +89,10 @@ class Responders:
             return skills
         llm = LlmAssistant(chat, chat.settings, intents=self._intents, runner=skills,
                            mcp_server_label=self._settings.mcp_server_label)
-        if chat.settings.responder == "llm":
-            return llm
-        skills.fallback = llm
-        self._answering.add(skills)
-        return skills
+        responder = SessionResponder(skills, llm, chat.settings.responder)
+        skills.fallback = llm if responder.order(getattr(session.config, "model", None) or "") == "ovos_first" else None
+        self._answering.add(responder)
+        return responder
 
     def close(self) -> None:
         if self._fallback_skill is not None:
@@ -65,7 +101,7 @@ class Responders:
 
     def _is_ours(self, ovos_session: str) -> bool:
         """The OVOS session of one of our open connections whose LLM answers as the fallback."""
-        return any(assistant.follows(ovos_session) for assistant in self._answering)
+        return any(responder.claims(ovos_session) for responder in self._answering)
 
 
 def responder_factory(bus: BusConnection, settings: OvosAssistantSettings | None = None,
