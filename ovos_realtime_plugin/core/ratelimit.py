@@ -22,16 +22,18 @@ class RateLimiter:
         self.settings = settings
         self._requests: deque[float] = deque()
         self._tokens: deque[tuple[float, int]] = deque()
+        self._token_total = 0
+        """The sum of ``_tokens``, kept as they come and go (every response reads it)."""
 
     def _expire(self, now: float) -> None:
         while self._requests and now - self._requests[0] >= WINDOW_S:
             self._requests.popleft()
         while self._tokens and now - self._tokens[0][0] >= WINDOW_S:
-            self._tokens.popleft()
+            self._token_total -= self._tokens.popleft()[1]
 
     def tokens_used(self, now: float) -> int:
         self._expire(now)
-        return sum(n for _, n in self._tokens)
+        return self._token_total
 
     def check(self, now: float) -> str | None:
         """``None`` when a new request may start, else which limit is exhausted."""
@@ -47,6 +49,7 @@ class RateLimiter:
 
     def record_tokens(self, now: float, tokens: int) -> None:
         self._tokens.append((now, tokens))
+        self._token_total += tokens
 
     def reset_seconds(self, now: float, name: str) -> float:
         self._expire(now)
