@@ -340,3 +340,19 @@ async def test_the_session_s_model_picks_who_answers(llm: LlmRealtime) -> None:
     assert reply_text(by_llm) == "Hello to you too." and len(llm.chat.requests) == 1
     assert reply_text(by_ovos) in Dialogs("unknown").variants("en-US")
     assert reply_text(by_skill) == "Hello world" and len(llm.chat.requests) == 1
+
+
+async def test_interleaved_parallel_call_deltas_keep_to_their_own_calls(llm: LlmRealtime) -> None:
+    oslo = call("get_weather", '{"city": "Oslo"}', "call_Oslo", usage=None, finish=None)
+    rome = call("get_weather", '{"city": "Rome"}', "call_Rome", index=1)
+    # some servers interleave parallel calls: Oslo's name, Rome's name, then their halves in turns
+    llm.chat.script.append([oslo[0], rome[0], oslo[1], rome[1], oslo[2], rome[2], *rome[3:]])
+    async with client(llm.llm_only).realtime.connect(model="gpt-realtime") as conn:
+        await open_session(conn, tools=[WEATHER])
+        events = await ask(conn, "weather in Oslo and Rome")
+    assert [(i["type"], i["call_id"], json.loads(i["arguments"])) for i in output_of(events)] == [
+        ("function_call", "call_Oslo", {"city": "Oslo"}), ("function_call", "call_Rome", {"city": "Rome"})]
+    for item in output_of(events):
+        deltas = [e["delta"] for e in events
+                  if e["type"] == "response.function_call_arguments.delta" and e["item_id"] == item["id"]]
+        assert "".join(deltas) == item["arguments"]

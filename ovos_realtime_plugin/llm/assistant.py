@@ -83,6 +83,10 @@ class _Round:
     calls: dict[int, _Call] = field(default_factory=dict)
     text: str = ""
     finish: str | None = None
+    live: int | None = None
+    """The index of the client call whose arguments stream as they come: the round's first. Servers may
+    interleave parallel calls' deltas, and a ``function_call`` item's deltas cannot be told apart once the
+    next item began, so the others are emitted whole when the round ends."""
 
 
 class LlmAssistant:
@@ -147,10 +151,8 @@ class LlmAssistant:
             if turn.finish in STOPS:
                 yield Incomplete(STOPS[turn.finish])
                 break
-            for call in turn.calls.values():
-                if call.client is None:
-                    for output in self._start(call, functions):
-                        yield output
+            for output in self._round_calls(turn, functions):
+                yield output
             server_calls = [c for c in turn.calls.values() if not c.client]
             if server_calls:
                 messages.append({"role": "assistant", "content": turn.text or None,
@@ -171,32 +173,41 @@ class LlmAssistant:
 
     def _tool_call_delta(self, turn: _Round, delta: ChoiceDeltaToolCall,
                          functions: Mapping[str, Any]) -> list[AssistantOutput]:
-        outputs: list[AssistantOutput] = []
-        for index, earlier in turn.calls.items():  # a new call began: the earlier ones are whole
-            if index < delta.index and earlier.client is None:
-                outputs += self._start(earlier, functions)
         call = turn.calls.setdefault(delta.index, _Call())
         call.id = call.id or delta.id or ""
         args = ""
         if delta.function is not None:
             call.name += delta.function.name or ""
             args = delta.function.arguments or ""
-        if call.client is None:
-            call.arguments += args
-            if call.name and args:
-                outputs += self._start(call, functions)
-        else:
-            call.arguments += args
-            if call.client and args:
-                outputs.append(FunctionCallArguments(args))
-        return outputs
-
-    def _start(self, call: _Call, functions: Mapping[str, Any]) -> list[AssistantOutput]:
-        call.client = call.name in functions
+        call.arguments += args
+        if call.client is None and call.name and args:
+            call.client = call.name in functions  # the name is whole once arguments follow
         if not call.client:
             return []
-        return [FunctionCallStart(call.name, call.id or None), *([FunctionCallArguments(call.arguments)]
-                                                                  if call.arguments else [])]
+        if turn.live is None:
+            turn.live = delta.index
+            return self._whole(call)
+        if turn.live == delta.index and args:
+            return [FunctionCallArguments(args)]
+        return []
+
+    def _round_calls(self, turn: _Round, functions: Mapping[str, Any]) -> list[AssistantOutput]:
+        """At the round's end: the client calls not streamed live, whole, in the model's order."""
+        outputs: list[AssistantOutput] = []
+        for index in sorted(turn.calls):
+            call = turn.calls[index]
+            if call.client is None:
+                call.client = call.name in functions
+            if call.client and index != turn.live:
+                if turn.live is None:
+                    turn.live = index
+                outputs += self._whole(call)
+        return outputs
+
+    @staticmethod
+    def _whole(call: _Call) -> list[AssistantOutput]:
+        return [FunctionCallStart(call.name, call.id or None),
+                *([FunctionCallArguments(call.arguments)] if call.arguments else [])]
 
     def _intent_tools(self, request: AssistantRequest, mcp: Mapping[str, Any] | None) -> dict[str, ChatMessage]:
         if self._intents is None:
