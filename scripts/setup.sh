@@ -17,3 +17,6 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 extra=""; [ "${1:-}" = "test" ] && extra="[test]"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra"
+# the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)
+[ "${1:-}" = "test" ] && scripts/setup_local_llm.sh
+exit 0

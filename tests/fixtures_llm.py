@@ -68,12 +68,14 @@ def say(*pieces: str, finish: str | None = "stop", usage: tuple[int, int] | None
 
 
 def call(name: str, arguments: str, call_id: str = "call_1", usage: tuple[int, int] | None = (20, 9),
-         index: int = 0, finish: str | None = "tool_calls") -> list[Chunk]:
-    """One streamed tool call: the name first, the arguments in two pieces."""
+         index: int = 0, finish: str | None = "tool_calls", repeat_name: bool = False) -> list[Chunk]:
+    """One streamed tool call: the name first, the arguments in two pieces (``repeat_name``: each piece
+    carries the whole name again, as llama-cpp-python's server sends it)."""
     half = len(arguments) // 2
     chunks = [chunk({"role": "assistant", "content": None, "tool_calls": [
         {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]})]
-    chunks += [chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+    again = {"name": name} if repeat_name else {}
+    chunks += [chunk({"tool_calls": [{"index": index, "function": {**again, "arguments": part}}]})
                for part in (arguments[:half], arguments[half:]) if part]
     if finish is not None:
         chunks.append(chunk(finish=finish))

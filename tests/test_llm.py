@@ -54,11 +54,11 @@ def test_the_conversation_becomes_chat_messages() -> None:
         {"role": "system", "content": "Speak French."},
         {"role": "user", "content": "weather in Paris?"},
         {"role": "assistant", "content": "Let me"},
-        {"role": "assistant", "content": None, "tool_calls": [
+        {"role": "assistant", "content": "", "tool_calls": [
             {"id": "call_a", "type": "function",
              "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
         {"role": "tool", "tool_call_id": "call_a", "content": "sunny"},
-        {"role": "assistant", "content": None, "tool_calls": [
+        {"role": "assistant", "content": "", "tool_calls": [
             {"id": "mcp_1", "type": "function", "function": {"name": WHAT_TIME, "arguments": "{}"}},
             {"id": "mcp_2", "type": "function", "function": {"name": WHAT_TIME, "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "mcp_1", "content": "It's noon"},
@@ -170,7 +170,7 @@ async def test_the_model_calls_an_ovos_intent_and_speaks_its_result(llm: LlmReal
     assert done(events)["usage"]["input_tokens"] == 20 + 12  # both rounds
     first, second = llm.chat.requests
     assert first["tool_choice"] == "auto" and second["tool_choice"] == "auto"
-    assert second["messages"][-2] == {"role": "assistant", "content": None, "tool_calls": [
+    assert second["messages"][-2] == {"role": "assistant", "content": "", "tool_calls": [
         {"id": "call_time", "type": "function", "function": {"name": WHAT_TIME, "arguments": "{}"}}]}
     assert second["messages"][-1]["tool_call_id"] == "call_time"
 
@@ -228,25 +228,33 @@ async def test_intent_calls_are_bounded_then_the_model_must_speak(llm: LlmRealti
     assert reply_text(events) == "It is late."
 
 
-async def test_parallel_client_calls_are_two_function_call_items(llm: LlmRealtime) -> None:
-    llm.chat.script.append([*call("get_weather", '{"city": "Oslo"}', "call_Oslo", usage=None, finish=None),
-                            *call("get_weather", '{"city": "Rome"}', "call_Rome", index=1)])
+@pytest.mark.parametrize("repeat_name", [False, True], ids=["name-once", "name-in-every-delta"])
+async def test_parallel_client_calls_are_two_function_call_items(llm: LlmRealtime, repeat_name: bool) -> None:
+    llm.chat.script.append([*call("get_weather", '{"city": "Oslo"}', "call_Oslo", usage=None, finish=None,
+                                  repeat_name=repeat_name),
+                            *call("get_weather", '{"city": "Rome"}', "call_Rome", index=1, repeat_name=repeat_name)])
     async with client(llm.llm_only).realtime.connect(model="gpt-realtime") as conn:
         await open_session(conn, tools=[WEATHER])
         events = await ask(conn, "weather in Oslo and Rome")
     assert llm.chat.requests[0]["parallel_tool_calls"] is True
-    assert [(i["type"], i["call_id"], json.loads(i["arguments"])) for i in output_of(events)] == [
-        ("function_call", "call_Oslo", {"city": "Oslo"}), ("function_call", "call_Rome", {"city": "Rome"})]
+    assert [(i["type"], i["name"], i["call_id"], json.loads(i["arguments"])) for i in output_of(events)] == [
+        ("function_call", "get_weather", "call_Oslo", {"city": "Oslo"}),
+        ("function_call", "get_weather", "call_Rome", {"city": "Rome"})]
+
+
+async def cut_off_story(served: Served, max_output_tokens: int) -> list[dict[str, Any]]:
+    """Ask for a long story with a small token budget; the response must end incomplete for it."""
+    async with client(served).realtime.connect(model="llm") as conn:
+        await open_session(conn)
+        events = await ask(conn, "tell me a long story about a dragon", max_output_tokens=max_output_tokens)
+    response = done(events)
+    assert (response["status"], response["status_details"]["reason"]) == ("incomplete", "max_output_tokens")
+    return events
 
 
 async def test_max_output_tokens_hit_makes_the_response_incomplete(llm: LlmRealtime) -> None:
     llm.chat.script.append(say("Once upon a", finish="length", usage=(9, 3)))
-    async with client(llm.llm_only).realtime.connect(model="gpt-realtime") as conn:
-        await open_session(conn)
-        events = await ask(conn, "tell me a long story", max_output_tokens=3)
-    response = done(events)
-    assert response["status"] == "incomplete"
-    assert response["status_details"]["reason"] == "max_output_tokens"
+    events = await cut_off_story(llm.llm_only, 3)
     assert reply_text(events) == "Once upon a"
     assert llm.chat.requests[0]["max_tokens"] == 3
 
@@ -356,3 +364,14 @@ async def test_interleaved_parallel_call_deltas_keep_to_their_own_calls(llm: Llm
         deltas = [e["delta"] for e in events
                   if e["type"] == "response.function_call_arguments.delta" and e["item_id"] == item["id"]]
         assert "".join(deltas) == item["arguments"]
+
+
+async def test_a_model_that_says_nothing_with_tools_is_asked_again_without_them(llm: LlmRealtime) -> None:
+    llm.chat.script.extend([say(), say("Penguins swim.")])
+    async with client(llm.llm_only).realtime.connect(model="gpt-realtime") as conn:
+        await open_session(conn, tools=[WEATHER])
+        events = await ask(conn, "tell me about penguins")
+    assert reply_text(events) == "Penguins swim." and done(events)["status"] == "completed"
+    first, second = llm.chat.requests
+    assert first["tools"] and "tools" not in second and "tool_choice" not in second
+    assert second["messages"] == first["messages"]

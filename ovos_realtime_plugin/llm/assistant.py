@@ -51,6 +51,7 @@ from ovos_realtime_plugin.llm.messages import (
     client_functions,
     parse_arguments,
     tool_call,
+    tool_calls_message,
 )
 from ovos_realtime_plugin.llm.settings import LlmSettings
 
@@ -116,7 +117,10 @@ class LlmAssistant:
         used_in = used_out = 0
         reported = False
         said = ""
-        for number in range(settings.max_tool_rounds + 1):
+        retried = False
+        number = -1
+        while number < settings.max_tool_rounds:
+            number += 1
             budget = None if request.max_output_tokens is None else request.max_output_tokens - used_out
             if budget is not None and budget <= 0:
                 yield Incomplete("max_output_tokens")
@@ -148,6 +152,15 @@ class LlmAssistant:
             if not reported:
                 used_out += max(1, len(turn.text) // 4) if turn.text else 0
             said += turn.text
+            if not turn.text and not turn.calls and tools and choice in ("auto", "none") and not retried \
+                    and turn.finish not in STOPS:
+                # small local models (and llama-cpp-python's function-calling template) may say nothing at all
+                # when tools are offered: ask once more without them, so the user hears an answer
+                logger.info("response %s: the model said nothing with tools offered; asking without them",
+                            request.response_id)
+                retried, tools, choice = True, [], "none"
+                number -= 1
+                continue
             if turn.finish in STOPS:
                 yield Incomplete(STOPS[turn.finish])
                 break
@@ -155,9 +168,9 @@ class LlmAssistant:
                 yield output
             server_calls = [c for c in turn.calls.values() if not c.client]
             if server_calls:
-                messages.append({"role": "assistant", "content": turn.text or None,
-                                 "tool_calls": [tool_call(c.id or f"call_{number}_{i}", c.name, c.arguments)
-                                                for i, c in enumerate(server_calls)]})
+                asked = [tool_call(c.id or f"call_{number}_{i}", c.name, c.arguments)
+                         for i, c in enumerate(server_calls)]
+                messages.append(tool_calls_message(turn.text, asked))
                 for i, call in enumerate(server_calls):
                     result, shown = await self._run(call, request, intents, mcp)
                     if shown is not None:
@@ -177,7 +190,9 @@ class LlmAssistant:
         call.id = call.id or delta.id or ""
         args = ""
         if delta.function is not None:
-            call.name += delta.function.name or ""
+            name = delta.function.name or ""
+            if name != call.name:  # llama-cpp-python repeats the whole name in every delta; others send it once
+                call.name += name
             args = delta.function.arguments or ""
         call.arguments += args
         if call.client is None and call.name and args:

@@ -24,6 +24,12 @@ from ovos_realtime_plugin.core.items import Item
 ChatMessage = dict[str, Any]
 
 
+def tool_calls_message(text: str, calls: Sequence[dict[str, Any]]) -> ChatMessage:
+    """An assistant message with tool calls; ``content`` is a string even when empty: OpenAI takes ``null``
+    there too, but llama-cpp-python's server refuses ``null`` and its templates need the key."""
+    return {"role": "assistant", "content": text, "tool_calls": list(calls)}
+
+
 def chat_messages(items: Sequence[Item], instructions: str = "") -> list[ChatMessage]:
     messages: list[ChatMessage] = [{"role": "system", "content": instructions}] if instructions.strip() else []
     answered = {i.call_id for i in items if i.type == "function_call_output"}
@@ -33,7 +39,7 @@ def chat_messages(items: Sequence[Item], instructions: str = "") -> list[ChatMes
 
     def flush() -> None:
         if calls:
-            messages.append({"role": "assistant", "content": None, "tool_calls": list(calls)})
+            messages.append(tool_calls_message("", calls))
             group.clear()
             group.update(c["id"] for c in calls)
             messages.extend(outputs)
