@@ -332,6 +332,13 @@ def test_truncate_audio_item_shortens_transcript_and_audio() -> None:
                            "audio_end_ms": 501})
     assert too_long["param"] == "audio_end_ms"
     assert too_long["message"] == "Audio content of 500ms is already shorter than 501ms"
+    # the next response's context counts what was heard: "hello" (2 tokens), "Hello there, friend." (5), 500 ms
+    # of audio (5) — not the 12 text and 10 audio tokens the item held before the cut
+    later = core.respond({"output_modalities": ["text"]}).request.response_id
+    core.output(later, TextDelta("Fine."))
+    done = next(e for e in core.end(later) if e["type"] == "response.done")
+    details = done["response"]["usage"]["input_token_details"]
+    assert (details["text_tokens"], details["audio_tokens"]) == (7, 5)
 
 
 # -- session.update ---------------------------------------------------------------------------------------

@@ -49,6 +49,12 @@ class Item:
     server_label: str | None = None
     tools: list[dict[str, Any]] | None = None
     error: dict[str, Any] | None = None
+    counted: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
+    """(text tokens, audio ms) of a finished item, kept by :mod:`.usage`; :meth:`changed` forgets it."""
+
+    def changed(self) -> None:
+        """A finished item's content changed (a transcript arrived, a truncate): count it again."""
+        self.counted = None
 
     def text(self) -> str:
         """The readable text of a message: typed text and transcripts, in order."""

@@ -64,6 +64,7 @@ def truncate(session: RealtimeSession, event: ce.ItemTruncate) -> None:
     part.transcript = heard_transcript(part.transcript or "", session.segments.get(item.id, []), keep,
                                        len(part.audio))
     del part.audio[keep:]
+    item.changed()
     session.emit("conversation.item.truncated", {"item_id": item.id, "content_index": event.content_index,
                                                  "audio_end_ms": event.audio_end_ms})
 

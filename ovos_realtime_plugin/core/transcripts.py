@@ -103,6 +103,12 @@ class Transcripts:
         part = self._audio_part(item_id)
         return part.audio_ms / 1000 if part is not None else 0.0
 
+    def _set_transcript(self, item_id: str, text: str) -> None:
+        part = self._audio_part(item_id)
+        if part is not None:
+            part.transcript = text
+            self._ts.conversation.get(item_id).changed()
+
     def _audio_part(self, item_id: str) -> Content | None:
         s = self._ts
         if item_id not in s.conversation:
@@ -147,9 +153,7 @@ class Transcripts:
             self.on_transcript_delta(item_id, text[len(sent):])
         self.pending_transcripts.pop(item_id)
         self._sent.pop(item_id, None)
-        part = self._audio_part(item_id)
-        if part is not None:
-            part.transcript = text
+        self._set_transcript(item_id, text)
         if self.transcription_on:
             usage: dict[str, Any] = {"type": "duration", "seconds": round(audio_seconds, 3)}
             self._ts.emit("conversation.item.input_audio_transcription.completed",
@@ -162,9 +166,7 @@ class Transcripts:
         if self.pending_transcripts.pop(item_id, None) is None:
             return
         self._sent.pop(item_id, None)
-        part = self._audio_part(item_id)
-        if part is not None:
-            part.transcript = ""
+        self._set_transcript(item_id, "")
         error = {"type": "server_error", "code": "transcription_failed", "message": message, "param": None}
         if self.transcription_on:
             self._ts.emit("conversation.item.input_audio_transcription.failed",

@@ -24,15 +24,28 @@ def estimate_tokens_of(chars: int) -> int:
 
 
 def _count(items: Iterable[Item]) -> tuple[int, int]:
+    """(text tokens, audio tokens) of ``items``. A finished item's count is kept on it: every response
+    counts its whole context, and a long conversation would otherwise cost each turn more."""
     text = audio_ms = 0
     for item in items:
-        chars = len(item.arguments or "") + len(item.output or "")
-        for part in item.content:
-            chars += len(part.text or part.transcript or "")
-            if part.audio:
-                audio_ms += part.audio_ms
-        text += estimate_tokens_of(chars)
+        counted = item.counted
+        if counted is None:
+            counted = _count_item(item)
+            if item.status != "in_progress":
+                item.counted = counted
+        text += counted[0]
+        audio_ms += counted[1]
     return text, audio_ms * AUDIO_TOKENS_PER_S // 1000
+
+
+def _count_item(item: Item) -> tuple[int, int]:
+    chars = len(item.arguments or "") + len(item.output or "")
+    audio_ms = 0
+    for part in item.content:
+        chars += len(part.text or part.transcript or "")
+        if part.audio:
+            audio_ms += part.audio_ms
+    return estimate_tokens_of(chars), audio_ms
 
 
 def response_usage(context: Iterable[Item], output: Iterable[Item], reported: Usage | None,
