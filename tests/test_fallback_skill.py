@@ -83,3 +83,17 @@ async def test_stopping_withdraws_the_registration(tools_realtime: ToolsRealtime
         await observer.close()
     assert registered.data == {"skill_id": "ovos-realtime-short-lived.fallback", "priority": 93}
     assert withdrawn.data == {"skill_id": "ovos-realtime-short-lived.fallback"}
+
+
+async def test_a_restarted_skills_service_hears_from_us_again(llm: LlmRealtime, ovos_stack: OvosStack) -> None:
+    observer, _ = await observe(ovos_stack.port, "unused")
+    registrations: asyncio.Queue[BusMessage] = asyncio.Queue()
+    observer.subscribe_type(names.FALLBACK_REGISTER, registrations.put_nowait)
+    try:
+        # what ovos-core's skill manager says once its skills are loaded (its fallback service is new then)
+        observer.emit(names.SKILLS_INITIALIZED, {}, {"source": "test-observer"})
+        while (again := await next_of_type(registrations, names.FALLBACK_REGISTER)).data["skill_id"] != SKILL_ID:
+            pass
+    finally:
+        await observer.close()
+    assert again.data == {"skill_id": SKILL_ID, "priority": OvosAssistantSettings().fallback_priority}
