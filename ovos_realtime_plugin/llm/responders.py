@@ -103,8 +103,3 @@ class Responders:
         """The OVOS session of one of our open connections whose LLM answers as the fallback."""
         return any(responder.claims(ovos_session) for responder in self._answering)
 
-
-def responder_factory(bus: BusConnection, settings: OvosAssistantSettings | None = None,
-                      intents: IntentCatalogue | None = None, backend: ChatBackend | None = None) -> Responders:
-    """What the server calls for each new connection (``backend`` None: OVOS alone)."""
-    return Responders(bus, settings, intents, backend)
