@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings
+from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings
 from ovos_realtime_plugin.bus.skills_service import SkillsServiceSettings, deep_merge
 from ovos_realtime_plugin.llm.settings import LlmSettings, llm_settings
 from ovos_realtime_plugin.server.settings import LOOPBACK, ServerSettings, from_config

@@ -46,17 +46,16 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ovos_realtime_plugin.bus import names
+from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings as OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage, Subscription, new_session, standard_lang
-from ovos_realtime_plugin.bus.dialogs import DEFAULT_LOCALE_DIR, load_dialogs
-from ovos_realtime_plugin.bus.errors import BusDisconnectedError, BusUnavailableError, SkillsTimeoutError
+from ovos_realtime_plugin.bus.dialogs import load_dialogs
+from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError
 from ovos_realtime_plugin.bus.function_tools import FunctionExamples
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
-from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE, OvosSession, ovos_session_id
+from ovos_realtime_plugin.bus.session import OvosSession, ovos_session_id
 from ovos_realtime_plugin.bus.tool_calls import (
     HANDLER_END,
     HeldCall,
@@ -67,6 +66,7 @@ from ovos_realtime_plugin.bus.tool_calls import (
     say_outputs,
     trailing_function_outputs,
 )
+from ovos_realtime_plugin.bus.turns import RELEASE, TURN_KEY, Turn, turn_messages
 from ovos_realtime_plugin.core.assistant import (
     Assistant,
     AssistantOutput,
@@ -81,54 +81,12 @@ if TYPE_CHECKING:
     from ovos_realtime_plugin.core.session import RealtimeSession
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-
-TURN_KEY = "ovos_realtime_response_id"
-
-
-@dataclass(frozen=True)
-class OvosAssistantSettings:
-    pipeline: tuple[str, ...] = DEFAULT_PIPELINE
-    turn_timeout_s: float = 15.0
-    """No ``ovos.utterance.handled`` (or question) within this → :class:`SkillsTimeoutError`."""
-    grace_s: float = 0.15
-    """How long to keep listening for late ``speak``s after the end of a turn."""
-    reannounce_end_s: float = 0.03
-    """Quiet this long after a ``speak``: emit audio_output_end again, then after 3x, 9x ... that. A skill in
-    ``speak(wait=True)`` subscribes to it only *after* emitting its ``speak``; under load our end can arrive
-    first, and the skill would then wait 15 s."""
-    default_lang: str | None = None
-    """None: the ``lang`` of mycroft.conf."""
-    source: str = "ovos-realtime"
-    locale_dir: Path = DEFAULT_LOCALE_DIR
-    fallback_skill_id: str = "ovos-realtime.fallback"
-    """The skill id ovos-realtime registers with OVOS as a fallback skill when an LLM answers what OVOS cannot."""
-    fallback_priority: int = 95
-    """Its fallback priority: (0, 5] high, (5, 90] medium, (90, 101] low (``ovos-skill-fallback-unknown``: 100)."""
-    mcp_server_label: str = "ovos"
-    """The ``server_label`` of the MCP tool whose tools are the OVOS intents."""
-    intent_output_wait_s: float = 1.0
-    """With that MCP tool declared, how long an intent's speech is held for its ``mcp_call`` output when its
-    handler goes on running (a skill that speaks, then waits); after that the speech streams."""
-
-
 def last_user_text(items: Sequence[Item]) -> str:
     """The text (typed or transcribed) of the last user message, or ``""``."""
     for item in reversed(items):
         if item.type == "message" and item.role == "user":
             return item.text().strip()
     return ""
-
-
-_RELEASE = BusMessage("ovos-realtime:release-held-speech", {}, {})
-"""Not a bus message: :meth:`OvosAssistant._messages` yields it when a held intent's wait is over."""
-
-
-class _Turn:
-    def __init__(self, response_id: str):
-        self.id = response_id
-        self.queue: asyncio.Queue[BusMessage | str] = asyncio.Queue()  # str: the bus dropped, why
-        self.hold_until: float | None = None
 
 
 class OvosAssistant:
@@ -145,7 +103,7 @@ class OvosAssistant:
         self._failed = load_dialogs("failed", self._settings.locale_dir)
         self._session: OvosSession | None = None
         self._subscription: Subscription | None = None
-        self._turns: dict[str, _Turn] = {}
+        self._turns: dict[str, Turn] = {}
         self._question_turns: set[str] = set()
         self.fallback: Assistant | None = None
         """Answers a turn no intent matched (instead of the ``unknown`` line) and the client's function outputs."""
@@ -200,7 +158,7 @@ class OvosAssistant:
         mcp = mcp_tool_of(request, self._settings.mcp_server_label)
         label, source = self._settings.mcp_server_label, self._settings.source
         loop = asyncio.get_running_loop()
-        turn = _Turn(request.response_id)
+        turn = Turn(request.response_id)
         self._turns[turn.id] = turn
         finished = False
         speech = SpokenText()
@@ -216,7 +174,7 @@ class OvosAssistant:
                     if msg.type == fallback_request and self.fallback is not None:
                         handed = msg  # OVOS chose us: the rest of this turn is ours to answer
                         break
-                    if held is not None and (msg is _RELEASE or msg.type in HANDLER_END):
+                    if held is not None and (msg is RELEASE or msg.type in HANDLER_END):
                         if msg.type == names.HANDLER_ERROR:
                             held.error = str(msg.data.get("exception") or "the skill's handler failed")
                         for output in speech.release(held, label):
@@ -321,7 +279,7 @@ class OvosAssistant:
             raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
         lang = standard_lang(lang) if lang else session.lang
         said = utterance or tool.utterance_for(slots)
-        turn = _Turn(f"intent-{uuid.uuid4().hex}")
+        turn = Turn(f"intent-{uuid.uuid4().hex}")
         self._turns[turn.id] = turn
         spoken: list[str] = []
         error: str | None = None
@@ -355,53 +313,8 @@ class OvosAssistant:
             return None
         return self._intents.mcp_tools(allowed_tool_names(tool))
 
-    async def _messages(self, turn: _Turn) -> AsyncGenerator[BusMessage, None]:
-        """This turn's messages until its end and the grace window after it."""
-        settings = self._settings
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.turn_timeout_s
-        grace_until: float | None = None
-        reannounce_at: float | None = None
-        reannounce_after = settings.reannounce_end_s
-        unmatched = False
-        while True:
-            wake = grace_until if grace_until is not None else deadline
-            if reannounce_at is not None:
-                wake = min(wake, reannounce_at)
-            if turn.hold_until is not None:
-                wake = min(wake, turn.hold_until)
-            try:
-                item = await _next(turn.queue, max(0.0, wake - loop.time()))
-            except asyncio.TimeoutError:
-                now = loop.time()
-                if grace_until is not None and now >= grace_until:
-                    return
-                if turn.hold_until is not None and now >= turn.hold_until:
-                    turn.hold_until = None
-                    yield _RELEASE
-                    continue
-                if reannounce_at is not None and now >= reannounce_at:
-                    reannounce_after *= 3
-                    reannounce_at = now + reannounce_after
-                    self._emit_quietly(names.AUDIO_OUTPUT_END, turn.id)
-                elif now >= deadline:
-                    raise SkillsTimeoutError(
-                        f"OVOS skills did not finish answering within {settings.turn_timeout_s:g} s") from None
-                continue
-            if isinstance(item, str):
-                raise BusDisconnectedError(f"OVOS messagebus connection lost while skills were answering ({item})")
-            yield item
-            if names.is_speak(item.type):
-                reannounce_after = settings.reannounce_end_s
-                reannounce_at = loop.time() + reannounce_after
-                if item.data.get("expect_response") and grace_until is None:
-                    grace_until = loop.time() + settings.grace_s
-            elif names.is_intent_failure(item.type):
-                unmatched = True
-            elif item.type == names.UTTERANCE_HANDLED and grace_until is None:
-                if unmatched:  # nothing will speak after a failure: no grace needed
-                    return
-                grace_until = loop.time() + settings.grace_s
+    def _messages(self, turn: Turn) -> AsyncGenerator[BusMessage, None]:
+        return turn_messages(turn, self._settings, lambda: self._emit_quietly(names.AUDIO_OUTPUT_END, turn.id))
 
     # --- session and routing (on the loop) -----------------------------------------------
     def _ensure_session(self, realtime_session_id: str) -> OvosSession:
@@ -472,20 +385,3 @@ def assistant_factory(bus: BusConnection, settings: OvosAssistantSettings | None
         return assistant
 
     return make
-
-
-async def _next(queue: asyncio.Queue[T], timeout: float) -> T:
-    """``queue.get()`` within ``timeout`` (else ``TimeoutError``), never losing a cancellation.
-
-    ``asyncio.wait_for`` on Python 3.10/3.11 returns the item instead of raising ``CancelledError`` when the
-    cancellation and the item arrive together; our own audio_output echoes make that common here.
-    """
-    getter = asyncio.ensure_future(queue.get())
-    try:
-        done, _ = await asyncio.wait({getter}, timeout=timeout)
-    finally:
-        if not getter.done():
-            getter.cancel()
-    if not done:
-        raise asyncio.TimeoutError
-    return getter.result()

@@ -24,7 +24,8 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Literal
 
-from ovos_realtime_plugin.bus.assistant import OvosAssistant, OvosAssistantSettings, assistant_factory
+from ovos_realtime_plugin.bus.assistant import OvosAssistant, assistant_factory
+from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.fallback import FallbackSkill
 from ovos_realtime_plugin.bus.intents import IntentCatalogue
