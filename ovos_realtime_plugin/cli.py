@@ -22,6 +22,7 @@ from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings, daemon_settings
 from ovos_realtime_plugin.engines.loader import EngineLoadError
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, speech_from_config
+from ovos_realtime_plugin.llm.settings import RESPONDERS
 from ovos_realtime_plugin.server.settings import DEFAULT_PORT
 
 log = logging.getLogger("ovos_realtime_plugin")
@@ -43,8 +44,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(f"--{kind}", metavar="PLUGIN",
                             help=f"OPM {kind.upper()} plugin to use, or 'none' (default: the \"realtime\" section, "
                                  f"then mycroft.conf, then {default} with its offline model)")
+    parser.add_argument("--llm-url", metavar="URL",
+                        help="a Chat Completions server for the LLM responder, e.g. http://127.0.0.1:8080/v1 "
+                             "(default: the \"realtime\" section's llm; none: OVOS alone answers)")
+    parser.add_argument("--llm-model", metavar="NAME", help="the model name to ask that server for")
+    parser.add_argument("--responder", choices=RESPONDERS,
+                        help="with an LLM: ovos_first (OVOS intents, then the LLM as OVOS's fallback) or llm alone")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING ... (default: mycroft.conf's logging section)")
     return parser.parse_args(argv)
+
+
+def with_llm_flags(conf: Mapping[str, Any], args: argparse.Namespace) -> Mapping[str, Any]:
+    """``conf`` with the LLM flags written into its ``"realtime"`` section (they win over the file)."""
+    if args.llm_url is None and args.llm_model is None and args.responder is None:
+        return conf
+    section = dict(conf.get(SERVICE) or {})
+    llm = dict(section.get("llm") or {})
+    if args.llm_url is not None:
+        llm["base_url"] = args.llm_url
+    if args.llm_model is not None:
+        llm["model"] = args.llm_model
+    section["llm"] = llm
+    if args.responder is not None:
+        section["responder"] = args.responder
+    return {**conf, SERVICE: section}
 
 
 def mycroft_conf() -> dict[str, Any]:
@@ -77,8 +100,8 @@ def setup_logging(level: str | None) -> None:
 
 
 def settings_from(args: argparse.Namespace, conf: Mapping[str, Any]) -> DaemonSettings:
-    settings = daemon_settings(conf, standalone=args.standalone, host=args.host, port=args.port, bus=args.bus,
-                               api_keys=args.api_keys, lang=args.lang)
+    settings = daemon_settings(with_llm_flags(conf, args), standalone=args.standalone, host=args.host,
+                               port=args.port, bus=args.bus, api_keys=args.api_keys, lang=args.lang)
     settings.server.check()
     return settings
 

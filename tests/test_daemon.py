@@ -21,6 +21,7 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE
 from ovos_realtime_plugin.bus.status import ServiceStatus
+from ovos_realtime_plugin.cli import parse_args, settings_from
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import BusAddress, daemon_settings
 from ovos_realtime_plugin.server.settings import DEFAULT_PORT
@@ -53,6 +54,18 @@ def test_the_command_line_wins_over_the_realtime_section_which_wins_over_the_res
     settings = daemon_settings(conf, lang="es-ES", port=7001, host="0.0.0.0", api_keys=["sk-b"])
     assert (settings.server.language, settings.server.port, settings.server.host) == ("es-ES", 7001, "0.0.0.0")
     assert settings.server.api_keys == {"sk-a", "sk-b"} and settings.assistant.default_lang == "es-ES"
+
+
+def test_the_llm_flags_win_over_the_llm_section() -> None:
+    conf = {"realtime": {"llm": {"base_url": "http://file/v1", "model": "from-file", "max_tool_rounds": 2}}}
+    settings = settings_from(parse_args(["--llm-model", "gemma", "--responder", "llm"]), conf)
+    assert settings.llm is not None
+    assert (settings.llm.base_url, settings.llm.model, settings.llm.responder) == ("http://file/v1", "gemma", "llm")
+    assert settings.llm.max_tool_rounds == 2
+    flagged = settings_from(parse_args(["--llm-url", "http://127.0.0.1:8080/v1", "--llm-model", "m"]), {})
+    assert flagged.llm is not None and flagged.llm.base_url == "http://127.0.0.1:8080/v1"
+    assert flagged.llm.responder == "ovos_first"
+    assert settings_from(parse_args([]), {}).llm is None
 
 
 def test_standalone_runs_its_own_bus_on_loopback_and_hands_the_device_settings_to_the_skills() -> None:
