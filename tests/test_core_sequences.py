@@ -167,11 +167,11 @@ def test_audio_flow_waits_for_every_sentence() -> None:
     assert first[2]["part"] == {"type": "audio", "transcript": ""}
     [one] = synthesized(core.effects())
     assert (one.seq, one.text, one.voice, one.format) == (1, "Hello there, friend.", "alloy", PCM24K)
-    assert types(core.output(rid, TextDelta("How are you?"))) == ["response.output_audio_transcript.delta"]
+    assert types(core.output(rid, TextDelta("How are you doing"))) == ["response.output_audio_transcript.delta"]
     assert core.effects() == []
-    assert core.end(rid) == []  # the item waits for its audio
+    assert core.end(rid) == []  # the unfinished rest is spoken at the end; the item waits for its audio
     [two] = synthesized(core.effects())
-    assert (two.seq, two.text, two.item_id) == (2, "How are you?", one.item_id)
+    assert (two.seq, two.text, two.item_id) == (2, "How are you doing", one.item_id)
     audio1, audio2 = pcm_ms(300, 1), pcm_ms(200, 2)
     first_audio = speak(core, one, audio1)
     assert types(first_audio) == ["response.output_audio.delta"]  # one sentence is still pending
@@ -179,7 +179,7 @@ def test_audio_flow_waits_for_every_sentence() -> None:
     assert types(last) == ["response.output_audio.delta"] + AUDIO_DONE
     played = base64.b64decode(deltas(first_audio + last, "response.output_audio.delta"))
     assert played == audio1 + audio2
-    transcript = "Hello there, friend. How are you?"
+    transcript = "Hello there, friend. How are you doing"
     assert last[2]["transcript"] == transcript
     assert last[3]["part"] == {"type": "audio", "transcript": transcript}
     assert last[4]["item"]["content"] == [{"type": "output_audio", "transcript": transcript}]

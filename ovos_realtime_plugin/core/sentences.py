@@ -6,6 +6,9 @@ import re
 
 # a sentence ends at . ! ? … (optionally closed by quotes/brackets) followed by white space, or at a newline
 _END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n+")
+# ... and at a final ? or ! at once: unlike a period (3.5, e.g., Dr.) they rarely end anything but a sentence,
+# and waiting for the next token to confirm costs a token's time before the sentence can be spoken
+_ENDS_NOW = re.compile(r"[!?][\"')\]]*$")
 _MIN_CHARS = 12  # "Dr. Smith" style abbreviations: do not cut pieces shorter than this
 
 
@@ -25,6 +28,10 @@ class SentenceSplitter:
                 if candidate:
                     sentences.append(candidate)
                 start = match.end()
+        rest = self._pending[start:].strip()
+        if len(rest) >= _MIN_CHARS and _ENDS_NOW.search(rest):
+            sentences.append(rest)
+            start = len(self._pending)
         self._pending = self._pending[start:]
         return sentences
 
