@@ -375,3 +375,22 @@ async def test_a_model_that_says_nothing_with_tools_is_asked_again_without_them(
     first, second = llm.chat.requests
     assert first["tools"] and "tools" not in second and "tool_choice" not in second
     assert second["messages"] == first["messages"]
+
+
+async def test_temperature_is_the_beta_session_s_or_the_deployment_s(llm: LlmRealtime) -> None:
+    llm.chat.script.extend([say("Warm."), say("Default.")])
+    beta_client = AsyncOpenAI(api_key=API_KEY, websocket_base_url=llm.llm_only.url)
+    async with beta_client.beta.realtime.connect(model="gpt-4o-realtime-preview") as conn:
+        await collect(conn, "session.created", beta=True)
+        await conn.session.update(session={"modalities": ["text"], "temperature": 0.7})
+        shown = await collect(conn, "session.updated", beta=True)
+        await conn.conversation.item.create(item=user_text("hello there"))
+        await collect(conn, "conversation.item.created", beta=True)
+        await conn.response.create()
+        await collect(conn, "response.done", beta=True)
+    async with client(llm.llm_only).realtime.connect(model="gpt-realtime") as conn:
+        await open_session(conn)  # GA has no temperature: the deployment's (none here) applies
+        await ask(conn, "hello there")
+    beta, ga = llm.chat.requests
+    assert beta["temperature"] == 0.7 and "temperature" not in ga
+    assert shown[-1]["session"]["temperature"] == 0.7

@@ -176,8 +176,9 @@ class RealtimeSessionConfig(Strict):
     include: Include | None = None
     reasoning: Reasoning | None = None
     parallel_tool_calls: bool = True
-    # beta-only knob, kept in the canonical model so both dialects share one config
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.8
+    # beta-only knob, kept in the canonical model so both dialects share one config; None until a beta client
+    # sets it (the beta session shows OpenAI's default, 0.8): the LLM then gets the deployment's own default
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
 
 
 class TranscriptionAudio(Strict):

@@ -36,6 +36,8 @@ BETA_NAMES: dict[str, str | None] = {
     "response.mcp_call.failed": None,
 }
 _BETA_CONTENT = {"output_text": "text", "output_audio": "audio"}
+BETA_TEMPERATURE = 0.8
+"""What a beta session shows for a temperature its client never set (OpenAI's default)."""
 
 
 class Renderer:
@@ -94,7 +96,7 @@ class Renderer:
             "output_audio_format": beta_name(from_ga(config.audio.output.format.model_dump())),
             "tools": [t.model_dump(exclude_none=True) for t in config.tools],
             "tool_choice": choice if isinstance(choice, str) else (choice.name or "auto"),
-            "temperature": config.temperature,
+            "temperature": BETA_TEMPERATURE if config.temperature is None else config.temperature,
             "max_response_output_tokens": config.max_output_tokens,
             "tracing": config.tracing if isinstance(config.tracing, str | None) else config.tracing.model_dump(),
             **common,
