@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusMessage
@@ -97,3 +99,22 @@ async def test_a_restarted_skills_service_hears_from_us_again(llm: LlmRealtime, 
     finally:
         await observer.close()
     assert again.data == {"skill_id": SKILL_ID, "priority": OvosAssistantSettings().fallback_priority}
+
+
+@pytest.mark.parametrize(("model", "low_stage"), [("gpt-realtime", False), ("ovos", True)],
+                         ids=["llm-as-fallback", "ovos-alone"])
+async def test_with_the_llm_as_fallback_padatious_low_guesses_are_left_to_it(
+        llm: LlmRealtime, ovos_stack: OvosStack, model: str, low_stage: bool) -> None:
+    async with client(llm.ovos_first).realtime.connect(model=model) as conn:
+        created = await collect(conn, "session.created")
+        observer, seen = await observe(ovos_stack.port, ovos_session_id(created[-1]["session"]["id"]))
+        try:
+            await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+            await collect(conn, "session.updated")
+            await ask(conn, "hello world")
+            utterance = await next_of_type(seen, names.UTTERANCE)
+        finally:
+            await observer.close()
+    pipeline = utterance.context["session"]["pipeline"]
+    assert (names.STAGE_PADATIOUS_LOW in pipeline) is low_stage
+    assert names.STAGE_PADATIOUS_MEDIUM in pipeline and names.STAGE_FALLBACK_LOW in pipeline

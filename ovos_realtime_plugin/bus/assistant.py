@@ -55,7 +55,7 @@ from ovos_realtime_plugin.bus.dialogs import load_dialogs
 from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError
 from ovos_realtime_plugin.bus.function_tools import FunctionExamples
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
-from ovos_realtime_plugin.bus.session import OvosSession, ovos_session_id
+from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE, LLM_FALLBACK_PIPELINE, OvosSession, ovos_session_id
 from ovos_realtime_plugin.bus.tool_calls import (
     HANDLER_END,
     HeldCall,
@@ -113,6 +113,12 @@ class OvosAssistant:
     @property
     def session(self) -> OvosSession | None:
         return self._session
+
+    def use_llm_pipeline(self, llm_fallback: bool) -> None:
+        """With an LLM as fallback, the default pipeline leaves padatious's low stage to it (a pipeline the
+        deployment chose is kept as it is)."""
+        if self._session is not None and self._settings.pipeline == DEFAULT_PIPELINE:
+            self._session.pipeline = LLM_FALLBACK_PIPELINE if llm_fallback else DEFAULT_PIPELINE
 
     def follows(self, ovos_session_id: str) -> bool:
         """Whether this open connection's OVOS session is ``ovos_session_id``."""

@@ -31,6 +31,9 @@ DEFAULT_PIPELINE: tuple[str, ...] = (
     names.STAGE_PADATIOUS_LOW,
     names.STAGE_FALLBACK_LOW,
 )
+LLM_FALLBACK_PIPELINE: tuple[str, ...] = tuple(s for s in DEFAULT_PIPELINE if s != names.STAGE_PADATIOUS_LOW)
+"""With an LLM as OVOS's fallback: a guess at padatious's low stage (>= 0.5; "set a timer" has matched the
+date-time skill there) is left to the LLM, which has the intents as tools and can still run the right one."""
 
 
 def ovos_session_id(realtime_session_id: str, prefix: str = "ovos-realtime") -> str:

@@ -55,6 +55,7 @@ class SessionResponder:
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
         order = self.order(request.model)
         self.skills.fallback = self._llm if order == "ovos_first" else None
+        self.skills.use_llm_pipeline(order == "ovos_first")
         answer = self._llm.respond(request) if order == "llm" else self.skills.respond(request)
         async with contextlib.aclosing(answer) as outputs:  # type: ignore[type-var]
             async for output in outputs:
@@ -91,7 +92,9 @@ class Responders:
         llm = LlmAssistant(chat, chat.settings, intents=self._intents, runner=skills,
                            mcp_server_label=self._settings.mcp_server_label)
         responder = SessionResponder(skills, llm, chat.settings.responder)
-        skills.fallback = llm if responder.order(getattr(session.config, "model", None) or "") == "ovos_first" else None
+        first = responder.order(getattr(session.config, "model", None) or "") == "ovos_first"
+        skills.fallback = llm if first else None
+        skills.use_llm_pipeline(first)
         self._answering.add(responder)
         return responder
 
