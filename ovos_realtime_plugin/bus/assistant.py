@@ -239,16 +239,17 @@ class OvosAssistant:
         and ``ovos.utterance.handled`` — the last two however the answer ends, so OVOS's session moves on."""
         skill_id = self._settings.fallback_skill_id
         answered = False
-        self._forward_quietly(handed, names.fallback_start(skill_id), {})
+        forward = dict(handed.context)  # as OVOS's Message.forward does
+        self._bus.emit_quietly(names.fallback_start(skill_id), {}, forward)
         try:
             async with contextlib.aclosing(self._fallback_answer(request)) as answer:
                 async for output in answer:
                     answered = True
                     yield output
         finally:
-            self._forward_quietly(handed, names.fallback_response(skill_id),
-                                  {"result": answered, "fallback_handler": "ovos-realtime.llm"})
-            self._forward_quietly(handed, names.UTTERANCE_HANDLED, {})
+            self._bus.emit_quietly(names.fallback_response(skill_id),
+                                   {"result": answered, "fallback_handler": "ovos-realtime.llm"}, forward)
+            self._bus.emit_quietly(names.UTTERANCE_HANDLED, {}, forward)
 
     async def _fallback_answer(self, request: AssistantRequest) -> AsyncGenerator[AssistantOutput, None]:
         """The fallback's answer, closed when we stop reading it (an LLM's HTTP stream closes at once)."""
@@ -353,19 +354,8 @@ class OvosAssistant:
 
     def _emit_quietly(self, msg_type: str, turn_id: str) -> None:
         """Emit in this session; a bus that is down only gets a log line (the turn fails on its own)."""
-        if self._session is None:
-            return
-        try:
-            self._bus.emit(msg_type, {}, self._context(turn_id, self._session.snapshot()))
-        except BusUnavailableError as exc:
-            logger.warning("could not emit %s: %s", msg_type, exc)
-
-    def _forward_quietly(self, request: BusMessage, msg_type: str, data: dict[str, Any]) -> None:
-        """Emit in ``request``'s context, as OVOS's ``Message.forward`` does."""
-        try:
-            self._bus.emit(msg_type, data, dict(request.context))
-        except BusUnavailableError as exc:
-            logger.warning("could not emit %s: %s", msg_type, exc)
+        if self._session is not None:
+            self._bus.emit_quietly(msg_type, {}, self._context(turn_id, self._session.snapshot()))
 
     def _audio_output(self, turn_id: str) -> None:
         """We are the audio sink: the text goes to the client, so speech 'ends' at once."""

@@ -236,6 +236,15 @@ class BusConnection:
         raw = Message(msg_type, data or {}, context or {}).serialize()
         self._sender.submit(self._send, client, msg_type, raw)
 
+    def emit_quietly(self, msg_type: str, data: dict[str, Any] | None = None,
+                     context: dict[str, Any] | None = None) -> None:
+        """:meth:`emit` a message that may be lost: while the bus is down it only gets a log line (whatever
+        depended on it fails on its own, or it is sent again once the bus is back)."""
+        try:
+            self.emit(msg_type, data, context)
+        except BusUnavailableError as exc:
+            logger.warning("could not emit %s: %s", msg_type, exc)
+
     def reply(self, request: BusMessage, data: dict[str, Any] | None = None) -> None:
         """Answer a request the way OVOS's ``Message.response()`` does (same context)."""
         self.emit(names.response_of(request.type), data, dict(request.context))

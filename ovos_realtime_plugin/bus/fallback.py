@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage, TypeSubscription
-from ovos_realtime_plugin.bus.errors import BusUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -60,20 +59,15 @@ class FallbackSkill:
         for sub in subs:
             sub.cancel()
         if subs:
-            self._emit(names.FALLBACK_DEREGISTER, {"skill_id": self.skill_id}, {})
+            self._bus.emit_quietly(names.FALLBACK_DEREGISTER, {"skill_id": self.skill_id})
 
     def _register(self, _msg: BusMessage | None = None) -> None:
         logger.info("registering with OVOS as fallback skill %s (priority %d)", self.skill_id, self.priority)
-        self._emit(names.FALLBACK_REGISTER, {"skill_id": self.skill_id, "priority": self.priority}, {})
+        # lost while the bus is down: registered again on the next "connected"
+        self._bus.emit_quietly(names.FALLBACK_REGISTER, {"skill_id": self.skill_id, "priority": self.priority})
 
     def _on_ping(self, msg: BusMessage) -> None:
         session_id = msg.session_id
         can_handle = session_id is not None and self._handles(session_id)
         context = {**msg.context, "skill_id": self.skill_id}
-        self._emit(names.FALLBACK_PONG, {"skill_id": self.skill_id, "can_handle": can_handle}, context)
-
-    def _emit(self, msg_type: str, data: dict[str, object], context: dict[str, object]) -> None:
-        try:
-            self._bus.emit(msg_type, data, context)
-        except BusUnavailableError as exc:  # registered again on the next "connected"
-            logger.warning("could not emit %s: %s", msg_type, exc)
+        self._bus.emit_quietly(names.FALLBACK_PONG, {"skill_id": self.skill_id, "can_handle": can_handle}, context)
