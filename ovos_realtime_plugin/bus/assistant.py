@@ -74,6 +74,7 @@ from ovos_realtime_plugin.core.assistant import (
     FunctionCallArguments,
     FunctionCallStart,
     TextDelta,
+    answer_of,
 )
 from ovos_realtime_plugin.core.items import Item
 
@@ -251,17 +252,9 @@ class OvosAssistant:
                                    {"result": answered, "fallback_handler": "ovos-realtime.llm"}, forward)
             self._bus.emit_quietly(names.UTTERANCE_HANDLED, {}, forward)
 
-    async def _fallback_answer(self, request: AssistantRequest) -> AsyncGenerator[AssistantOutput, None]:
-        """The fallback's answer, closed when we stop reading it (an LLM's HTTP stream closes at once)."""
+    def _fallback_answer(self, request: AssistantRequest) -> AsyncGenerator[AssistantOutput, None]:
         assert self.fallback is not None
-        answer = self.fallback.respond(request)
-        try:
-            async for output in answer:
-                yield output
-        finally:
-            close = getattr(answer, "aclose", None)
-            if close is not None:
-                await close()
+        return answer_of(self.fallback, request)
 
     async def run_intent(self, name: str, arguments: Mapping[str, Any] | None = None, *, lang: str | None = None,
                          utterance: str | None = None) -> IntentRun:

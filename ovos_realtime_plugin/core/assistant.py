@@ -7,7 +7,7 @@ Cancelling the iteration (task cancellation) is how a response is cancelled.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -90,6 +90,19 @@ class Assistant(Protocol):
     """Streams the reply to one response. Raise to fail the response (``server_error``)."""
 
     def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]: ...
+
+
+async def answer_of(assistant: Assistant, request: AssistantRequest) -> AsyncGenerator[AssistantOutput, None]:
+    """``assistant``'s answer to ``request``, its iterator closed when we stop reading (so an LLM's HTTP
+    stream or a skill's turn ends at once, not when the garbage collector gets to it)."""
+    answer = assistant.respond(request)
+    try:
+        async for output in answer:
+            yield output
+    finally:
+        close = getattr(answer, "aclose", None)
+        if close is not None:
+            await close()
 
 
 class ToolLister(Protocol):

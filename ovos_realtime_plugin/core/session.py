@@ -85,6 +85,11 @@ class RealtimeSession(input_audio.InputAudio):
     def error(self, err: ProtocolError, client_event_id: str | None = None) -> None:
         self.emit("error", {"error": err.payload(client_event_id)})
 
+    @property
+    def model(self) -> str:
+        """The session's ``model`` (a transcription session has none: ``""``)."""
+        return getattr(self.config, "model", None) or ""
+
     def start(self) -> None:
         """The connection is open: announce the session."""
         self._emit_session("session.created")
@@ -217,7 +222,7 @@ class RealtimeSession(input_audio.InputAudio):
             tool_choice=spec.tool_choice, output_modalities=spec.modalities,
             max_output_tokens=spec.max_output_tokens, temperature=spec.temperature,
             parallel_tool_calls=spec.parallel_tool_calls, metadata=spec.metadata, language=spec.language,
-            voice=spec.voice, session_id=self.id, model=getattr(self.config, "model", None) or "")
+            voice=spec.voice, session_id=self.id, model=self.model)
 
     def _response_done(self, stream: ResponseStream) -> None:
         now = self.clock()

@@ -29,7 +29,7 @@ from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.fallback import FallbackSkill
 from ovos_realtime_plugin.bus.intents import IntentCatalogue
-from ovos_realtime_plugin.core.assistant import Assistant, AssistantOutput, AssistantRequest
+from ovos_realtime_plugin.core.assistant import Assistant, AssistantOutput, AssistantRequest, answer_of
 from ovos_realtime_plugin.llm.assistant import LlmAssistant
 from ovos_realtime_plugin.llm.backend import ChatBackend
 from ovos_realtime_plugin.llm.settings import Responder
@@ -52,12 +52,16 @@ class SessionResponder:
     def order(self, model: str) -> Order:
         return MODEL_RESPONDERS.get(model, self._default)
 
+    def answer_as(self, model: str) -> Assistant:
+        """Who answers a session of ``model``; with the LLM as OVOS's fallback, the skills are told so."""
+        order = self.order(model)
+        first = order == "ovos_first"
+        self.skills.fallback = self._llm if first else None
+        self.skills.use_llm_pipeline(first)
+        return self._llm if order == "llm" else self.skills
+
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
-        order = self.order(request.model)
-        self.skills.fallback = self._llm if order == "ovos_first" else None
-        self.skills.use_llm_pipeline(order == "ovos_first")
-        answer = self._llm.respond(request) if order == "llm" else self.skills.respond(request)
-        async with contextlib.aclosing(answer) as outputs:  # type: ignore[type-var]
+        async with contextlib.aclosing(answer_of(self.answer_as(request.model), request)) as outputs:
             async for output in outputs:
                 yield output
 
@@ -92,9 +96,7 @@ class Responders:
         llm = LlmAssistant(chat, chat.settings, intents=self._intents, runner=skills,
                            mcp_server_label=self._settings.mcp_server_label)
         responder = SessionResponder(skills, llm, chat.settings.responder)
-        first = responder.order(getattr(session.config, "model", None) or "") == "ovos_first"
-        skills.fallback = llm if first else None
-        skills.use_llm_pipeline(first)
+        responder.answer_as(session.model)
         self._answering.add(responder)
         return responder
 
