@@ -118,9 +118,8 @@ class LlmAssistant:
         reported = False
         said = ""
         retried = False
-        number = -1
-        while number < settings.max_tool_rounds:
-            number += 1
+        number = 0
+        while number <= settings.max_tool_rounds:
             budget = None if request.max_output_tokens is None else request.max_output_tokens - used_out
             if budget is not None and budget <= 0:
                 yield Incomplete("max_output_tokens")
@@ -159,28 +158,28 @@ class LlmAssistant:
                 logger.info("response %s: the model said nothing with tools offered; asking without them",
                             request.response_id)
                 retried, tools, choice = True, [], "none"
-                number -= 1
-                continue
+                continue  # the same round again
             if turn.finish in STOPS:
                 yield Incomplete(STOPS[turn.finish])
                 break
             for output in self._round_calls(turn, functions):
                 yield output
             server_calls = [c for c in turn.calls.values() if not c.client]
+            for i, call in enumerate(server_calls):
+                call.id = call.id or f"call_{number}_{i}"  # a server that gave none: the model still needs one
             if server_calls:
-                asked = [tool_call(c.id or f"call_{number}_{i}", c.name, c.arguments)
-                         for i, c in enumerate(server_calls)]
+                asked = [tool_call(c.id, c.name, c.arguments) for c in server_calls]
                 messages.append(tool_calls_message(turn.text, asked))
-                for i, call in enumerate(server_calls):
+                for call in server_calls:
                     result, shown = await self._run(call, request, intents, mcp)
                     if shown is not None:
                         yield shown
-                    messages.append({"role": "tool", "tool_call_id": call.id or f"call_{number}_{i}",
-                                     "content": result})
+                    messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
             if len(server_calls) < len(turn.calls) or not server_calls:
                 break  # a client function call ends the response; so does an answer
             if choice != "none":
                 choice = "auto"
+            number += 1
         if reported:
             yield Usage(used_in, used_out)
 
