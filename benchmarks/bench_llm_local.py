@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import statistics
-import subprocess
-import sys
 import time
 
 from openai import AsyncOpenAI
@@ -33,8 +30,7 @@ from ovos_realtime_plugin.llm.backend import ChatBackend
 from ovos_realtime_plugin.llm.settings import LlmSettings
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from tests.fixtures_local_llm import LLM_PYTHON, assemble_model, wait_until_serving
-from tests.test_daemon import free_port
+from tests.fixtures_local_llm import llama_server
 
 INSTRUCTIONS = "You are a helpful voice assistant. Answer in two short sentences."
 QUESTION = "Why is the sky blue?"
@@ -62,14 +58,8 @@ async def direct(client: AsyncOpenAI) -> tuple[float, float, str]:
     return first, sentence_at, text.strip()[:end.end()].strip()
 
 
-async def main(turns: int) -> None:
-    model = assemble_model()
-    port = free_port()
-    llama = await asyncio.create_subprocess_exec(
-        str(LLM_PYTHON), "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "4096", "--n_threads", str(min(4, os.cpu_count() or 2)), "--verbose", "false",
-        "--chat_format", "chatml-function-calling", stdout=subprocess.DEVNULL, stderr=sys.stderr)
-    url = f"http://127.0.0.1:{port}/v1"
+async def measure(url: str, turns: int) -> tuple[list[tuple[float, float, str]], list[float], list[float]]:
+    """(the model alone, piper alone on its first sentence, through ovos-realtime), each ``turns`` long."""
     speech = load_speech_engines(speech_choices({}, shipped_config()))
     assert speech.tts is not None
     backend = ChatBackend(LlmSettings(base_url=url, model="gemma", responder="llm", temperature=0.0))
@@ -80,14 +70,12 @@ async def main(turns: int) -> None:
     server = RealtimeServer(ServerSettings(port=0), factory, speech=speech.engines)
     client = AsyncOpenAI(base_url=url, api_key="none")
     try:
-        await wait_until_serving(url, llama)
         await server.start()
         alone = [await direct(client) for _ in range(turns + WARM_UP)][WARM_UP:]
-        sentence = alone[0][2]
         piper = []
         for _ in range(turns):
             begin = time.perf_counter()
-            await speech.tts.synthesize(sentence, None, 1.0, "en-US")
+            await speech.tts.synthesize(alone[0][2], None, 1.0, "en-US")
             piper.append(time.perf_counter() - begin)
         ours = []
         for _ in range(turns + WARM_UP):
@@ -103,18 +91,22 @@ async def main(turns: int) -> None:
                 await ws.send(json.dumps({"type": "response.create", "response": {"max_output_tokens": 80}}))
                 ours.append(await until(ws, "response.output_audio.delta") - start)
                 await until(ws, "response.done")
-        ours = ours[WARM_UP:]
+        return alone, piper, ours[WARM_UP:]
     finally:
         await server.stop()
         await backend.close()
         await client.close()
         speech.close()
-        llama.terminate()
-        await llama.wait()
+
+
+async def main(turns: int) -> None:
+    async with llama_server() as url:
+        alone, piper, ours = await measure(url, turns)
     first = statistics.median(a[0] for a in alone) * 1000
     sentence_ms = statistics.median(a[1] for a in alone) * 1000
     piper_ms = statistics.median(piper) * 1000
     ours_ms = statistics.median(ours) * 1000
+    sentence = alone[0][2]
     print(f"Gemma 3 270M Q4_K_M on llama-cpp-python, {turns} turns, medians; first sentence: {sentence!r}")
     print(f"  the model alone: first token {first:.0f} ms, first sentence complete {sentence_ms:.0f} ms")
     print(f"  piper alone on that sentence: {piper_ms:.0f} ms")

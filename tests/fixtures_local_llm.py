@@ -7,6 +7,7 @@ otherwise a missing ./.venv-llm is an error, not a skip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -37,7 +38,6 @@ START_TIMEOUT_S = 60.0
 class LocalModel:
     url: str
     server: Served
-    process: asyncio.subprocess.Process
 
 
 def assemble_model() -> Path:
@@ -64,12 +64,9 @@ async def wait_until_serving(url: str, process: asyncio.subprocess.Process) -> N
             await asyncio.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-async def local_model(tools_realtime: ToolsRealtime) -> AsyncIterator[LocalModel]:
-    if os.environ.get("OVOS_REALTIME_LOCAL_LLM") == "0":
-        pytest.skip("OVOS_REALTIME_LOCAL_LLM=0: no local model")
-    if not LLM_PYTHON.exists():
-        pytest.fail(f"{LLM_PYTHON} is missing: run scripts/setup_local_llm.sh (or set OVOS_REALTIME_LOCAL_LLM=0)")
+@contextlib.asynccontextmanager
+async def llama_server() -> AsyncIterator[str]:
+    """llama-cpp-python's server with the model, on a free loopback port, until the block ends: its base URL."""
     model = await asyncio.to_thread(assemble_model)
     port = free_port()
     process = await asyncio.create_subprocess_exec(
@@ -78,19 +75,32 @@ async def local_model(tools_realtime: ToolsRealtime) -> AsyncIterator[LocalModel
         "--chat_format", "chatml-function-calling", "--verbose", "false",
         stdout=subprocess.DEVNULL, stderr=sys.stderr)
     url = f"http://127.0.0.1:{port}/v1"
-    # llama-cpp-python's server cannot stream an automatic tool choice (it raises mid-stream): one round of
-    # calls, then the last round's tool_choice "none" (an empty answer there is asked again without tools)
-    backend = ChatBackend(LlmSettings(base_url=url, model="gemma-3-270m", tool_timeout_s=10.0, max_tool_rounds=1))
-    settings = OvosAssistantSettings(fallback_skill_id="ovos-realtime-local-llm.fallback")
-    responders = Responders(tools_realtime.bus, settings, tools_realtime.intents, backend)
-    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})), responders)
     try:
         await wait_until_serving(url, process)
-        await server.start()
-        yield LocalModel(url, Served(server), process)
+        yield url
     finally:
-        await server.stop()
-        responders.close()
-        await backend.close()
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
+
+
+@pytest.fixture(scope="session")
+async def local_model(tools_realtime: ToolsRealtime) -> AsyncIterator[LocalModel]:
+    if os.environ.get("OVOS_REALTIME_LOCAL_LLM") == "0":
+        pytest.skip("OVOS_REALTIME_LOCAL_LLM=0: no local model")
+    if not LLM_PYTHON.exists():
+        pytest.fail(f"{LLM_PYTHON} is missing: run scripts/setup_local_llm.sh (or set OVOS_REALTIME_LOCAL_LLM=0)")
+    async with llama_server() as url:
+        # llama-cpp-python's server cannot stream an automatic tool choice (it raises mid-stream): one round of
+        # calls, then the last round's tool_choice "none" (an empty answer there is asked again without tools)
+        backend = ChatBackend(LlmSettings(base_url=url, model="gemma-3-270m", tool_timeout_s=10.0,
+                                          max_tool_rounds=1))
+        settings = OvosAssistantSettings(fallback_skill_id="ovos-realtime-local-llm.fallback")
+        responders = Responders(tools_realtime.bus, settings, tools_realtime.intents, backend)
+        server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})), responders)
+        try:
+            await server.start()
+            yield LocalModel(url, Served(server))
+        finally:
+            await server.stop()
+            responders.close()
+            await backend.close()
