@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ovos_realtime_plugin.audio import g711
 
-__all__ = ["AUDIO_FORMATS", "decode_to_pcm16", "encode_from_pcm16"]
+__all__ = ["AUDIO_FORMATS", "decode_to_pcm16", "encode_from_pcm16", "whole_samples"]
 
 
 def _identity(data: bytes) -> bytes:
@@ -43,3 +43,8 @@ def decode_to_pcm16(data: bytes, fmt_type: str) -> bytes:
 def encode_from_pcm16(pcm16: bytes, fmt_type: str) -> bytes:
     """Encode PCM16 LE audio as ``fmt_type``; ``audio/pcm`` passes through."""
     return _lookup(_ENCODERS, fmt_type)(pcm16)
+
+
+def whole_samples(pcm16: bytes) -> bytes:
+    """PCM16 of a whole recording: a torn last sample (an odd byte count) cannot be decoded and is dropped."""
+    return pcm16[:len(pcm16) - 1] if len(pcm16) % 2 else pcm16

@@ -22,9 +22,13 @@ class ProtocolError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def body(self) -> dict[str, Any]:
+        """The error as a ``failed`` event carries it (no client event to point at)."""
+        return {"type": self.type, "code": self.code, "message": self.message, "param": self.param}
+
     def payload(self, client_event_id: str | None) -> dict[str, Any]:
-        return {"type": self.type, "code": self.code, "message": self.message, "param": self.param,
-                "event_id": client_event_id}
+        """The error as an ``error`` event carries it."""
+        return {**self.body(), "event_id": client_event_id}
 
 
 def server_error(message: str, code: str | None = "server_error") -> ProtocolError:

@@ -22,7 +22,7 @@ from ovos_realtime_plugin.core.config import (
 )
 from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.effects import CancelResponse, Effect, RunAssistant
-from ovos_realtime_plugin.core.errors import ProtocolError
+from ovos_realtime_plugin.core.errors import ProtocolError, server_error
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responses import ResponseStream
@@ -59,7 +59,6 @@ class RealtimeSession(input_audio.InputAudio):
         self._events: list[dict[str, Any]] = []
         self._effects: list[Effect] = []
         self._waiting: list[ResponseStream] = []  # responses waiting for transcripts of their context
-        self._client_event_id: str | None = None
         self.tool_lister: ToolLister | None = None
         """Lists the tools of ``mcp`` tools the client declares (set by whoever makes the assistant)."""
         input_audio.InputAudio.__init__(self)
@@ -103,7 +102,6 @@ class RealtimeSession(input_audio.InputAudio):
     # -- client events --------------------------------------------------------------------------
     def handle(self, event: ce.ClientEvent) -> None:
         """Apply one client event. A bad one is answered with one ``error`` and changes nothing."""
-        self._client_event_id = event.event_id
         try:
             self._dispatch(event)
         except ProtocolError as err:
@@ -262,10 +260,10 @@ class RealtimeSession(input_audio.InputAudio):
         stream = self.responses.get(response_id)
         if stream is None or not stream.active:
             return
-        error = {"type": "server_error", "code": code, "message": message}
-        self.emit("error", {"error": {**error, "param": None, "event_id": None}})
+        error = server_error(message, code)
+        self.error(error)
         self.effect(CancelResponse(response_id))
-        stream.stop("failed", {"type": "failed", "error": error})
+        stream.stop("failed", {"type": "failed", "error": {k: v for k, v in error.body().items() if k != "param"}})
 
     def on_speech_audio(self, response_id: str, item_id: str, audio: bytes) -> None:
         stream = self.responses.get(response_id)
@@ -275,9 +273,12 @@ class RealtimeSession(input_audio.InputAudio):
     def on_speech_error(self, response_id: str, item_id: str, seq: int, message: str) -> None:
         """A sentence could not be spoken: report it, keep its transcript, and go on."""
         if response_id in self.responses:
-            self.emit("error", {"error": {"type": "server_error", "code": "speech_synthesis_failed",
-                                          "message": message, "param": None, "event_id": None}})
+            self.error(server_error(message, "speech_synthesis_failed"))
         self.on_speech_end(response_id, item_id, seq)
+
+    def on_speech_detection_error(self, message: str) -> None:
+        """Voice activity detection failed on some input audio: report it; turn detection goes on."""
+        self.error(server_error(message, "speech_detection_failed"))
 
     def on_speech_end(self, response_id: str, item_id: str, seq: int) -> None:
         stream = self.responses.get(response_id)

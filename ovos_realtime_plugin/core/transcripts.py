@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ovos_realtime_plugin.core.effects import Transcribe
+from ovos_realtime_plugin.core.errors import server_error
 from ovos_realtime_plugin.core.items import Content, Item
 
 if TYPE_CHECKING:
@@ -167,10 +168,10 @@ class Transcripts:
             return
         self._sent.pop(item_id, None)
         self._set_transcript(item_id, "")
-        error = {"type": "server_error", "code": "transcription_failed", "message": message, "param": None}
+        error = server_error(message, "transcription_failed")
         if self.transcription_on:
             self._ts.emit("conversation.item.input_audio_transcription.failed",
-                          {"item_id": item_id, "content_index": 0, "error": error})
+                          {"item_id": item_id, "content_index": 0, "error": error.body()})
         else:
-            self._ts.emit("error", {"error": {**error, "event_id": None}})
+            self._ts.error(error)
         self._ts.start_ready_responses()

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16
+from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16, whole_samples
 from ovos_realtime_plugin.audio.resample import StreamResampler, resample
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.server.speech_failures import describe, report_failure
 
 VAD_RATE = 16000
 PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pieces, cut where it is quietest
@@ -60,8 +61,8 @@ class SpeechDriver:
         self._workers: list[asyncio.Task[None]] = []
         self._vad: SpeechDetector | None = None
         self._vad_resampler: StreamResampler | None = None
+        self._vad_start_ms: int | None = None  # stream time (the core's clock) where the VAD's frames start
         self._vad_frames = 0
-        self._vad_pending = 0
 
     def close(self) -> None:
         for worker in self._workers:
@@ -94,8 +95,9 @@ class SpeechDriver:
                 await run(effect)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a bug in our own speech plumbing: log it, keep the connection
-                self.log.exception("speech work failed")
+            except Exception as exc:  # our own bug (engine failures are caught at the call): fail that work
+                self.log.exception("speech work failed: %s", type(effect).__name__)
+                report_failure(self.session, effect, exc)
             self.flush()
 
     # -- TTS ------------------------------------------------------------------------------------
@@ -110,8 +112,8 @@ class SpeechDriver:
         try:
             pcm, rate = await tts.synthesize(job.text, job.voice, job.speed, job.language or self.engines.language)
         except Exception as exc:
-            self.log.warning("speech synthesis failed: %s", exc)
-            session.on_speech_error(job.response_id, job.item_id, job.seq, f"speech synthesis failed: {exc}")
+            self.log.warning("speech synthesis failed: %s", describe(exc))
+            report_failure(session, job, exc)
             return
         if job.response_id in self._cancelled:
             return
@@ -130,23 +132,28 @@ class SpeechDriver:
         if stt is None:
             session.on_transcript_error(job.item_id, "no speech-to-text engine is configured", job.attempt)
             return
-        pcm = decode_to_pcm16(job.audio, job.format.type)
         rate = job.format.rate
-        lang = job.language or self.engines.language
+        pcm = whole_samples(decode_to_pcm16(job.audio, job.format.type))
         pieces = split_long_audio(pcm, rate)
-        texts: list[str] = []
         try:
-            for piece in pieces:
-                text = (await stt.transcribe(piece, rate, lang)).strip()
-                if text and len(pieces) > 1 and job.attempt == 0:  # long audio: each piece as it is ready
-                    session.on_transcript_delta(job.item_id, (" " if texts else "") + text)
-                    self.flush()
-                texts.append(text)
+            texts = await self._transcribe_pieces(job, stt, pieces)
         except Exception as exc:
-            self.log.warning("transcription failed: %s", exc)
-            session.on_transcript_error(job.item_id, f"transcription failed: {exc}", job.attempt)
+            self.log.warning("transcription failed: %s", describe(exc))
+            report_failure(session, job, exc)
             return
         session.on_transcript(job.item_id, " ".join(t for t in texts if t), len(pcm) / 2 / rate, job.attempt)
+
+    async def _transcribe_pieces(self, job: fx.Transcribe, stt: Transcriber, pieces: list[bytes]) -> list[str]:
+        """Each piece's words; long audio's pieces are sent as deltas as they are ready."""
+        lang = job.language or self.engines.language
+        texts: list[str] = []
+        for piece in pieces:
+            text = (await stt.transcribe(piece, job.format.rate, lang)).strip()
+            if text and len(pieces) > 1 and job.attempt == 0:
+                self.session.on_transcript_delta(job.item_id, (" " if texts else "") + text)
+                self.flush()
+            texts.append(text)
+        return texts
 
     # -- VAD ------------------------------------------------------------------------------------
     async def _detect(self, job: fx.DetectSpeech) -> None:
@@ -156,13 +163,18 @@ class SpeechDriver:
             self._vad = self.engines.new_vad()
         if self._vad_resampler is None or self._vad_resampler.from_rate != job.format.rate:
             self._vad_resampler = StreamResampler(job.format.rate, VAD_RATE)
+        if self._vad_start_ms is None:
+            self._vad_start_ms = job.offset_ms
         pcm = self._vad_resampler.process(decode_to_pcm16(job.audio, job.format.type))
         probabilities = await self._vad.probabilities(pcm)
         if probabilities:
-            self.session.on_speech_frames(self._vad_frames * VAD_FRAME_MS, VAD_FRAME_MS, probabilities)
+            start_ms = self._vad_start_ms + self._vad_frames * VAD_FRAME_MS
             self._vad_frames += len(probabilities)
+            self.session.on_speech_frames(start_ms, VAD_FRAME_MS, probabilities)
 
     async def _reset_vad(self, job: fx.ResetSpeechDetector) -> None:
+        """The buffer was cleared: frames restart at the next audio's ``offset_ms``, nothing partial is kept."""
+        self._vad_start_ms, self._vad_frames, self._vad_resampler = None, 0, None
         if self._vad is not None:
             self._vad.reset()
 

@@ -1,0 +1,125 @@
+"""Speech work that breaks fails exactly its transcript or sentence; the session goes on and later responses start.
+
+Odd-length PCM and broken engine output go through the real server, the real engines and the official SDK;
+a decode failure (no wire input reaches one) drives the real speech driver with a real session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import json
+import logging
+
+import pytest
+from openai import AsyncOpenAI
+
+from ovos_realtime_plugin.core import effects as fx
+from ovos_realtime_plugin.core.formats import AudioFormat
+from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.engines.speech import LoadedSpeech
+from ovos_realtime_plugin.protocol.parse import parse_event
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer
+from tests.fixtures_server import API_KEY, Running, start_server
+from tests.fixtures_speech import silence, spoken
+from tests.sdk_helpers import collect, user_text
+from tests.voice_helpers import first, output_audio, words
+
+TEXT_SESSION = {"type": "realtime", "output_modalities": ["text"],
+                "audio": {"input": {"turn_detection": None, "transcription": {"model": "whisper-1"}}}}
+
+
+async def test_odd_length_pcm_committed_is_transcribed_and_later_responses_start(voice_server: Running) -> None:
+    audio = silence(200) + spoken("turn on the lights") + silence(300) + b"\x01"  # a torn last sample
+    async with AsyncOpenAI(api_key=API_KEY, base_url=voice_server.http).realtime.connect(
+            model="gpt-realtime") as conn:
+        await collect(conn, "session.created")
+        await conn.session.update(session=TEXT_SESSION)
+        await collect(conn, "session.updated")
+        await conn.input_audio_buffer.append(audio=base64.b64encode(audio).decode())
+        await conn.input_audio_buffer.commit()
+        await conn.response.create()
+        answered = await collect(conn, "response.done")
+        await conn.conversation.item.create(item=user_text("still there?"))
+        await conn.response.create()
+        later = await collect(conn, "response.done")
+    transcript = first(answered, "conversation.item.input_audio_transcription.completed")["transcript"]
+    assert words(transcript) == ["turn", "on", "the", "lights"]
+    assert answered[-1]["response"]["status"] == "completed"
+    assert later[-1]["response"]["status"] == "completed"
+    assert "still there" in later[-1]["response"]["output"][0]["content"][0]["text"]
+
+
+class BrokenSecondSentence:
+    """A real TTS engine whose output for the second sentence is broken (half a sample at rate 0)."""
+
+    def __init__(self, tts: Synthesizer) -> None:
+        self.tts = tts
+        self.calls = 0
+
+    async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
+        self.calls += 1
+        if self.calls == 2:
+            return b"\x00", 0
+        return await self.tts.synthesize(text, voice, speed, lang)
+
+
+async def test_broken_tts_output_mid_response_fails_that_sentence_and_the_response_finishes(
+        speech: LoadedSpeech) -> None:
+    assert speech.engines.tts is not None
+    broken = BrokenSecondSentence(speech.engines.tts)
+    running = await start_server(speech=SpeechEngines(stt=speech.engines.stt, tts=broken))
+    try:
+        async with AsyncOpenAI(api_key=API_KEY, base_url=running.http).realtime.connect(
+                model="gpt-realtime") as conn:
+            await collect(conn, "session.created")
+            await conn.session.update(session={"type": "realtime", "output_modalities": ["audio"]})
+            await collect(conn, "session.updated")
+            await conn.conversation.item.create(item=user_text("the first one. Then the second one. The end"))
+            await conn.response.create()
+            spoken_events = await collect(conn, "response.done")
+            await conn.response.create()
+            later = await collect(conn, "response.done")
+    finally:
+        await running.server.stop()
+    error = first(spoken_events, "error")["error"]
+    assert error["type"] == "server_error" and error["code"] == "speech_synthesis_failed"
+    assert "sample rates must be positive" in error["message"]
+    assert spoken_events[-1]["response"]["status"] == "completed"
+    assert len(output_audio(spoken_events)) > 24000  # the other sentences were spoken
+    assert later[-1]["response"]["status"] == "completed" and len(output_audio(later)) > 24000
+    assert broken.calls >= 4
+
+
+async def test_a_decode_failure_fails_that_transcript_logs_the_bug_and_the_waiting_response_starts(
+        speech: LoadedSpeech, caplog: pytest.LogCaptureFixture) -> None:
+    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
+    session.start()
+    audio = base64.b64encode(silence(300)).decode()
+    for event in ({"type": "session.update", "session": TEXT_SESSION},
+                  {"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [
+                      {"type": "input_audio", "audio": audio}]}},
+                  {"type": "response.create"}):
+        session.handle(parse_event(json.dumps(event), "ga"))
+    effects = session.pop_effects()
+    transcribe = next(e for e in effects if isinstance(e, fx.Transcribe))
+    assert not any(isinstance(e, fx.RunAssistant) for e in effects)  # the response waits for the transcript
+    session.pop_events()
+    flushed = asyncio.Event()
+    driver = SpeechDriver(session, SpeechEngines(stt=speech.engines.stt), flushed.set,
+                          logging.LoggerAdapter(logging.getLogger("test.speech")))
+    try:
+        driver.execute(dataclasses.replace(transcribe, format=AudioFormat("audio/x-broken", 24000)))
+        await asyncio.wait_for(flushed.wait(), 30)
+    finally:
+        driver.close()
+    events = session.pop_events()
+    failed = first(events, "conversation.item.input_audio_transcription.failed")
+    assert failed["item_id"] == transcribe.item_id and failed["error"]["code"] == "transcription_failed"
+    assert "unsupported audio format" in failed["error"]["message"]
+    run = [e for e in session.pop_effects() if isinstance(e, fx.RunAssistant)]
+    assert len(run) == 1 and run[0].request.items[-1].id == transcribe.item_id
+    assert session.pending_transcripts == {}
+    bug = [r for r in caplog.records if r.name == "test.speech" and r.levelno == logging.ERROR]
+    assert bug and bug[0].exc_info is not None  # our own bug: logged with its traceback
