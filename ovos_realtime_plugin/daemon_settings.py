@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings
-from ovos_realtime_plugin.bus.skills_service import SkillsServiceSettings, deep_merge
+from ovos_realtime_plugin.bus.skills_service import SkillsServiceSettings
 from ovos_realtime_plugin.llm.settings import LlmSettings, llm_settings
+from ovos_realtime_plugin.merge import deep_merge
 from ovos_realtime_plugin.server.settings import LOOPBACK, ServerSettings, from_config
 
 SERVICE = "realtime"

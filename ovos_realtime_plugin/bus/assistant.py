@@ -45,7 +45,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ovos_realtime_plugin.bus import names
@@ -162,77 +162,63 @@ class OvosAssistant:
                          lang: str | None) -> AsyncGenerator[AssistantOutput, None]:
         if not self._bus.connected:
             raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
-        mcp = mcp_tool_of(request, self._settings.mcp_server_label)
-        label, source = self._settings.mcp_server_label, self._settings.source
-        loop = asyncio.get_running_loop()
-        turn = Turn(request.response_id)
-        self._turns[turn.id] = turn
-        finished = False
-        speech = SpokenText()
-        held: HeldCall | None = None
-        try:
+        with self._open_turn(request.response_id) as turn:
             self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
                            self._context(turn.id, session.for_turn(lang)))
-            unmatched = question = False
-            handed: BusMessage | None = None
-            fallback_request = names.fallback_request(self._settings.fallback_skill_id)
-            async with contextlib.aclosing(self._messages(turn)) as messages:
-                async for msg in messages:
-                    if msg.type == fallback_request and self.fallback is not None:
-                        handed = msg  # OVOS chose us: the rest of this turn is ours to answer
-                        break
-                    if held is not None and (msg is RELEASE or msg.type in HANDLER_END):
-                        if msg.type == names.HANDLER_ERROR:
-                            held.error = str(msg.data.get("exception") or "the skill's handler failed")
+            speech = SpokenText()
+            async with contextlib.aclosing(self._skill_outputs(turn, request, speech)) as outputs:
+                async for output in outputs:
+                    yield output
+            self._turn_ended(turn, session)
+            if turn.handed is not None:
+                logger.info("response %s: OVOS handed the turn to our fallback; the LLM answers", request.response_id)
+                answer = self._answer_as_fallback_skill(request, turn.handed)
+            elif turn.unmatched and not speech.count and self.fallback is not None:
+                logger.info("response %s: no intent matched; the fallback answers", request.response_id)
+                answer = self._fallback_answer(request)
+            else:
+                if turn.unmatched and not speech.count:
+                    yield TextDelta(self._unknown.pick(lang or session.lang))
+                return
+            async with contextlib.aclosing(answer) as answering:
+                async for output in answering:
+                    yield output
+
+    async def _skill_outputs(self, turn: Turn, request: AssistantRequest,
+                             speech: SpokenText) -> AsyncGenerator[AssistantOutput, None]:
+        """What the skills say in ``turn`` (each intent run as an ``mcp_call`` when the ``ovos`` tool is on),
+        until the turn ends or OVOS hands it to our fallback (``turn.handed``)."""
+        mcp = mcp_tool_of(request, self._settings.mcp_server_label)
+        label, source = self._settings.mcp_server_label, self._settings.source
+        fallback_request = names.fallback_request(self._settings.fallback_skill_id)
+        held: HeldCall | None = None
+        async with contextlib.aclosing(self._messages(turn)) as messages:
+            async for msg in messages:
+                if msg.type == fallback_request and self.fallback is not None:
+                    turn.handed = msg  # OVOS chose us: the rest of this turn is ours to answer
+                    break
+                if held is not None and (msg is RELEASE or msg.type in HANDLER_END):
+                    if msg.type == names.HANDLER_ERROR:
+                        held.error = str(msg.data.get("exception") or "the skill's handler failed")
+                    for output in speech.release(held, label):
+                        yield output
+                    held = turn.hold_until = None
+                elif names.is_speak(msg.type):
+                    utterance = self._heard_speak(turn, msg)
+                    if utterance and held is not None:
+                        held.spoken.append(utterance)
+                    elif utterance:
+                        yield speech.delta(utterance)
+                elif mcp is not None and (tool := intent_of(msg, self._intents, mcp, source)) is not None:
+                    if held is not None:
                         for output in speech.release(held, label):
                             yield output
-                        held = turn.hold_until = None
-                    elif names.is_speak(msg.type):
-                        self._audio_output(turn.id)
-                        utterance = str(msg.data.get("utterance") or "").strip()
-                        if utterance and held is not None:
-                            held.spoken.append(utterance)
-                        elif utterance:
-                            yield speech.delta(utterance)
-                        if msg.data.get("expect_response"):
-                            question = True
-                            self._question_turns.add(str(msg.context.get(TURN_KEY) or turn.id))
-                    elif names.is_intent_failure(msg.type):
-                        unmatched = True
-                    elif mcp is not None and (tool := intent_of(msg, self._intents, mcp, source)) is not None:
-                        if held is not None:
-                            for output in speech.release(held, label):
-                                yield output
-                        held = HeldCall(tool, tool.arguments_from(msg.data))
-                        turn.hold_until = loop.time() + self._settings.intent_output_wait_s
-            finished = True
-            if held is not None:
-                for output in speech.release(held, label):
-                    yield output
-            session.expecting_answer = question
-            if not session.wants_converse():
-                self._question_turns.clear()
-            if handed is not None:
-                logger.info("response %s: OVOS handed the turn to our fallback; the LLM answers", request.response_id)
-                async with contextlib.aclosing(self._answer_as_fallback_skill(request, handed)) as answer:
-                    async for output in answer:
-                        yield output
-            elif unmatched and not speech.count and self.fallback is not None:
-                logger.info("response %s: no intent matched; the fallback answers", request.response_id)
-                async with contextlib.aclosing(self._fallback_answer(request)) as answer:
-                    async for output in answer:
-                        yield output
-            elif unmatched and not speech.count:
-                yield TextDelta(self._unknown.pick(lang or session.lang))
-        except SkillsTimeoutError:
-            self._stop(turn.id)  # whatever the skill still does belongs to a failed response
-            raise
-        except (asyncio.CancelledError, GeneratorExit):
-            if not finished:
-                self._stop(turn.id)
-            raise
-        finally:
-            self._turns.pop(turn.id, None)
+                    held = HeldCall(tool, tool.arguments_from(msg.data))
+                    turn.hold_until = asyncio.get_running_loop().time() + self._settings.intent_output_wait_s
+        turn.finished = True
+        if held is not None:
+            for output in speech.release(held, label):
+                yield output
 
     async def _answer_as_fallback_skill(self, request: AssistantRequest,
                                         handed: BusMessage) -> AsyncGenerator[AssistantOutput, None]:
@@ -279,32 +265,19 @@ class OvosAssistant:
             raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
         lang = standard_lang(lang) if lang else session.lang
         said = utterance or tool.utterance_for(slots)
-        turn = Turn(f"intent-{uuid.uuid4().hex}")
-        self._turns[turn.id] = turn
         spoken: list[str] = []
         error: str | None = None
-        question = finished = False
-        try:
+        with self._open_turn(f"intent-{uuid.uuid4().hex}") as turn:
             self._bus.emit(tool.message_type, {**slots, "utterance": said, "utterances": [said], "lang": lang},
                            self._context(turn.id, session.for_turn(lang)))
             async with contextlib.aclosing(self._messages(turn)) as messages:
                 async for msg in messages:
                     if names.is_speak(msg.type):
-                        self._audio_output(turn.id)
-                        spoken += [str(msg.data.get("utterance") or "").strip()]
-                        if msg.data.get("expect_response"):
-                            question = True
-                            self._question_turns.add(turn.id)
+                        spoken.append(self._heard_speak(turn, msg))
                     elif msg.type == names.HANDLER_ERROR:
                         error = str(msg.data.get("exception") or "the skill's handler failed")
-            finished = True
-            session.expecting_answer = question
-        except (SkillsTimeoutError, asyncio.CancelledError, GeneratorExit):
-            if not finished:
-                self._stop(turn.id)
-            raise
-        finally:
-            self._turns.pop(turn.id, None)
+            turn.finished = True
+            self._turn_ended(turn, session)
         return IntentRun(tool, slots, tuple(s for s in spoken if s), error)
 
     def list_tools(self, tool: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -312,6 +285,34 @@ class OvosAssistant:
         if tool.get("server_label") != self._settings.mcp_server_label or self._intents is None:
             return None
         return self._intents.mcp_tools(allowed_tool_names(tool))
+
+    @contextlib.contextmanager
+    def _open_turn(self, turn_id: str) -> Iterator[Turn]:
+        """Route ``turn_id``'s messages to a new :class:`Turn`; one that ends early (cancelled, closed or
+        timed out before its messages ended) stops what OVOS still does for it."""
+        turn = Turn(turn_id)
+        self._turns[turn.id] = turn
+        try:
+            yield turn
+        except (SkillsTimeoutError, asyncio.CancelledError, GeneratorExit):
+            if not turn.finished:
+                self._stop(turn.id)
+            raise
+        finally:
+            self._turns.pop(turn.id, None)
+
+    def _heard_speak(self, turn: Turn, msg: BusMessage) -> str:
+        """A skill spoke in ``turn``: we are the audio sink; a question keeps routing its turn here. The words."""
+        self._audio_output(turn.id)
+        if msg.data.get("expect_response"):
+            turn.asked = True
+            self._question_turns.add(str(msg.context.get(TURN_KEY) or turn.id))
+        return str(msg.data.get("utterance") or "").strip()
+
+    def _turn_ended(self, turn: Turn, session: OvosSession) -> None:
+        session.expecting_answer = turn.asked
+        if not session.wants_converse():
+            self._question_turns.clear()
 
     def _messages(self, turn: Turn) -> AsyncGenerator[BusMessage, None]:
         return turn_messages(turn, self._settings, lambda: self._emit_quietly(names.AUDIO_OUTPUT_END, turn.id))

@@ -34,6 +34,7 @@ from typing import Any
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage
 from ovos_realtime_plugin.bus.errors import BusError, ServiceStartError
+from ovos_realtime_plugin.merge import deep_merge
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +59,6 @@ class SkillsServiceSettings:
     report_offline: bool = False
     """Answer the start-up ``ovos.PHAL.internet_check`` with "offline" (no ovos-PHAL here): saves its
     3 s wait. Skills that need the network then do not load."""
-
-
-def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 class SkillsService:

@@ -31,6 +31,10 @@ class Turn:
         self.id = response_id
         self.queue: asyncio.Queue[BusMessage | str] = asyncio.Queue()  # str: the bus dropped, why
         self.hold_until: float | None = None
+        self.unmatched = False  # OVOS found no intent for the utterance
+        self.asked = False  # a skill asked a question: the next utterance goes to converse
+        self.finished = False  # the turn's messages ended as they should (not cancelled or timed out)
+        self.handed: BusMessage | None = None  # OVOS handed the utterance to our fallback skill
 
 
 async def turn_messages(turn: Turn, settings: OvosAssistantSettings,
@@ -43,7 +47,6 @@ async def turn_messages(turn: Turn, settings: OvosAssistantSettings,
     grace_until: float | None = None
     reannounce_at: float | None = None
     reannounce_after = settings.reannounce_end_s
-    unmatched = False
     while True:
         wake = grace_until if grace_until is not None else deadline
         if reannounce_at is not None:
@@ -77,9 +80,9 @@ async def turn_messages(turn: Turn, settings: OvosAssistantSettings,
             if item.data.get("expect_response") and grace_until is None:
                 grace_until = loop.time() + settings.grace_s
         elif names.is_intent_failure(item.type):
-            unmatched = True
+            turn.unmatched = True
         elif item.type == names.UTTERANCE_HANDLED and grace_until is None:
-            if unmatched:  # nothing will speak after a failure: no grace needed
+            if turn.unmatched:  # nothing will speak after a failure: no grace needed
                 return
             grace_until = loop.time() + settings.grace_s
 

@@ -7,10 +7,12 @@ The GA wire shape is the canonical one; the beta dialect is translated into it a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ovos_realtime_plugin import merge
 from ovos_realtime_plugin.core.formats import AudioFormat, from_ga
 
 DEFAULT_VOICE = "alloy"
@@ -200,21 +202,13 @@ _REPLACED = frozenset({"format", "voice", "tools", "tool_choice", "tracing", "tr
                        "output_modalities", "languages", "keywords", "metadata"})
 
 
+def _replaced_whole(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return key in _REPLACED or new.get("type", old.get("type")) != old.get("type")
+
+
 def deep_merge(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """``update`` laid over ``current``: nested objects merge, ``None`` clears, tagged objects of a new type replace."""
-    merged = dict(current)
-    for key, value in update.items():
-        old = merged.get(key)
-        if (
-            isinstance(value, dict)
-            and isinstance(old, dict)
-            and key not in _REPLACED
-            and value.get("type", old.get("type")) == old.get("type")
-        ):
-            merged[key] = deep_merge(old, value)
-        else:
-            merged[key] = value
-    return merged
+    return merge.deep_merge(current, update, _replaced_whole)
 
 
 def input_format(config: SessionConfig) -> AudioFormat:

@@ -24,9 +24,6 @@ class Conversation:
     def items(self) -> tuple[Item, ...]:
         return tuple(self._items)
 
-    def last_id(self) -> str | None:
-        return self._items[-1].id if self._items else None
-
     def get(self, item_id: str, param: str = "item_id") -> Item:
         try:
             return self._by_id[item_id]
@@ -52,9 +49,3 @@ class Conversation:
         self._items.remove(item)
         del self._by_id[item_id]
         return item
-
-    def find_call(self, call_id: str) -> Item | None:
-        for item in reversed(self._items):
-            if item.type == "function_call" and item.call_id == call_id:
-                return item
-        return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -129,6 +128,3 @@ class Connection:
         finally:
             self._tasks.pop(rid, None)
             self.flush()
-
-
-AssistantFactory = Callable[[RealtimeSession], Assistant]

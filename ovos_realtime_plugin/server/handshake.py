@@ -21,10 +21,6 @@ class Handshake:
     api_key: str | None
     call_id: str | None
 
-    @property
-    def known_path(self) -> bool:
-        return self.path.rstrip("/") in PATHS
-
 
 def offered_subprotocols(headers: Headers) -> list[str]:
     return [p.strip() for value in headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",") if p.strip()]
