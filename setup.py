@@ -25,6 +25,7 @@ setup(
     package_data={"ovos_realtime_plugin": ["locale/*/*"]},
     data_files=[],
     install_requires=requirements(),
-    extras_require={"test": ["pytest", "pytest-asyncio", "ruff", "mypy", "openai", "openai-agents"]},
+    extras_require={"test": ["pytest", "pytest-asyncio", "pytest-timeout", "pytest-cov", "ruff", "mypy", "openai",
+                             "openai-agents"]},
     entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"]},
 )

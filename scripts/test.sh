@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Set up (first run), lint, type-check and run the whole test suite with no network: every test, the
 # servers and OVOS processes they start run in an empty network namespace, and any attempt to connect
-# beyond loopback (DNS included) fails the run (scripts/offline.sh).
+# beyond loopback (DNS included) fails the run (scripts/offline.sh). A coverage report (branches) ends the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 .venv/bin/ruff check ovos_realtime_plugin tests benchmarks
 .venv/bin/mypy
+COVERAGE="--cov=ovos_realtime_plugin --cov-branch --cov-report=term-missing:skip-covered"
 if scripts/offline.sh true 2>/dev/null; then
-  scripts/offline.sh .venv/bin/pytest -q -p no:cacheprovider "$@"
+  scripts/offline.sh .venv/bin/pytest -q -p no:cacheprovider $COVERAGE "$@"
 else
   echo "test.sh: cannot make a network namespace here; running the tests with the network" >&2
-  .venv/bin/pytest -q -p no:cacheprovider "$@"
+  .venv/bin/pytest -q -p no:cacheprovider $COVERAGE "$@"
 fi
