@@ -18,12 +18,12 @@ from ovos_realtime_plugin.core.assistant import (
     FunctionCallStart,
     TextDelta,
 )
+from ovos_realtime_plugin.core.client_events import CLIENT_EVENTS
 from ovos_realtime_plugin.core.effects import CancelResponse, Effect, RunAssistant, Synthesize
 from ovos_realtime_plugin.core.formats import PCM24K
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
-from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.protocol.client_events import CLIENT_EVENTS
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
+from ovos_realtime_plugin.protocol.session import RealtimeSession
 from tests.sdk_helpers import check_typed, types, user_text
 
 TEXT_DONE = ["response.output_text.done", "response.content_part.done", "conversation.item.done",

@@ -20,8 +20,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from ovos_realtime_plugin.core.client_events import CLIENT_EVENTS
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
-from ovos_realtime_plugin.protocol.client_events import CLIENT_EVENTS
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.sdk_helpers import TIMEOUT, check_typed, types, user_text
 

@@ -62,3 +62,12 @@ def test_the_scan_sees_a_forbidden_import(tmp_path: Path) -> None:
                       "    import importlib\n    importlib.import_module('ovos_utils.log')\n")
     assert [n for n in _imports(sample) if _forbidden(n)] == [
         "asyncio", "websockets.asyncio.server", "ovos_bus_client", "ovos_utils.log"]
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: f"core/{p.name}")
+def test_the_core_imports_nothing_from_the_edge(path: Path) -> None:
+    """The core's events are dialect-free: rendering (and wire parsing) live in ``protocol``, transports in
+    ``server``; the core imports neither."""
+    edge = ("ovos_realtime_plugin.protocol", "ovos_realtime_plugin.server")
+    assert [name for name in _imports(path) if name.startswith(edge)] == []
+    assert "type: ignore" not in path.read_text()  # the parts are composed and typed, not cast into mixins

@@ -14,8 +14,8 @@ from ovos_realtime_plugin.bus.assistant import OvosAssistant
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.intents import IntentTool, UnknownIntentError, humanize, slots_of, tool_name
 from ovos_realtime_plugin.core.assistant import ServerToolCall, TextDelta
-from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.parse import parse_event
+from ovos_realtime_plugin.protocol.session import RealtimeSession
 from tests.fixtures_intents import HOLD_S, ToolsRealtime
 from tests.fixtures_ovos import TIME_LIKE, OvosStack, next_of_type, observe
 from tests.fixtures_server import API_KEY

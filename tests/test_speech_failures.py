@@ -17,9 +17,9 @@ from openai import AsyncOpenAI
 
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.formats import AudioFormat
-from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.protocol.parse import parse_event
+from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import silence, spoken

@@ -159,15 +159,21 @@ class Reasoning(Strict):
 Include = list[Literal["item.input_audio_transcription.logprobs"]]
 
 
+Modality = Literal["text", "audio"]
+
+
+def _audio_only() -> list[Modality]:
+    return ["audio"]
+
+
 class RealtimeSessionConfig(Strict):
     """A ``realtime`` (conversation) session, with the live service's defaults."""
 
     type: Literal["realtime"]
     model: str = "gpt-realtime"
     instructions: str = ""
-    output_modalities: Annotated[list[Literal["text", "audio"]], Field(min_length=1, max_length=2)] = Field(
-        default_factory=lambda: ["audio"]  # type: ignore[arg-type,return-value]
-    )
+    output_modalities: Annotated[list[Modality], Field(min_length=1, max_length=2)] = Field(
+        default_factory=_audio_only)
     audio: AudioConfig = Field(default_factory=AudioConfig)
     tools: list[Tool] = Field(default_factory=list)
     tool_choice: ToolChoice = "auto"

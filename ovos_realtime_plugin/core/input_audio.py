@@ -1,50 +1,78 @@
-"""Input audio: the buffer, turn detection, commits and transcription of user audio items."""
+"""Input audio: the buffer, turn detection and commits of the audio the client sends.
+
+A part of the session (composition): it reaches the rest of the session only through
+:class:`InputAudioHost`, and hands committed audio items to :class:`~.transcripts.Transcripts`.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ovos_realtime_plugin.core.audio_buffer import InputAudioBuffer
 from ovos_realtime_plugin.core.config import RealtimeSessionConfig, ServerVad, SessionConfig, input_format
-from ovos_realtime_plugin.core.effects import DetectSpeech, ResetSpeechDetector
+from ovos_realtime_plugin.core.conversation import Conversation
+from ovos_realtime_plugin.core.effects import DetectSpeech, Effect, ResetSpeechDetector
 from ovos_realtime_plugin.core.endpointing import looks_finished
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
-from ovos_realtime_plugin.core.transcripts import Transcripts
-from ovos_realtime_plugin.core.turns import SilenceStarted, SpeechResumed, SpeechStarted, SpeechStopped, TurnDetector
-
-if TYPE_CHECKING:
-    from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.transcripts import EARLY_TAIL_MS, Transcripts
+from ovos_realtime_plugin.core.turns import (
+    SilenceStarted,
+    SpeechResumed,
+    SpeechStarted,
+    SpeechStopped,
+    TurnDetector,
+    TurnEvent,
+)
 
 MIN_COMMIT_MS = 100
 
 
-class InputAudio(Transcripts):
-    """Mixed into :class:`RealtimeSession`; owns everything about audio the client sends."""
+class InputAudioHost(Protocol):
+    """What input audio needs of its session."""
 
-    config: SessionConfig
+    @property
+    def config(self) -> SessionConfig: ...
 
-    def __init__(self) -> None:
-        from ovos_realtime_plugin.core.audio_buffer import InputAudioBuffer
+    @property
+    def conversation(self) -> Conversation: ...
 
-        Transcripts.__init__(self)
-        self.buffer = InputAudioBuffer(input_format(self.config))
+    @property
+    def early_transcripts(self) -> bool: ...
+
+    def emit(self, kind: str, fields: dict[str, Any]) -> None: ...
+
+    def effect(self, effect: Effect) -> None: ...
+
+    def responding(self) -> bool:
+        """Whether a response in the conversation is active."""
+
+    def user_started_speaking(self) -> None:
+        """A turn started: the active response may be interrupted."""
+
+    def turn_ended(self) -> None:
+        """A turn ended (committed, or idle too long): the session may start a response."""
+
+
+class InputAudio:
+    """Everything about the audio the client sends, for one session."""
+
+    def __init__(self, host: InputAudioHost, transcripts: Transcripts) -> None:
+        self.host = host
+        self.transcripts = transcripts
+        self.buffer = InputAudioBuffer(input_format(host.config))
         self.detector: TurnDetector | None = None
-        self.segments: dict[str, list[tuple[int, int]]] = {}
         self._turn_item: str | None = None
         self._idle_from_ms = 0
         self._speech_start_ms = 0
         self._configure_detector()
 
-    @property
-    def _s(self) -> RealtimeSession:
-        return self  # type: ignore[return-value]
-
     # -- configuration --------------------------------------------------------------------------
     def _configure_detector(self) -> None:
-        td = self.config.audio.input.turn_detection
+        td = self.host.config.audio.input.turn_detection
         if td is None:
             self.detector = None
         elif self.detector is None:
@@ -52,12 +80,12 @@ class InputAudio(Transcripts):
         else:
             self.detector.configure(td)
 
-    def input_config_changed(self) -> None:
-        self.buffer.set_format(input_format(self.config))
+    def config_changed(self) -> None:
+        self.buffer.set_format(input_format(self.host.config))
         self._configure_detector()
 
     # -- client events --------------------------------------------------------------------------
-    def append_audio(self, audio_b64: str) -> None:
+    def append(self, audio_b64: str) -> None:
         try:
             audio = base64.b64decode(audio_b64, validate=True)
         except (binascii.Error, ValueError):
@@ -65,9 +93,9 @@ class InputAudio(Transcripts):
                                                  "at 24kHz) but got an invalid value.", "audio") from None
         offset = self.buffer.append(audio)
         if self.detector is not None and audio:
-            self._s.effect(DetectSpeech(audio, self.buffer.format, offset))
+            self.host.effect(DetectSpeech(audio, self.buffer.format, offset))
 
-    def commit_audio(self) -> None:
+    def commit(self) -> None:
         held = self.buffer.duration_ms
         if held < MIN_COMMIT_MS:
             raise ProtocolError("input_audio_buffer_commit_empty",
@@ -75,27 +103,24 @@ class InputAudio(Transcripts):
                                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has {held:.2f}ms of audio.")
         self._commit(self.buffer.take(), self._turn_item)
 
-    def clear_audio(self) -> None:
+    def clear(self) -> None:
         self.buffer.clear()
         self._turn_item = None
-        self.drop_early_transcript()
+        self.transcripts.drop_early()
         if self.detector is not None:
             self.detector.reset()
-            self._s.effect(ResetSpeechDetector())
-        self._s.emit("input_audio_buffer.cleared", {})
+            self.host.effect(ResetSpeechDetector())
+        self.host.emit("input_audio_buffer.cleared", {})
 
-    # -- commits and transcripts ----------------------------------------------------------------
     def _commit(self, audio: bytes, item_id: str | None, early_ok: bool = False) -> Item:
-        s = self._s
         item = Item(id=item_id or new_id("item"), type="message", role="user", content=[
             Content(type="input_audio", transcript=None, audio=bytearray(audio), audio_format=self.buffer.format)])
         self._turn_item = None
-        previous = s.conversation.insert(item)
-        s.emit("input_audio_buffer.committed", {"previous_item_id": previous, "item_id": item.id})
-        rendered = s.renderer.item(item)
-        s.emit("conversation.item.added", {"previous_item_id": previous, "item": rendered})
-        s.emit("conversation.item.done", {"previous_item_id": previous, "item": rendered})
-        self.transcribe_if_needed(item, early_ok)
+        previous = self.host.conversation.insert(item)
+        self.host.emit("input_audio_buffer.committed", {"previous_item_id": previous, "item_id": item.id})
+        self.host.emit("conversation.item.added", {"previous_item_id": previous, "item": item})
+        self.host.emit("conversation.item.done", {"previous_item_id": previous, "item": item})
+        self.transcripts.transcribe_if_needed(item, early_ok)
         return item
 
     # -- turn detection -------------------------------------------------------------------------
@@ -114,50 +139,49 @@ class InputAudio(Transcripts):
             for event in self.detector.words_so_far(looks_finished(text)):
                 self._turn_event(event)
 
-    def _turn_event(self, event: SpeechStarted | SpeechStopped | Any) -> None:
-        s = self._s
-        td = self.config.audio.input.turn_detection
+    def _turn_event(self, event: TurnEvent) -> None:
         if isinstance(event, SpeechStarted):
             self._turn_item = new_id("item")
             start = max(event.audio_start_ms, self.buffer.start_ms)
-            s.emit("input_audio_buffer.speech_started", {"audio_start_ms": start, "item_id": self._turn_item})
+            self.host.emit("input_audio_buffer.speech_started", {"audio_start_ms": start, "item_id": self._turn_item})
             self._speech_start_ms = start
-            active = s.active_response()
-            if active is not None and td is not None and td.interrupt_response:
-                s.cancel_response(active, "turn_detected")
+            self.host.user_started_speaking()
         elif isinstance(event, SilenceStarted):
-            if self._turn_item is not None and s.early_transcripts:  # the turn may be over: transcribe now
-                self.start_early_transcript(self._turn_item, self._speech_start_ms, event.at_ms)
+            if self._turn_item is not None and self.host.early_transcripts:  # the turn may be over: transcribe now
+                audio = self.buffer.peek(self._speech_start_ms, event.at_ms + EARLY_TAIL_MS)
+                self.transcripts.start_early(self._turn_item, audio, self.buffer.format)
         elif isinstance(event, SpeechResumed):
-            self.drop_early_transcript()
-        elif isinstance(event, SpeechStopped):
-            item_id = self._turn_item or new_id("item")
-            s.emit("input_audio_buffer.speech_stopped", {"audio_end_ms": event.audio_end_ms, "item_id": item_id})
-            self._turn_item = item_id
-            self._commit(self.buffer.take(self._speech_start_ms, event.commit_end_ms), item_id, early_ok=True)
-            self._idle_from_ms = event.commit_end_ms
-            if td is not None and td.create_response and isinstance(self.config, RealtimeSessionConfig):
-                if s.active_response() is None:
-                    s.create_response_auto()
+            self.transcripts.drop_early()
+        else:
+            self._speech_stopped(event)
+
+    def _speech_stopped(self, event: SpeechStopped) -> None:
+        item_id = self._turn_item or new_id("item")
+        self.host.emit("input_audio_buffer.speech_stopped", {"audio_end_ms": event.audio_end_ms, "item_id": item_id})
+        self._turn_item = item_id
+        self._commit(self.buffer.take(self._speech_start_ms, event.commit_end_ms), item_id, early_ok=True)
+        self._idle_from_ms = event.commit_end_ms
+        td = self.host.config.audio.input.turn_detection
+        if td is not None and td.create_response and isinstance(self.host.config, RealtimeSessionConfig):
+            self.host.turn_ended()
 
     def response_finished(self) -> None:
         self._idle_from_ms = self.buffer.end_ms
 
     def _check_idle(self) -> None:
-        td = self.config.audio.input.turn_detection
+        td = self.host.config.audio.input.turn_detection
         if not isinstance(td, ServerVad) or td.idle_timeout_ms is None or self.detector is None:
             return
-        if self.detector.speaking or self._s.active_response() is not None:
+        if self.detector.speaking or self.host.responding():
             return
         now = self.buffer.end_ms
         if now - self._idle_from_ms < td.idle_timeout_ms:
             return
-        s = self._s
         item_id = new_id("item")
-        s.emit("input_audio_buffer.timeout_triggered",
-               {"audio_start_ms": self._idle_from_ms, "audio_end_ms": now, "item_id": item_id})
+        self.host.emit("input_audio_buffer.timeout_triggered",
+                       {"audio_start_ms": self._idle_from_ms, "audio_end_ms": now, "item_id": item_id})
         self._idle_from_ms = now
         if self.buffer.duration_ms >= MIN_COMMIT_MS:
             self._commit(self.buffer.take(), item_id)
-        if isinstance(self.config, RealtimeSessionConfig):
-            s.create_response_auto()
+        if isinstance(self.host.config, RealtimeSessionConfig):
+            self.host.turn_ended()

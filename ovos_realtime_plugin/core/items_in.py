@@ -6,13 +6,13 @@ import base64
 import binascii
 from typing import TYPE_CHECKING, Any
 
+from ovos_realtime_plugin.core import client_events as ce
 from ovos_realtime_plugin.core.config import RealtimeSessionConfig, output_format, voice_name
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.formats import from_ga
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.responses import ResponseSpec
-from ovos_realtime_plugin.protocol import client_events as ce
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.core.session import RealtimeSession

@@ -23,15 +23,21 @@ from ovos_realtime_plugin.core.assistant import (
 )
 from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.effects import Effect, Synthesize
-from ovos_realtime_plugin.core.formats import AudioFormat, beta_name
+from ovos_realtime_plugin.core.events import Emit
+from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
+from ovos_realtime_plugin.core.states import ItemStatus, ResponseStatus, move
 from ovos_realtime_plugin.core.usage import estimate_tokens, response_usage
-from ovos_realtime_plugin.protocol.render import Renderer
 
-Emit = Callable[[str, dict[str, Any]], None]
-_END = "end"
+
+@dataclass(frozen=True)
+class End:
+    """Queued after the assistant's last output: the response finishes once everything before it has."""
+
+
+Queued = AssistantOutput | End
 
 
 @dataclass(frozen=True)
@@ -73,22 +79,23 @@ class _Open:
 
 
 class ResponseStream:
-    def __init__(self, response_id: str, spec: ResponseSpec, conversation: Conversation, renderer: Renderer,
+    def __init__(self, response_id: str, spec: ResponseSpec, conversation: Conversation, mcp_items: bool,
                  emit: Emit, effects: list[Effect], on_done: Callable[[ResponseStream], None]) -> None:
         self.id = response_id
         self.spec = spec
         self.conversation = conversation
-        self.renderer = renderer
+        self.mcp_items = mcp_items
+        """Whether the client's dialect shows MCP items (else a server tool's call is only its spoken text)."""
         self._emit = emit
         self._effects = effects
         self._on_done = on_done
-        self.status = "in_progress"
+        self.status = ResponseStatus.IN_PROGRESS
         self.status_details: dict[str, Any] | None = None
         self.output: list[Item] = []
         self.usage: dict[str, Any] | None = None
         self.started = False
         self._open: _Open | None = None
-        self._queue: deque[AssistantOutput | str] = deque()
+        self._queue: deque[Queued] = deque()
         self._seq = 0
         self._reported: Usage | None = None
         self._incomplete: str | None = None
@@ -97,27 +104,7 @@ class ResponseStream:
 
     @property
     def active(self) -> bool:
-        return self.status == "in_progress"
-
-    # -- rendering ----------------------------------------------------------------------------
-    def render(self) -> dict[str, Any]:
-        spec, r = self.spec, self.renderer
-        body: dict[str, Any] = {
-            "object": "realtime.response", "id": self.id, "status": self.status,
-            "status_details": self.status_details, "output": [r.item(i) for i in self.output],
-            "conversation_id": self.conversation.id if spec.in_conversation else None,
-            "max_output_tokens": spec.max_output_tokens or "inf", "usage": self.usage, "metadata": spec.metadata,
-        }
-        if r.beta:
-            body.update(modalities=["text", "audio"] if spec.audio else ["text"], voice=spec.voice,
-                        output_audio_format=beta_name(spec.format), temperature=spec.temperature)
-        else:
-            fmt: dict[str, Any] = {"type": spec.format.type}
-            if spec.format.type == "audio/pcm":
-                fmt["rate"] = spec.format.rate
-            body.update(output_modalities=list(spec.modalities), audio={"output": {"format": fmt,
-                                                                                  "voice": spec.voice}})
-        return body
+        return self.status is ResponseStatus.IN_PROGRESS
 
     def _ids(self, opened: _Open) -> dict[str, Any]:
         return {"response_id": self.id, "item_id": opened.item.id, "output_index": opened.index}
@@ -130,15 +117,15 @@ class ResponseStream:
 
     def end(self) -> None:
         if self.active:
-            self._queue.append(_END)
+            self._queue.append(End())
             self._pump()
 
     def _pump(self) -> None:
         while self._queue and self.active and not (self._open and self._open.closing):
             self._apply(self._queue.popleft())
 
-    def _apply(self, output: AssistantOutput | str) -> None:
-        if isinstance(output, (FunctionCallStart, ServerToolCall)) or output == _END:
+    def _apply(self, output: Queued) -> None:
+        if isinstance(output, (FunctionCallStart, ServerToolCall, End)):
             self._close()
             if self._open and self._open.closing:
                 self._queue.appendleft(output)  # go on once the spoken item has finished
@@ -146,7 +133,7 @@ class ResponseStream:
         if isinstance(output, TextDelta):
             self._text(output.text)
         elif isinstance(output, FunctionCallStart):
-            item = Item(id=new_id("item"), type="function_call", status="in_progress", name=output.name,
+            item = Item(id=new_id("item"), type="function_call", status=ItemStatus.IN_PROGRESS, name=output.name,
                         call_id=output.call_id or new_id("call"), arguments="")
             self._add(item)
         elif isinstance(output, FunctionCallArguments):
@@ -162,18 +149,18 @@ class ResponseStream:
             self._reported = output
         elif isinstance(output, Incomplete):
             self._incomplete = output.reason
-        elif output == _END:
-            self._finish("incomplete" if self._incomplete else "completed")
+        elif isinstance(output, End):
+            self._finish(ResponseStatus.INCOMPLETE if self._incomplete else ResponseStatus.COMPLETED)
 
     def _add(self, item: Item) -> _Open:
         self.output.append(item)
         opened = _Open(item, len(self.output) - 1)
         self._open = opened
         self._emit("response.output_item.added",
-                   {"response_id": self.id, "output_index": opened.index, "item": self.renderer.item(item)})
+                   {"response_id": self.id, "output_index": opened.index, "item": item})
         if self.spec.in_conversation:
             previous = self.conversation.insert(item)
-            self._emit("conversation.item.added", {"previous_item_id": previous, "item": self.renderer.item(item)})
+            self._emit("conversation.item.added", {"previous_item_id": previous, "item": item})
         return opened
 
     def _text(self, text: str) -> None:
@@ -183,14 +170,15 @@ class ResponseStream:
                 text = text[: max(0, room) * 4]
                 self._incomplete = "max_output_tokens"
                 self._queue.clear()
-                self._queue.append(_END)
+                self._queue.append(End())
         if not text:
             return
         self._out_tokens += estimate_tokens(text)
         opened = self._open
         if opened is None or opened.item.type != "message":
             self._close()
-            opened = self._add(Item(id=new_id("item"), type="message", status="in_progress", role="assistant"))
+            opened = self._add(Item(id=new_id("item"), type="message", status=ItemStatus.IN_PROGRESS,
+                                    role="assistant"))
             audio = self.spec.audio
             part = Content(type="output_audio" if audio else "output_text", text=None if audio else "",
                            transcript="" if audio else None, audio=bytearray() if audio else None,
@@ -198,7 +186,7 @@ class ResponseStream:
             opened.item.content.append(part)
             opened.part = part
             self._emit("response.content_part.added",
-                       {**self._ids(opened), "content_index": 0, "part": self.renderer.part(part)})
+                       {**self._ids(opened), "content_index": 0, "part": part})
         current = opened.part
         assert current is not None
         part = current
@@ -238,18 +226,18 @@ class ResponseStream:
         assert opened.part is not None and opened.part.audio is not None
         opened.segments.append((len(opened.part.audio), opened.sentence_ends.pop(seq)))
         if opened.closing and opened.pending == 0:
-            self._finish_audio(opened, "completed")
+            self._finish_audio(opened, ItemStatus.COMPLETED)
             self._pump()
 
     # -- closing --------------------------------------------------------------------------------
-    def _close(self, status: str = "completed") -> None:
+    def _close(self, status: ItemStatus = ItemStatus.COMPLETED) -> None:
         """Close the open item; an audio item first waits for its pending sentences (unless cancelled)."""
         opened = self._open
         if opened is None:
             return
         item = opened.item
         if item.type == "message" and opened.part is not None and opened.part.type == "output_audio":
-            if status == "completed":
+            if status is ItemStatus.COMPLETED:
                 rest = opened.splitter.flush()
                 if rest:
                     self._speak(opened, rest, len(opened.part.transcript or ""))
@@ -262,35 +250,34 @@ class ResponseStream:
         if item.type == "message" and opened.part is not None:
             self._emit("response.output_text.done", {**ids, "content_index": 0, "text": opened.part.text or ""})
             self._emit("response.content_part.done", {**ids, "content_index": 0,
-                                                      "part": self.renderer.part(opened.part)})
-        elif item.type == "function_call" and status == "completed":
+                                                      "part": opened.part})
+        elif item.type == "function_call" and status is ItemStatus.COMPLETED:
             self._emit("response.function_call_arguments.done",
                        {**ids, "call_id": item.call_id, "name": item.name, "arguments": item.arguments or ""})
         self._item_done(opened, status)
 
-    def _finish_audio(self, opened: _Open, status: str) -> None:
+    def _finish_audio(self, opened: _Open, status: ItemStatus) -> None:
         ids = {**self._ids(opened), "content_index": 0}
         part = opened.part
         assert part is not None
         self.segments[opened.item.id] = opened.segments
         self._emit("response.output_audio.done", ids)
         self._emit("response.output_audio_transcript.done", {**ids, "transcript": part.transcript or ""})
-        self._emit("response.content_part.done", {**ids, "part": self.renderer.part(part)})
+        self._emit("response.content_part.done", {**ids, "part": part})
         self._item_done(opened, status)
 
-    def _item_done(self, opened: _Open, status: str) -> None:
-        opened.item.status = status
-        rendered = self.renderer.item(opened.item)
+    def _item_done(self, opened: _Open, status: ItemStatus) -> None:
+        opened.item.status = move(ItemStatus(opened.item.status), status)
         if self.spec.in_conversation and opened.item.id in self.conversation:
-            self._emit("conversation.item.done", {"item": rendered})
+            self._emit("conversation.item.done", {"item": opened.item})
         self._emit("response.output_item.done",
-                   {"response_id": self.id, "output_index": opened.index, "item": rendered})
+                   {"response_id": self.id, "output_index": opened.index, "item": opened.item})
         self._open = None
 
     def _server_tool(self, call: ServerToolCall) -> None:
-        if self.renderer.beta:
-            return  # the beta dialect has no MCP items; the tool's spoken output still streams as text
-        item = Item(id=new_id("mcp"), type="mcp_call", status="in_progress", name=call.name,
+        if not self.mcp_items:
+            return  # the tool's spoken output still streams as text
+        item = Item(id=new_id("mcp"), type="mcp_call", status=ItemStatus.IN_PROGRESS, name=call.name,
                     server_label=call.server_label, arguments="")
         opened = self._add(item)
         base = {"item_id": item.id, "output_index": opened.index}
@@ -305,21 +292,21 @@ class ResponseStream:
             self._emit("response.mcp_call.failed", base)
         else:
             self._emit("response.mcp_call.completed", base)
-        self._item_done(opened, "completed")
+        self._item_done(opened, ItemStatus.COMPLETED)
 
-    def _finish(self, status: str, details: dict[str, Any] | None = None) -> None:
-        self.status = status
-        if status == "incomplete":
+    def _finish(self, status: ResponseStatus, details: dict[str, Any] | None = None) -> None:
+        self.status = move(self.status, status)
+        if status is ResponseStatus.INCOMPLETE:
             details = {"type": "incomplete", "reason": self._incomplete}
         self.status_details = details
-        self.usage = response_usage(self.spec.context, self.output, self._reported, self.renderer.beta)
-        self._emit("response.done", {"response": self.render()})
+        self.usage = response_usage(self.spec.context, self.output, self._reported)
+        self._emit("response.done", {"response": self})
         self._on_done(self)
 
-    def stop(self, status: str, details: dict[str, Any]) -> None:
+    def stop(self, status: ResponseStatus, details: dict[str, Any]) -> None:
         """End now (cancelled or failed): open items close as ``incomplete``; queued output is dropped."""
         if not self.active:
             return
         self._queue.clear()
-        self._close("incomplete")
+        self._close(ItemStatus.INCOMPLETE)
         self._finish(status, details)

@@ -11,8 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ovos_realtime_plugin.core import input_audio, items_in, server_tools
+from ovos_realtime_plugin.core import client_events as ce
+from ovos_realtime_plugin.core import items_in, server_tools
 from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, ToolLister
+from ovos_realtime_plugin.core.audio_buffer import InputAudioBuffer
 from ovos_realtime_plugin.core.config import (
     RealtimeSessionConfig,
     SessionConfig,
@@ -23,27 +25,33 @@ from ovos_realtime_plugin.core.config import (
 from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.effects import CancelResponse, Effect, RunAssistant
 from ovos_realtime_plugin.core.errors import ProtocolError, server_error
+from ovos_realtime_plugin.core.events import EventRenderer, SessionView, Validate, WithAudio
 from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.input_audio import InputAudio
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responses import ResponseStream
-from ovos_realtime_plugin.protocol import client_events as ce
-from ovos_realtime_plugin.protocol.render import Renderer
-from ovos_realtime_plugin.protocol.validation import validate
+from ovos_realtime_plugin.core.states import ResponseStatus, TranscriptState
+from ovos_realtime_plugin.core.transcripts import Transcripts
+from ovos_realtime_plugin.core.turns import TurnDetector
 
 log = logging.getLogger(__name__)
 SESSION_TTL_S = 3600
 
 
-class RealtimeSession(input_audio.InputAudio):
-    """One Realtime connection's state."""
+class RealtimeSession:
+    """One Realtime connection's state: the conversation and responses here; input audio and transcripts
+    in their own parts (:attr:`input`, :attr:`transcripts`), which reach the session through small host
+    interfaces this class implements."""
 
-    def __init__(self, *, dialect: str = "ga", kind: str = "realtime", model: str = "gpt-realtime",
-                 clock: Callable[[], float], limits: RateLimitSettings | None = None,
+    def __init__(self, *, renderer: EventRenderer, validate: Validate, kind: str = "realtime",
+                 model: str = "gpt-realtime", clock: Callable[[], float], limits: RateLimitSettings | None = None,
                  defaults: dict[str, Any] | None = None, language: str | None = None,
                  early_transcripts: bool = True) -> None:
         self.id = new_id("sess")
         self.early_transcripts = early_transcripts
-        self.renderer = Renderer(dialect)
+        self.renderer = renderer
+        """The edge's: renders each event in the connection's dialect as it is emitted."""
+        self._validate = validate
         self.clock = clock
         self.language = language
         base: dict[str, Any] = {"type": kind}
@@ -61,13 +69,13 @@ class RealtimeSession(input_audio.InputAudio):
         self._waiting: list[ResponseStream] = []  # responses waiting for transcripts of their context
         self.tool_lister: ToolLister | None = None
         """Lists the tools of ``mcp`` tools the client declares (set by whoever makes the assistant)."""
-        input_audio.InputAudio.__init__(self)
+        self.segments: dict[str, list[tuple[int, int]]] = {}  # audio item → (audio end, transcript end) per sentence
+        self.transcripts = Transcripts(self)
+        self.input = InputAudio(self, self.transcripts)
 
     # -- plumbing -------------------------------------------------------------------------------
     def emit(self, kind: str, fields: dict[str, Any]) -> None:
-        event = self.renderer.event(kind, fields)
-        if event is not None:
-            self._events.append(event)
+        self._events.extend(self.renderer.render(kind, fields))
 
     def effect(self, effect: Effect) -> None:
         self._effects.append(effect)
@@ -92,12 +100,9 @@ class RealtimeSession(input_audio.InputAudio):
     def start(self) -> None:
         """The connection is open: announce the session."""
         self._emit_session("session.created")
-        if self.renderer.beta and self.config.type == "realtime":
-            self.emit("conversation.created", {"conversation": {"id": self.conversation.id,
-                                                                "object": "realtime.conversation"}})
 
     def _emit_session(self, kind: str) -> None:
-        self.emit(kind, {"session": self.renderer.session(self.config, self.id, self.expires_at)})
+        self.emit(kind, {"session": SessionView(self.config, self.id, self.expires_at, self.conversation.id)})
 
     # -- client events --------------------------------------------------------------------------
     def handle(self, event: ce.ClientEvent) -> None:
@@ -111,16 +116,16 @@ class RealtimeSession(input_audio.InputAudio):
         if isinstance(event, ce.SessionUpdate):
             self._session_update(event.session)
         elif isinstance(event, ce.AudioAppend):
-            self.append_audio(event.audio)
+            self.input.append(event.audio)
         elif isinstance(event, ce.AudioCommit):
-            self.commit_audio()
+            self.input.commit()
         elif isinstance(event, ce.AudioClear):
-            self.clear_audio()
+            self.input.clear()
         elif isinstance(event, ce.ItemCreate):
             self._item_create(event)
         elif isinstance(event, ce.ItemRetrieve):
             item = self.conversation.get(event.item_id)
-            self.emit("conversation.item.retrieved", {"item": self.renderer.item(item, with_audio=True)})
+            self.emit("conversation.item.retrieved", {"item": WithAudio(item)})
         elif isinstance(event, ce.ItemDelete):
             self.conversation.delete(event.item_id)
             self.emit("conversation.item.deleted", {"item_id": event.item_id})
@@ -140,30 +145,28 @@ class RealtimeSession(input_audio.InputAudio):
             raise ProtocolError("invalid_value", f"Passing a {kind} session update event to a {self.config.type} "
                                                  "session is not allowed.", "session.type")
         cls = type(self.config)
-        validate(cls, update, "session")
-        new = validate(cls, deep_merge(self.config.model_dump(mode="json"), update), "session")
+        self._validate(cls, update, "session")
+        new: SessionConfig = self._validate(cls, deep_merge(self.config.model_dump(mode="json"), update), "session")
         if isinstance(new, RealtimeSessionConfig) and isinstance(self.config, RealtimeSessionConfig):
             old_voice, new_voice = voice_name(self.config.audio.output.voice), voice_name(new.audio.output.voice)
             if self.audio_out_started and old_voice != new_voice:
-                param = "session.voice" if self.renderer.beta else "session.audio.output.voice"
-                raise ProtocolError("cannot_update_voice",
-                                    "Cannot update a conversation's voice if assistant audio is present.", param)
+                raise ProtocolError("cannot_update_voice", "Cannot update a conversation's voice if assistant "
+                                                           "audio is present.", "session.audio.output.voice")
         before, self.config = self.config, new
-        self.input_config_changed()
+        self.input.config_changed()
         self._emit_session("session.updated")
         if isinstance(before, RealtimeSessionConfig) and isinstance(new, RealtimeSessionConfig):
             server_tools.list_new_servers(before.tools, new.tools, self.tool_lister, self.conversation,
-                                          self.renderer, self.emit)
+                                          self.renderer.mcp_items, self.emit)
 
     def _item_create(self, event: ce.ItemCreate) -> None:
         item = items_in.build_item(self, event.item)
         if event.previous_item_id is not None and event.previous_item_id != "root":
             self.conversation.get(event.previous_item_id, "previous_item_id")
         previous = self.conversation.insert(item, event.previous_item_id)
-        rendered = self.renderer.item(item)
-        self.emit("conversation.item.added", {"previous_item_id": previous, "item": rendered})
-        self.emit("conversation.item.done", {"previous_item_id": previous, "item": rendered})
-        self.transcribe_if_needed(item)
+        self.emit("conversation.item.added", {"previous_item_id": previous, "item": item})
+        self.emit("conversation.item.done", {"previous_item_id": previous, "item": item})
+        self.transcripts.transcribe_if_needed(item)
 
     # -- responses ------------------------------------------------------------------------------
     def active_response(self) -> ResponseStream | None:
@@ -189,10 +192,10 @@ class RealtimeSession(input_audio.InputAudio):
                                 f"{self.limiter.reset_seconds(now, exhausted):.1f}s.", None, "rate_limit_error")
         self.limiter.record_request(now)
         spec = items_in.response_spec(self, params)
-        stream = ResponseStream(new_id("resp"), spec, self.conversation, self.renderer, self.emit,
+        stream = ResponseStream(new_id("resp"), spec, self.conversation, self.renderer.mcp_items, self.emit,
                                 self._effects, self._response_done)
         self.responses[stream.id] = stream
-        self.emit("response.created", {"response": stream.render()})
+        self.emit("response.created", {"response": stream})
         self._waiting.append(stream)
         self.start_ready_responses()
 
@@ -205,11 +208,10 @@ class RealtimeSession(input_audio.InputAudio):
 
     def start_ready_responses(self) -> None:
         """Run the assistant for responses whose context has every transcript it needs."""
-        pending = self.pending_transcripts
         for stream in list(self._waiting):
             if not stream.active:
                 self._waiting.remove(stream)
-            elif not pending or not any(item.id in pending for item in stream.spec.context):
+            elif not self.transcripts.waiting_for(stream.spec.context):
                 self._waiting.remove(stream)
                 self.effect(RunAssistant(self._request(stream)))
 
@@ -229,7 +231,7 @@ class RealtimeSession(input_audio.InputAudio):
         self.segments.update(stream.segments)
         self.responses.pop(stream.id, None)
         self.emit("rate_limits.updated", {"rate_limits": self.limiter.report(now)})
-        self.response_finished()
+        self.input.response_finished()
 
     def _cancel(self, response_id: str | None) -> None:
         stream = self.responses.get(response_id) if response_id else self.active_response()
@@ -241,7 +243,7 @@ class RealtimeSession(input_audio.InputAudio):
 
     def cancel_response(self, stream: ResponseStream, reason: str) -> None:
         self.effect(CancelResponse(stream.id))
-        stream.stop("cancelled", {"type": "cancelled", "reason": reason})
+        stream.stop(ResponseStatus.CANCELLED, {"type": "cancelled", "reason": reason})
 
     # -- assistant results ----------------------------------------------------------------------
     def on_assistant_output(self, response_id: str, output: AssistantOutput) -> None:
@@ -263,7 +265,8 @@ class RealtimeSession(input_audio.InputAudio):
         error = server_error(message, code)
         self.error(error)
         self.effect(CancelResponse(response_id))
-        stream.stop("failed", {"type": "failed", "error": {k: v for k, v in error.body().items() if k != "param"}})
+        details = {k: v for k, v in error.body().items() if k != "param"}
+        stream.stop(ResponseStatus.FAILED, {"type": "failed", "error": details})
 
     def on_speech_audio(self, response_id: str, item_id: str, audio: bytes) -> None:
         stream = self.responses.get(response_id)
@@ -284,3 +287,52 @@ class RealtimeSession(input_audio.InputAudio):
         stream = self.responses.get(response_id)
         if stream is not None:
             stream.speech_end(item_id, seq)
+
+    # -- input audio and transcripts: the driver's entry points -----------------------------------
+    @property
+    def buffer(self) -> InputAudioBuffer:
+        return self.input.buffer
+
+    @property
+    def detector(self) -> TurnDetector | None:
+        return self.input.detector
+
+    @property
+    def pending_transcripts(self) -> dict[str, TranscriptState]:
+        return self.transcripts.pending
+
+    def on_speech_frames(self, start_ms: int, frame_ms: int, probabilities: list[float]) -> None:
+        """VAD results for consecutive frames starting at ``start_ms`` of the input stream."""
+        self.input.on_speech_frames(start_ms, frame_ms, probabilities)
+
+    def transcript_wanted(self, item_id: str, attempt: int) -> bool:
+        return self.transcripts.wanted(item_id, attempt)
+
+    def on_transcript_delta(self, item_id: str, delta: str) -> None:
+        self.transcripts.on_delta(item_id, delta)
+
+    def on_transcript(self, item_id: str, text: str, audio_seconds: float, attempt: int = 0) -> None:
+        self.transcripts.on_result(item_id, text, audio_seconds, attempt)
+
+    def on_transcript_error(self, item_id: str, message: str, attempt: int = 0) -> None:
+        self.transcripts.on_error(item_id, message, attempt)
+
+    # -- what the parts ask of the session (InputAudioHost, TranscriptHost) -------------------------
+    def responding(self) -> bool:
+        return self.active_response() is not None
+
+    def user_started_speaking(self) -> None:
+        td = self.config.audio.input.turn_detection
+        active = self.active_response()
+        if active is not None and td is not None and td.interrupt_response:
+            self.cancel_response(active, "turn_detected")
+
+    def turn_ended(self) -> None:
+        if self.active_response() is None:
+            self.create_response_auto()
+
+    def transcript_ended(self) -> None:
+        self.start_ready_responses()
+
+    def early_words(self, text: str) -> None:
+        self.input.early_words(text)

@@ -5,21 +5,51 @@ after the turn ends is the engine's whole run. When the user pauses (``SilenceSt
 is already known: it is transcribed at once, while the silence window is still confirming the end of the turn.
 If the turn ends there, that result is the item's transcript (the trailing silence adds no words); if speech
 resumes, the attempt is dropped and a later pause starts another.
+
+Each item that needs words is ``WAITING`` (a ``Transcribe`` effect is out) or ``EARLY`` (the turn's early
+attempt will be its transcript) until it is ``DONE`` or ``FAILED`` (:mod:`.states`); a response whose context
+holds such an item waits for it (:meth:`Transcripts.waiting_for`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ovos_realtime_plugin.core.effects import Transcribe
-from ovos_realtime_plugin.core.errors import server_error
+from ovos_realtime_plugin.core.config import SessionConfig
+from ovos_realtime_plugin.core.conversation import Conversation
+from ovos_realtime_plugin.core.effects import Effect, Transcribe
+from ovos_realtime_plugin.core.errors import ProtocolError, server_error
+from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.core.items import Content, Item
-
-if TYPE_CHECKING:
-    from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.states import TranscriptState, move
 
 EARLY_TAIL_MS = 64  # audio kept after the pause starts, so the last phoneme is not clipped
+
+
+class TranscriptHost(Protocol):
+    """What transcripts need of their session."""
+
+    @property
+    def config(self) -> SessionConfig: ...
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def language(self) -> str | None: ...
+
+    def emit(self, kind: str, fields: dict[str, Any]) -> None: ...
+
+    def error(self, err: ProtocolError, client_event_id: str | None = None) -> None: ...
+
+    def effect(self, effect: Effect) -> None: ...
+
+    def transcript_ended(self) -> None:
+        """An item's transcript is done or failed: responses waiting for it may start."""
+
+    def early_words(self, text: str) -> None:
+        """The words of the current turn up to the pause (the turn detector may end the turn on them)."""
 
 
 @dataclass
@@ -32,73 +62,75 @@ class EarlyTranscript:
 
 
 class Transcripts:
-    """Mixed into the session (through ``InputAudio``): who waits for which transcript."""
+    """Who waits for which transcript, for one session."""
 
-    def __init__(self) -> None:
-        self.pending_transcripts: dict[str, str] = {}  # item_id → content kind, while transcription runs
+    def __init__(self, host: TranscriptHost) -> None:
+        self.host = host
+        self.pending: dict[str, TranscriptState] = {}  # item_id → WAITING / EARLY, until its transcript ends
         self._sent: dict[str, str] = {}  # item_id → transcript text already sent as deltas
         self._early: EarlyTranscript | None = None  # the current turn's, not yet committed
         self._committed_early: dict[int, EarlyTranscript] = {}  # attempt → committed turn awaiting its result
         self._attempts = 0
 
     @property
-    def _ts(self) -> RealtimeSession:
-        return self  # type: ignore[return-value]
+    def on(self) -> bool:
+        """Whether the client asked for transcripts (the assistant always gets them)."""
+        config = self.host.config
+        return config.type == "transcription" or config.audio.input.transcription is not None
 
-    @property
-    def transcription_on(self) -> bool:
-        s = self._ts
-        return s.config.type == "transcription" or s.config.audio.input.transcription is not None
+    def waiting_for(self, items: tuple[Item, ...]) -> bool:
+        """Whether any of ``items`` still waits for its transcript."""
+        return bool(self.pending) and any(item.id in self.pending for item in items)
 
-    def _transcribe(self, item_id: str, audio: bytes, attempt: int) -> None:
-        s = self._ts
-        t = s.config.audio.input.transcription
-        s.effect(Transcribe(item_id, audio, s.buffer.format, (t.language if t else None) or s.language,
-                            t.prompt if t else None, attempt))
+    def _transcribe(self, item_id: str, audio: bytes, fmt: AudioFormat, attempt: int) -> None:
+        host = self.host
+        t = host.config.audio.input.transcription
+        host.effect(Transcribe(item_id, audio, fmt, (t.language if t else None) or host.language,
+                               t.prompt if t else None, attempt))
 
     # -- early transcripts ----------------------------------------------------------------------
-    def start_early_transcript(self, item_id: str, start_ms: int, pause_ms: int) -> None:
-        """The user paused: transcribe what they said so far, in case the turn ends here."""
-        audio = self._ts.buffer.peek(start_ms, pause_ms + EARLY_TAIL_MS)
+    def start_early(self, item_id: str, audio: bytes, fmt: AudioFormat) -> None:
+        """The user paused: transcribe what they said so far (``audio``), in case the turn ends here."""
         if not audio:
             return
         self._attempts += 1
         self._early = EarlyTranscript(item_id, self._attempts)
-        self._transcribe(item_id, audio, self._attempts)
+        self._transcribe(item_id, audio, fmt, self._attempts)
 
-    def drop_early_transcript(self) -> None:
+    def drop_early(self) -> None:
         """Speech resumed or the buffer was cleared: the current turn's attempt is of no use."""
         self._early = None
 
-    def transcript_wanted(self, item_id: str, attempt: int) -> bool:
+    def wanted(self, item_id: str, attempt: int) -> bool:
         """Whether a transcription job is still of use (a speculative one is not once speech resumed)."""
         if attempt == 0:
-            return item_id in self.pending_transcripts
+            return item_id in self.pending
         return attempt in self._committed_early or (self._early is not None and self._early.attempt == attempt)
 
     # -- committed items ------------------------------------------------------------------------
     def transcribe_if_needed(self, item: Item, early_ok: bool = False) -> None:
         """User audio needs words: for the client when transcription is on, and always for the assistant."""
         early, self._early = self._early, None
-        for part in item.content:
-            if part.type == "input_audio" and part.transcript is None and part.audio:
-                self.pending_transcripts[item.id] = part.type
-                if early_ok and early is not None and early.item_id == item.id:
-                    early.committed = True
-                    if early.result is not None or early.error is not None:
-                        self._apply_early(early)
-                    else:
-                        self._committed_early[early.attempt] = early
-                    return
-                self._transcribe(item.id, bytes(part.audio), 0)
-                return
+        part = next((p for p in item.content if p.type == "input_audio" and p.transcript is None and p.audio), None)
+        if part is None or part.audio is None or part.audio_format is None:
+            return
+        if early_ok and early is not None and early.item_id == item.id:
+            self.pending[item.id] = TranscriptState.EARLY
+            early.committed = True
+            if early.result is not None or early.error is not None:
+                self._apply_early(early)
+            else:
+                self._committed_early[early.attempt] = early
+            return
+        self.pending[item.id] = TranscriptState.WAITING
+        self._transcribe(item.id, bytes(part.audio), part.audio_format, 0)
 
     def _apply_early(self, early: EarlyTranscript) -> None:
         self._committed_early.pop(early.attempt, None)
         if early.error is not None:
-            self.on_transcript_error(early.item_id, early.error)
+            self.on_error(early.item_id, early.error)
         elif early.result is not None:
-            self.on_transcript(early.item_id, early.result[0], self._committed_seconds(early.item_id))
+            self.on_result(early.item_id, early.result[0], self._committed_seconds(early.item_id))
 
     def _committed_seconds(self, item_id: str) -> float:
         part = self._audio_part(item_id)
@@ -108,13 +140,13 @@ class Transcripts:
         part = self._audio_part(item_id)
         if part is not None:
             part.transcript = text
-            self._ts.conversation.get(item_id).changed()
+            self.host.conversation.get(item_id).changed()
 
     def _audio_part(self, item_id: str) -> Content | None:
-        s = self._ts
-        if item_id not in s.conversation:
+        conversation = self.host.conversation
+        if item_id not in conversation:
             return None
-        return next((c for c in s.conversation.get(item_id).content if c.type == "input_audio"), None)
+        return next((c for c in conversation.get(item_id).content if c.type == "input_audio"), None)
 
     # -- engine results -------------------------------------------------------------------------
     def _early_result(self, item_id: str, attempt: int, result: tuple[str, float] | None,
@@ -131,47 +163,47 @@ class Transcripts:
         if early.committed:
             self._apply_early(early)
         elif result is not None:
-            self.early_words(result[0])
+            self.host.early_words(result[0])
         return True
 
-    def early_words(self, text: str) -> None:
-        """The words of the current turn up to the pause (the turn detector may end the turn on them)."""
+    def _end(self, item_id: str, state: TranscriptState) -> bool:
+        """Move the item's transcript to ``state``; False when it was not waiting (a late or stale result)."""
+        current = self.pending.pop(item_id, None)
+        if current is None:
+            return False
+        move(current, state)
+        self._sent.pop(item_id, None)
+        return True
 
-    def on_transcript_delta(self, item_id: str, delta: str) -> None:
+    def on_delta(self, item_id: str, delta: str) -> None:
         """A partial result of a committed item (engines that stream, or long audio in pieces)."""
-        if self.transcription_on and item_id in self.pending_transcripts and delta:
+        if self.on and item_id in self.pending and delta:
             self._sent[item_id] = self._sent.get(item_id, "") + delta
-            self._ts.emit("conversation.item.input_audio_transcription.delta",
-                          {"item_id": item_id, "content_index": 0, "delta": delta})
+            self.host.emit("conversation.item.input_audio_transcription.delta",
+                           {"item_id": item_id, "content_index": 0, "delta": delta})
 
-    def on_transcript(self, item_id: str, text: str, audio_seconds: float, attempt: int = 0) -> None:
-        if self._early_result(item_id, attempt, (text, audio_seconds), None):
-            return
-        if item_id not in self.pending_transcripts:
+    def on_result(self, item_id: str, text: str, audio_seconds: float, attempt: int = 0) -> None:
+        if self._early_result(item_id, attempt, (text, audio_seconds), None) or item_id not in self.pending:
             return
         sent = self._sent.get(item_id, "")
         if text.startswith(sent):
-            self.on_transcript_delta(item_id, text[len(sent):])
-        self.pending_transcripts.pop(item_id)
-        self._sent.pop(item_id, None)
+            self.on_delta(item_id, text[len(sent):])
+        self._end(item_id, TranscriptState.DONE)
         self._set_transcript(item_id, text)
-        if self.transcription_on:
+        if self.on:
             usage: dict[str, Any] = {"type": "duration", "seconds": round(audio_seconds, 3)}
-            self._ts.emit("conversation.item.input_audio_transcription.completed",
-                          {"item_id": item_id, "content_index": 0, "transcript": text, "usage": usage})
-        self._ts.start_ready_responses()
+            self.host.emit("conversation.item.input_audio_transcription.completed",
+                           {"item_id": item_id, "content_index": 0, "transcript": text, "usage": usage})
+        self.host.transcript_ended()
 
-    def on_transcript_error(self, item_id: str, message: str, attempt: int = 0) -> None:
-        if self._early_result(item_id, attempt, None, message):
+    def on_error(self, item_id: str, message: str, attempt: int = 0) -> None:
+        if self._early_result(item_id, attempt, None, message) or not self._end(item_id, TranscriptState.FAILED):
             return
-        if self.pending_transcripts.pop(item_id, None) is None:
-            return
-        self._sent.pop(item_id, None)
         self._set_transcript(item_id, "")
         error = server_error(message, "transcription_failed")
-        if self.transcription_on:
-            self._ts.emit("conversation.item.input_audio_transcription.failed",
-                          {"item_id": item_id, "content_index": 0, "error": error.body()})
+        if self.on:
+            self.host.emit("conversation.item.input_audio_transcription.failed",
+                           {"item_id": item_id, "content_index": 0, "error": error.body()})
         else:
-            self._ts.error(error)
-        self._ts.start_ready_responses()
+            self.host.error(error)
+        self.host.transcript_ended()

@@ -48,17 +48,16 @@ def _count_item(item: Item) -> tuple[int, int]:
     return estimate_tokens_of(chars), audio_ms
 
 
-def response_usage(context: Iterable[Item], output: Iterable[Item], reported: Usage | None,
-                   beta: bool) -> dict[str, Any]:
+def response_usage(context: Iterable[Item], output: Iterable[Item], reported: Usage | None) -> dict[str, Any]:
+    """The response's usage in the GA shape (the edge trims it for beta)."""
     in_text, in_audio = _count(context)
     out_text, out_audio = _count(output)
     if reported is not None:
         in_text, in_audio = reported.input_tokens, 0
         out_text = max(0, reported.output_tokens - out_audio)
-    input_details: dict[str, Any] = {"text_tokens": in_text, "audio_tokens": in_audio, "cached_tokens": 0}
-    if not beta:
-        input_details.update(image_tokens=0,
-                             cached_tokens_details={"text_tokens": 0, "audio_tokens": 0, "image_tokens": 0})
+    input_details: dict[str, Any] = {"text_tokens": in_text, "audio_tokens": in_audio, "cached_tokens": 0,
+                                     "image_tokens": 0, "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 0,
+                                                                                  "image_tokens": 0}}
     inputs, outputs = in_text + in_audio, out_text + out_audio
     return {"total_tokens": inputs + outputs, "input_tokens": inputs, "output_tokens": outputs,
             "input_token_details": input_details,

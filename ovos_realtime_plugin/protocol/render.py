@@ -10,9 +10,11 @@ import base64
 from typing import Any
 
 from ovos_realtime_plugin.core.config import SessionConfig, TranscriptionSessionConfig, voice_name
+from ovos_realtime_plugin.core.events import SessionView, WithAudio
 from ovos_realtime_plugin.core.formats import beta_name, from_ga
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
+from ovos_realtime_plugin.core.responses import ResponseStream
 
 # GA name → beta name; None: the beta dialect has no such event.
 BETA_NAMES: dict[str, str | None] = {
@@ -36,6 +38,7 @@ BETA_NAMES: dict[str, str | None] = {
     "response.mcp_call.failed": None,
 }
 _BETA_CONTENT = {"output_text": "text", "output_audio": "audio"}
+_BETA_PARAMS = {"session.audio.output.voice": "session.voice"}  # error params named differently in beta
 BETA_TEMPERATURE = 0.8
 """What a beta session shows for a temperature its client never set (OpenAI's default)."""
 
@@ -46,6 +49,36 @@ class Renderer:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.beta = dialect == "beta"
+        self.mcp_items = not self.beta  # the beta dialect has no MCP items
+
+    def render(self, kind: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
+        """One core event (core objects as values) as this dialect's server events."""
+        rendered = {key: self._value(value) for key, value in fields.items()}
+        if self.beta and kind == "error":
+            error = rendered["error"]
+            rendered["error"] = {**error, "param": _BETA_PARAMS.get(error.get("param"), error.get("param"))}
+        event = self.event(kind, rendered)
+        events = [] if event is None else [event]
+        view = fields.get("session")
+        if self.beta and kind == "session.created" and isinstance(view, SessionView) \
+                and view.config.type == "realtime":
+            created = self.event("conversation.created", {"conversation": {"id": view.conversation_id,
+                                                                            "object": "realtime.conversation"}})
+            events += [created] if created is not None else []
+        return events
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, Item):
+            return self.item(value)
+        if isinstance(value, Content):
+            return self.part(value)
+        if isinstance(value, WithAudio):
+            return self.item(value.item, with_audio=True)
+        if isinstance(value, SessionView):
+            return self.session(value.config, value.session_id, value.expires_at)
+        if isinstance(value, ResponseStream):
+            return self.response(value)
+        return value
 
     def event(self, kind: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         """A complete server event with a fresh ``event_id``, or ``None`` when the dialect has no such event."""
@@ -119,7 +152,7 @@ class Renderer:
     def item(self, item: Item, with_audio: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"id": item.id, "type": item.type}
         if item.type in ("message", "function_call", "function_call_output"):
-            out.update(object="realtime.item", status=item.status)
+            out.update(object="realtime.item", status=str(getattr(item.status, "value", item.status)))
         if item.type == "message":
             out.update(role=item.role, content=[self.content(c, with_audio) for c in item.content])
         elif item.type == "function_call":
@@ -138,3 +171,32 @@ class Renderer:
         if part.type == "output_text":
             return {"type": "text", "text": part.text or ""}
         return {"type": "audio", "transcript": part.transcript or ""}
+
+    # -- responses --------------------------------------------------------------------------
+    def response(self, stream: ResponseStream) -> dict[str, Any]:
+        spec = stream.spec
+        body: dict[str, Any] = {
+            "object": "realtime.response", "id": stream.id, "status": stream.status.value,
+            "status_details": stream.status_details, "output": [self.item(i) for i in stream.output],
+            "conversation_id": stream.conversation.id if spec.in_conversation else None,
+            "max_output_tokens": spec.max_output_tokens or "inf", "usage": self._usage(stream.usage),
+            "metadata": spec.metadata,
+        }
+        if self.beta:
+            body.update(modalities=["text", "audio"] if spec.audio else ["text"], voice=spec.voice,
+                        output_audio_format=beta_name(spec.format), temperature=spec.temperature)
+        else:
+            fmt: dict[str, Any] = {"type": spec.format.type}
+            if spec.format.type == "audio/pcm":
+                fmt["rate"] = spec.format.rate
+            body.update(output_modalities=list(spec.modalities), audio={"output": {"format": fmt,
+                                                                                  "voice": spec.voice}})
+        return body
+
+    def _usage(self, usage: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The beta dialect's usage lacks the image and cached-token details."""
+        if usage is None or not self.beta:
+            return usage
+        details = {k: v for k, v in usage["input_token_details"].items()
+                   if k not in ("image_tokens", "cached_tokens_details")}
+        return {**usage, "input_token_details": details}

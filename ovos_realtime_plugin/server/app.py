@@ -18,7 +18,7 @@ from websockets.typing import Subprotocol
 from ovos_realtime_plugin.core.assistant import Assistant
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server import handshake
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.settings import ServerSettings

@@ -16,8 +16,8 @@ from websockets.exceptions import ConnectionClosed
 
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
+from ovos_realtime_plugin.core.client_events import SessionClose
 from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.protocol.client_events import SessionClose
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
