@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ovos_realtime_plugin.core.config import SemanticVad, ServerVad
+from ovos_realtime_plugin.core.states import TurnState, move
 
 # semantic_vad eagerness → how long a pause must last before the turn ends
 EAGERNESS_SILENCE_MS = {"high": 250, "medium": 600, "auto": 600, "low": 1200}
@@ -69,8 +70,21 @@ class TurnDetector:
         self._window = self.silence_ms  # how long this pause must last to end the turn
         self._last_end = 0
 
+    @property
+    def state(self) -> TurnState:
+        if not self.speaking:
+            return TurnState.IDLE
+        return TurnState.PAUSED if self._silence_start is not None else TurnState.SPEAKING
+
     def frame(self, start_ms: int, end_ms: int, probability: float) -> list[TurnEvent]:
-        """Feed one frame's speech probability; returns what it changed."""
+        """Feed one frame's speech probability; returns what it changed (a move of :attr:`state`)."""
+        before = self.state
+        events = self._frame(start_ms, end_ms, probability)
+        if events:
+            move(before, self.state)
+        return events
+
+    def _frame(self, start_ms: int, end_ms: int, probability: float) -> list[TurnEvent]:
         events: list[TurnEvent] = []
         self._last_end = end_ms
         if not self.speaking:
