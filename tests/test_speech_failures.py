@@ -123,3 +123,47 @@ async def test_a_decode_failure_fails_that_transcript_logs_the_bug_and_the_waiti
     assert session.pending_transcripts == {}
     bug = [r for r in caplog.records if r.name == "test.speech" and r.levelno == logging.ERROR]
     assert bug and bug[0].exc_info is not None  # our own bug: logged with its traceback
+
+
+class CrashOnce:
+    """A VAD engine that breaks on its first chunk, then hears silence (the default plugins cannot fail on demand)."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    async def probabilities(self, pcm16_16k: bytes) -> list[float]:
+        self.chunks += 1
+        if self.chunks == 1:
+            raise RuntimeError("the VAD model crashed")
+        return [0.0] * (len(pcm16_16k) // 1024)
+
+    def reset(self) -> None:
+        pass
+
+
+async def test_a_vad_failure_is_reported_and_detection_goes_on_for_later_audio() -> None:
+    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
+    session.start()
+    detector = CrashOnce()
+    flushes: list[None] = []
+    three_done = asyncio.Event()
+
+    def flush() -> None:  # the driver flushes after each job
+        flushes.append(None)
+        if len(flushes) == 3:
+            three_done.set()
+
+    driver = SpeechDriver(session, SpeechEngines(new_vad=lambda: detector), flush,
+                          logging.LoggerAdapter(logging.getLogger("test.speech")))
+    audio = base64.b64encode(silence(200)).decode()
+    try:
+        for _ in range(3):
+            session.handle(parse_event(json.dumps({"type": "input_audio_buffer.append", "audio": audio}), "ga"))
+            for effect in session.pop_effects():
+                driver.execute(effect)
+        await asyncio.wait_for(three_done.wait(), 30)
+    finally:
+        driver.close()
+    errors = [e["error"] for e in session.pop_events() if e["type"] == "error"]
+    assert [(e["type"], e["code"]) for e in errors] == [("server_error", "speech_detection_failed")]
+    assert "the VAD model crashed" in errors[0]["message"] and detector.chunks == 3

@@ -19,6 +19,7 @@ from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.client_events import SessionClose
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
+from ovos_realtime_plugin.server.failures import CoreBug, to_core
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
 
@@ -117,14 +118,18 @@ class Connection:
         rid, session = request.response_id, self.session
         try:
             async for output in self.assistant.respond(request):
-                session.on_assistant_output(rid, output)
+                to_core(session.on_assistant_output, rid, output)
                 self.flush()
-            session.on_assistant_end(rid)
+            to_core(session.on_assistant_end, rid)
         except asyncio.CancelledError:
             raise
+        except CoreBug as bug:  # our own bug: its traceback at ERROR; the response fails, the connection goes on
+            self.log.error("the session core failed on an assistant output", exc_info=bug.__cause__)
+            session.on_assistant_error(rid, "internal error")
         except Exception as exc:  # an assistant failure fails this response, never the connection
             self.log.warning("assistant failed: %s", exc, exc_info=self.log.isEnabledFor(logging.DEBUG))
             session.on_assistant_error(rid, str(exc) or type(exc).__name__)
         finally:
             self._tasks.pop(rid, None)
             self.flush()
+

@@ -16,7 +16,7 @@ from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16,
 from ovos_realtime_plugin.audio.resample import StreamResampler, resample
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.server.speech_failures import describe, report_failure
+from ovos_realtime_plugin.server.failures import describe, report_failure
 
 VAD_RATE = 16000
 PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pieces, cut where it is quietest
@@ -97,8 +97,15 @@ class SpeechDriver:
                 raise
             except Exception as exc:  # our own bug (engine failures are caught at the call): fail that work
                 self.log.exception("speech work failed: %s", type(effect).__name__)
-                report_failure(self.session, effect, exc)
+                self._report(effect, exc)
             self.flush()
+
+    def _report(self, effect: fx.Effect, exc: Exception) -> None:
+        """Fail the work in the core; a bug there too is logged, and this lane goes on with the next job."""
+        try:
+            report_failure(self.session, effect, exc)
+        except Exception:
+            self.log.exception("reporting a failed %s failed", type(effect).__name__)
 
     # -- TTS ------------------------------------------------------------------------------------
     async def _synthesize(self, job: fx.Synthesize) -> None:
@@ -166,7 +173,12 @@ class SpeechDriver:
         if self._vad_start_ms is None:
             self._vad_start_ms = job.offset_ms
         pcm = self._vad_resampler.process(decode_to_pcm16(job.audio, job.format.type))
-        probabilities = await self._vad.probabilities(pcm)
+        try:
+            probabilities = await self._vad.probabilities(pcm)
+        except Exception as exc:
+            self.log.warning("speech detection failed: %s", describe(exc))
+            report_failure(self.session, job, exc)
+            return
         if probabilities:
             start_ms = self._vad_start_ms + self._vad_frames * VAD_FRAME_MS
             self._vad_frames += len(probabilities)
