@@ -26,7 +26,6 @@ class SessionView:
     config: SessionConfig
     session_id: str
     expires_at: int
-    conversation_id: str
 
 
 @dataclass(frozen=True)

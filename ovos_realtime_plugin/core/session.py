@@ -100,9 +100,12 @@ class RealtimeSession:
     def start(self) -> None:
         """The connection is open: announce the session."""
         self._emit_session("session.created")
+        if self.config.type == "realtime":
+            self.emit("conversation.created", {"conversation": {"id": self.conversation.id,
+                                                                "object": "realtime.conversation"}})
 
     def _emit_session(self, kind: str) -> None:
-        self.emit(kind, {"session": SessionView(self.config, self.id, self.expires_at, self.conversation.id)})
+        self.emit(kind, {"session": SessionView(self.config, self.id, self.expires_at)})
 
     # -- client events --------------------------------------------------------------------------
     def handle(self, event: ce.ClientEvent) -> None:

@@ -37,6 +37,7 @@ BETA_NAMES: dict[str, str | None] = {
     "response.mcp_call.completed": None,
     "response.mcp_call.failed": None,
 }
+GA_LACKS = frozenset({"conversation.created"})  # beta-only events
 _BETA_CONTENT = {"output_text": "text", "output_audio": "audio"}
 _BETA_PARAMS = {"session.audio.output.voice": "session.voice"}  # error params named differently in beta
 BETA_TEMPERATURE = 0.8
@@ -58,14 +59,7 @@ class Renderer:
             error = rendered["error"]
             rendered["error"] = {**error, "param": _BETA_PARAMS.get(error.get("param"), error.get("param"))}
         event = self.event(kind, rendered)
-        events = [] if event is None else [event]
-        view = fields.get("session")
-        if self.beta and kind == "session.created" and isinstance(view, SessionView) \
-                and view.config.type == "realtime":
-            created = self.event("conversation.created", {"conversation": {"id": view.conversation_id,
-                                                                            "object": "realtime.conversation"}})
-            events += [created] if created is not None else []
-        return events
+        return [] if event is None else [event]
 
     def _value(self, value: Any) -> Any:
         if isinstance(value, Item):
@@ -83,6 +77,8 @@ class Renderer:
     def event(self, kind: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         """A complete server event with a fresh ``event_id``, or ``None`` when the dialect has no such event."""
         name: str | None = kind
+        if not self.beta and kind in GA_LACKS:
+            return None
         if self.beta:
             name = BETA_NAMES.get(kind, kind)
             if kind == "response.function_call_arguments.done":
