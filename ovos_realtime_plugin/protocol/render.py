@@ -39,7 +39,7 @@ BETA_NAMES: dict[str, str | None] = {
 }
 GA_LACKS = frozenset({"conversation.created"})  # beta-only events
 _BETA_CONTENT = {"output_text": "text", "output_audio": "audio"}
-_BETA_PARAMS = {"session.audio.output.voice": "session.voice"}  # error params named differently in beta
+_BETA_PARAMS = {"cannot_update_voice": "session.voice"}  # error code → its param in the beta dialect
 BETA_TEMPERATURE = 0.8
 """What a beta session shows for a temperature its client never set (OpenAI's default)."""
 
@@ -55,9 +55,9 @@ class Renderer:
     def render(self, kind: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
         """One core event (core objects as values) as this dialect's server events."""
         rendered = {key: self._value(value) for key, value in fields.items()}
-        if self.beta and kind == "error":
+        if self.beta and kind == "error" and rendered["error"].get("code") in _BETA_PARAMS:
             error = rendered["error"]
-            rendered["error"] = {**error, "param": _BETA_PARAMS.get(error.get("param"), error.get("param"))}
+            rendered["error"] = {**error, "param": _BETA_PARAMS[error["code"]]}
         event = self.event(kind, rendered)
         return [] if event is None else [event]
 
