@@ -11,15 +11,19 @@ import base64
 import dataclasses
 import json
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
 from openai import AsyncOpenAI
 
 from ovos_realtime_plugin.core import effects as fx
+from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
+from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import silence, spoken
@@ -167,3 +171,37 @@ async def test_a_vad_failure_is_reported_and_detection_goes_on_for_later_audio()
     errors = [e["error"] for e in session.pop_events() if e["type"] == "error"]
     assert [(e["type"], e["code"]) for e in errors] == [("server_error", "speech_detection_failed")]
     assert "the VAD model crashed" in errors[0]["message"] and detector.chunks == 3
+
+
+class BrokenOutput:
+    """An assistant whose second output the core cannot take (a text delta that is a number)."""
+
+    async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
+        yield TextDelta("Fine so far. ")
+        if len(request.items) == 1:
+            yield TextDelta(42)  # type: ignore[arg-type]  # what a buggy assistant could send
+        yield TextDelta("And on.")
+
+
+async def test_a_core_bug_on_an_assistant_output_fails_that_response_at_error_level_and_the_next_one_works(
+        caplog: pytest.LogCaptureFixture) -> None:
+    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})), lambda session: BrokenOutput())
+    await server.start()
+    try:
+        async with AsyncOpenAI(api_key=API_KEY, base_url=f"http://127.0.0.1:{server.port}/v1").realtime.connect(
+                model="gpt-realtime") as conn:
+            await collect(conn, "session.created")
+            await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+            await collect(conn, "session.updated")
+            await conn.conversation.item.create(item=user_text("hello"))
+            await conn.response.create()
+            broken = await collect(conn, "response.done")
+            await conn.response.create()
+            later = await collect(conn, "response.done")
+    finally:
+        await server.stop()
+    assert broken[-1]["response"]["status"] == "failed"
+    assert first(broken, "error")["error"]["type"] == "server_error"
+    assert later[-1]["response"]["status"] == "completed"
+    bugs = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("ovos_realtime_plugin")]
+    assert bugs and bugs[0].exc_info is not None and isinstance(bugs[0].exc_info[1], TypeError)

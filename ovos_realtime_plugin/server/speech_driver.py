@@ -124,7 +124,7 @@ class SpeechDriver:
             return
         if job.response_id in self._cancelled:
             return
-        audio = encode_from_pcm16(resample(pcm, rate, job.format.rate), job.format.type)
+        audio = encode_from_pcm16(resample(whole_samples(pcm), rate, job.format.rate), job.format.type)
         step = job.format.bytes_for_ms(CHUNK_MS)
         for start in range(0, len(audio), step):
             session.on_speech_audio(job.response_id, job.item_id, audio[start:start + step])
