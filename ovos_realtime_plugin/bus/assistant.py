@@ -142,7 +142,7 @@ class OvosAssistant:
                     yield output
             return
         if outputs:  # the client ran the function we called: say what it gave
-            yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang))
+            yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang), utterance_end=True)
             return
         text = last_user_text(request.items)
         if not text:
@@ -223,7 +223,7 @@ class OvosAssistant:
                     async for output in answer:
                         yield output
             elif unmatched and not speech.count:
-                yield TextDelta(self._unknown.pick(lang or session.lang))
+                yield TextDelta(self._unknown.pick(lang or session.lang), utterance_end=True)
         except SkillsTimeoutError:
             self._stop(turn.id)  # whatever the skill still does belongs to a failed response
             raise
