@@ -26,5 +26,7 @@ setup(
     data_files=[],
     install_requires=requirements(),
     extras_require={"test": ["pytest", "pytest-asyncio", "ruff", "mypy", "openai", "openai-agents"]},
-    entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"]},
+    entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"],
+                  "opm.stt": ["ovos-stt-plugin-moonshine-base-en="
+                              "ovos_realtime_plugin.engines.moonshine_stt:MoonshineSTT"]},
 )
