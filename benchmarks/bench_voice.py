@@ -14,7 +14,11 @@ Printed: medians (and p95), the ratio of ``speech_stopped`` → first audio to S
 (target ≤ 0.40), the stage breakdown of the spoken turns (ms after ``speech_stopped``), and ingest speed
 (audio appended as fast as the socket takes it, VAD on). Run it on one core too: ``taskset -c 0 python -m ...``.
 
-    python -m benchmarks.bench_voice [--turns 10] [--no-ingest]
+With ``--stt NAME`` the daemon uses that STT plugin; ``--compare-stt NAME`` times another STT plugin alone on
+the same utterance each round (Moonshine beside Whisper tiny.en: ``--compare-stt
+ovos-stt-plugin-moonshine-base-en``, or the other way round).
+
+    python -m benchmarks.bench_voice [--turns 10] [--no-ingest] [--stt NAME] [--compare-stt NAME] [--trace]
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from websockets.asyncio.client import ClientConnection
 from benchmarks.voice_client import BYTES_PER_MS, open_session, send_audio, stats, text_turn, until
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import daemon_settings
+from ovos_realtime_plugin.engines.choice import EngineChoice
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, speech_from_config
+from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.server.voice_trace import add_stage_observer
 from tests.fixtures_ovos import CACHE_DIR
 from tests.fixtures_speech import silence, spoken, voiced_ms
@@ -57,14 +63,15 @@ async def voice_turn(ws: ClientConnection, utterance: bytes, speech_end_ms: int)
     return first - seen["input_audio_buffer.speech_stopped"], first - (origin + speech_end_ms / 1000)
 
 
-async def stt_alone(speech: LoadedSpeech, words: bytes) -> float:
-    assert speech.stt is not None
+async def stt_alone(stt: PluginTranscriber | None, words: bytes) -> float:
+    assert stt is not None
     start = time.perf_counter()
-    await speech.stt.transcribe(words, 24000, "en-US")
+    await stt.transcribe(words, 24000, "en-US")
     return time.perf_counter() - start
 
 
-async def rounds(port: int, speech: LoadedSpeech, turns: int) -> dict[str, list[float]]:
+async def rounds(port: int, speech: LoadedSpeech, turns: int,
+                 other: PluginTranscriber | None) -> dict[str, list[float]]:
     words = spoken(QUESTION)
     utterance = silence(300) + words + silence(1500)
     speech_end_ms = 300 + voiced_ms(words)[1]
@@ -74,12 +81,14 @@ async def rounds(port: int, speech: LoadedSpeech, turns: int) -> dict[str, list[
                                                    "audio": {"input": {"turn_detection": detection}}})
     results: dict[str, list[float]] = defaultdict(list)
     for n in range(turns + WARM_UP):
-        sample = {"stt alone": await stt_alone(speech, words),
+        sample = {"stt alone": await stt_alone(speech.stt, words),
                   "skill + TTS alone (typed)": await text_turn(sessions["text"], QUESTION)}
         for name in VADS:
             stopped, ended = await voice_turn(sessions[name], utterance, speech_end_ms)
             sample[f"{name}: speech_stopped -> first audio"] = stopped
             sample[f"{name}: end of speech -> first audio"] = ended
+        if other is not None:
+            sample[f"{other.module} alone"] = await stt_alone(other, words)
         if n >= WARM_UP:
             for key, value in sample.items():
                 results[key].append(value)
@@ -123,21 +132,25 @@ def report(results: dict[str, list[float]], stages: dict[str, list[float]], inge
         print(f"ingest with VAD: {ingest:.0f}x real time")
 
 
-async def main(turns: int, ingest: bool) -> None:
+async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -> None:
     stages: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         conf = {"realtime": {"standalone": {"state_dir": str(Path(tmp) / "skills"),
                                             "data_dir": str(CACHE_DIR / "data")}}}
         settings = daemon_settings(conf, standalone=True, port=0)
-        daemon = Daemon(settings, load_speech=lambda: speech_from_config(conf))
+        daemon = Daemon(settings, load_speech=lambda: speech_from_config(conf, stt=stt))
+        other = PluginTranscriber.load(EngineChoice("stt", compare), "en-US") if compare else None
         try:
             await daemon.start()
             assert daemon.server is not None and daemon.loaded_speech is not None
             add_stage_observer(lambda stage, seconds: stages[stage].append(seconds))
-            results = await rounds(daemon.server.port, daemon.loaded_speech, turns)
+            print(f"STT: {daemon.loaded_speech.stt.module if daemon.loaded_speech.stt else 'none'}")
+            results = await rounds(daemon.server.port, daemon.loaded_speech, turns, other)
             rate = await ingest_rate(daemon.server.port) if ingest else None
         finally:
             await daemon.stop()
+            if other is not None:
+                other.close()
     report(results, stages, rate)
     print(json.dumps({k: [round(v * 1000) for v in vs] for k, vs in results.items()}))
 
@@ -146,9 +159,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--no-ingest", action="store_true")
+    parser.add_argument("--stt", help="the daemon's STT plugin (default: the offline default, Whisper tiny.en)")
+    parser.add_argument("--compare-stt", help="another STT plugin timed alone on the same utterance")
     parser.add_argument("--trace", action="store_true", help="log every voice turn's stages (debug)")
     args = parser.parse_args()
     if args.trace:
         logging.basicConfig(format="%(asctime)s %(message)s")
         logging.getLogger("ovos_realtime_plugin.server.voice_trace").setLevel(logging.DEBUG)
-    asyncio.run(main(args.turns, not args.no_ingest))
+    asyncio.run(main(args.turns, not args.no_ingest, args.stt, args.compare_stt))

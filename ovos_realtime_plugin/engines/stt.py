@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.engines.choice import EngineChoice
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
@@ -30,7 +31,10 @@ class PluginTranscriber:
         return cls(plugin, choice.module, thread)
 
     async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
-        return await self._thread.run(self._transcribe, pcm16, rate, lang)
+        try:
+            return await self._thread.run(self._transcribe, pcm16, rate, lang)
+        finally:
+            self._thread.later(heap.trim)  # after the result is out: what the model's run needed goes back
 
     def _transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
         from ovos_plugin_manager.utils.audio import AudioData  # type: ignore[import-untyped]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ovos_realtime_plugin.engines.choice import EngineChoice
-from ovos_realtime_plugin.engines.lean_vad import share_onnx_session
+from ovos_realtime_plugin.engines.lean_onnx import share_onnx_session
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -19,6 +20,11 @@ class EngineThread:
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def later(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` on the engine's thread once the work before it is done; nobody waits for it."""
+        with contextlib.suppress(RuntimeError):  # the engine was closed meanwhile
+            self._pool.submit(fn)
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Run on the engine's thread and wait (start-up and warm-up, before the loop serves anyone)."""
