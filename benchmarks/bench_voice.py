@@ -12,7 +12,7 @@ round, in one run and alternating:
 
 Printed: medians (and p95), the ratio of ``speech_stopped`` → first audio to STT alone + skill & TTS alone
 (target ≤ 0.40), the stage breakdown of the spoken turns (ms after ``speech_stopped``), and ingest speed
-(audio appended as fast as the socket takes it, VAD on). Run it on one core too: ``taskset -c 0 python -m ...``.
+(audio appended as fast as the socket takes it, VAD on, no STT). Run it on one core too: ``taskset -c 0 python -m ...``.
 
 With ``--stt NAME`` the daemon uses that STT plugin; ``--compare-stt NAME`` times another STT plugin alone on
 the same utterance each round (Moonshine beside Whisper tiny.en: ``--compare-stt
@@ -41,6 +41,9 @@ from ovos_realtime_plugin.daemon_settings import daemon_settings
 from ovos_realtime_plugin.engines.choice import EngineChoice
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, speech_from_config
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
+from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.settings import ServerSettings
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from ovos_realtime_plugin.server.voice_trace import add_stage_observer
 from tests.fixtures_ovos import CACHE_DIR
 from tests.fixtures_speech import silence, spoken, voiced_ms
@@ -97,8 +100,20 @@ async def rounds(port: int, speech: LoadedSpeech, turns: int,
     return results
 
 
-async def ingest_rate(port: int) -> float:
-    """Audio seconds per wall second, appended as fast as the socket takes it, VAD on, no answers."""
+async def ingest_rate(daemon: Daemon) -> float:
+    """Audio seconds per wall second, appended as fast as the socket takes it, VAD on, no answers: a server of
+    its own with the daemon's VAD and no STT, so that the turns' transcriptions do not share the cores."""
+    assert daemon.loaded_speech is not None and daemon.responders is not None
+    engines = SpeechEngines(new_vad=daemon.loaded_speech.engines.new_vad)
+    server = RealtimeServer(ServerSettings(port=0), daemon.responders, speech=engines)
+    await server.start()
+    try:
+        return await ingest_on(server.port)
+    finally:
+        await server.stop()
+
+
+async def ingest_on(port: int) -> float:
     pattern = spoken("turn on the kitchen lights and play some music") + silence(700)
     audio = pattern * (60_000 // (len(pattern) // BYTES_PER_MS) + 1)
     ws = await open_session(port, {"output_modalities": ["text"], "audio": {"input": {"turn_detection": {
@@ -146,7 +161,7 @@ async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -
             add_stage_observer(lambda stage, seconds: stages[stage].append(seconds))
             print(f"STT: {daemon.loaded_speech.stt.module if daemon.loaded_speech.stt else 'none'}")
             results = await rounds(daemon.server.port, daemon.loaded_speech, turns, other)
-            rate = await ingest_rate(daemon.server.port) if ingest else None
+            rate = await ingest_rate(daemon) if ingest else None
         finally:
             await daemon.stop()
             if other is not None:
