@@ -38,8 +38,8 @@ from websockets.asyncio.client import ClientConnection
 from benchmarks.voice_client import BYTES_PER_MS, open_session, send_audio, stats, text_turn, until
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import daemon_settings
-from ovos_realtime_plugin.engines.choice import EngineChoice
-from ovos_realtime_plugin.engines.speech import LoadedSpeech, speech_from_config
+from ovos_realtime_plugin.engines.choice import speech_choices
+from ovos_realtime_plugin.engines.speech import LoadedSpeech, shipped_config, speech_from_config
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -154,7 +154,8 @@ async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -
                                             "data_dir": str(CACHE_DIR / "data")}}}
         settings = daemon_settings(conf, standalone=True, port=0)
         daemon = Daemon(settings, load_speech=lambda: speech_from_config(conf, stt=stt))
-        other = PluginTranscriber.load(EngineChoice("stt", compare), "en-US") if compare else None
+        choice = speech_choices({}, shipped_config(), stt=compare).stt if compare else None
+        other = PluginTranscriber.load(choice, "en-US") if choice else None
         try:
             await daemon.start()
             assert daemon.server is not None and daemon.loaded_speech is not None
