@@ -38,7 +38,7 @@ from websockets.asyncio.client import ClientConnection
 from benchmarks.voice_client import BYTES_PER_MS, open_session, send_audio, stats, text_turn, until
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import daemon_settings
-from ovos_realtime_plugin.engines.choice import speech_choices
+from ovos_realtime_plugin.engines.choice import STT_DEFAULT, speech_choices
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, shipped_config, speech_from_config
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.server.app import RealtimeServer
@@ -154,7 +154,8 @@ async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -
                                             "data_dir": str(CACHE_DIR / "data")}}}
         settings = daemon_settings(conf, standalone=True, port=0)
         daemon = Daemon(settings, load_speech=lambda: speech_from_config(conf, stt=stt))
-        choice = speech_choices({}, shipped_config(), stt=compare).stt if compare else None
+        named = None if compare == STT_DEFAULT else compare  # the default comes with its offline model
+        choice = speech_choices({}, shipped_config(), stt=named).stt if compare else None
         other = PluginTranscriber.load(choice, "en-US") if choice else None
         try:
             await daemon.start()
