@@ -17,6 +17,7 @@ from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
 
 log = logging.getLogger(__name__)
+TIMEOUT_S = 30.0  # one sentence: past this the response fails (engines/worker.py)
 
 
 class PluginSynthesizer:
@@ -30,6 +31,7 @@ class PluginSynthesizer:
         self._dir = tempfile.TemporaryDirectory(prefix="ovos-realtime-tts-")
         self._wav = os.path.join(self._dir.name, "sentence.wav")
         self._length_scale = getattr(plugin, "length_scale", None)
+        self.timeout_s = TIMEOUT_S
 
     @classmethod
     def load(cls, choice: EngineChoice, language: str, voices: dict[str, str]) -> PluginSynthesizer:
@@ -42,7 +44,7 @@ class PluginSynthesizer:
 
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
         try:
-            return await self._thread.run(self._synthesize, text, voice, speed, lang)
+            return await self._thread.run(self._synthesize, text, voice, speed, lang, timeout=self.timeout_s)
         finally:
             self._thread.later(heap.trim)  # after the result is out: what the sentence needed goes back
 
