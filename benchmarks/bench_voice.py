@@ -1,183 +1,188 @@
-"""Voice latency and throughput with the default offline engines (faster-whisper tiny.en, piper, Silero).
+"""A spoken question answered by a real skill, on the standalone daemon's wiring, against its own engines' cost.
 
-Printed, each as a median (and p95) over several turns, with the engines' own cost measured in the same run
-as the baseline:
+The daemon runs as ``ovos-realtime --standalone`` does (embedded bus, ovos-core's skills service with the
+installed skills, the default offline engines), in this process so that the per-stage trace can be read. Each
+round, in one run and alternating:
 
-- **speech_stopped → first audio delta**: a fixed utterance streamed at real-time pace, an instant assistant.
-  Baseline: the engines called directly, back to back (STT of the utterance + TTS of the reply's first
-  sentence) — the floor with no overlap. With early transcription (the default) the STT runs during the
-  silence window, so the server can beat that floor; without it, it cannot.
-- **ingest**: a minute of speech and pauses streamed as fast as the socket takes it, VAD on, no transcription:
-  audio seconds per wall second.
-- **barge-in**: speech_started → response.done (cancelled) while a long answer is being spoken.
+- **STT alone**: the engine called directly on the spoken utterance ("what time is it", espeak-ng);
+- **skill + TTS alone**: the same words typed, ``response.create`` → first audio delta (the real date-time
+  skill answers, piper speaks);
+- **spoken, ``server_vad`` 500 ms** and **spoken, ``semantic_vad`` auto**: the utterance streamed at a mic's
+  pace; ``speech_stopped`` → first audio delta, and end of the user's speech → first audio delta.
 
-    python -m benchmarks.bench_voice [--turns 10]
+Printed: medians (and p95), the ratio of ``speech_stopped`` → first audio to STT alone + skill & TTS alone
+(target ≤ 0.40), the stage breakdown of the spoken turns (ms after ``speech_stopped``), and ingest speed
+(audio appended as fast as the socket takes it, VAD on, no STT). Run it on one core too: ``taskset -c 0 python -m ...``.
+
+With ``--stt NAME`` the daemon uses that STT plugin; ``--compare-stt NAME`` times another STT plugin alone on
+the same utterance each round (Moonshine beside Whisper tiny.en: ``--compare-stt
+ovos-stt-plugin-moonshine-base-en``, or the other way round).
+
+    python -m benchmarks.bench_voice [--turns 10] [--no-ingest] [--stt NAME] [--compare-stt NAME] [--trace]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import statistics
+import logging
+import os
+import tempfile
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections import defaultdict
+from pathlib import Path
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
-from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.engines.choice import speech_choices
-from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines, shipped_config
+from benchmarks.voice_client import BYTES_PER_MS, open_session, send_audio, stats, text_turn, until
+from ovos_realtime_plugin.daemon import Daemon
+from ovos_realtime_plugin.daemon_settings import daemon_settings
+from ovos_realtime_plugin.engines.choice import STT_DEFAULT, speech_choices
+from ovos_realtime_plugin.engines.speech import LoadedSpeech, shipped_config, speech_from_config
+from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from tests.fixtures_speech import silence, spoken
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.voice_trace import add_stage_observer
+from tests.fixtures_ovos import CACHE_DIR
+from tests.fixtures_speech import silence, spoken, voiced_ms
 
-REPLY = "It is twelve o'clock. The weather is fine."
-LONG_REPLY = " ".join(f"This is sentence number {n} of a long answer." for n in range(1, 30))
-BYTES_PER_MS = 48  # PCM16 at 24 kHz
-CHUNK_MS = 100
-
-
-class InstantAssistant:
-    async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
-        text = request.items[-1].text() if request.items else ""
-        yield TextDelta(LONG_REPLY if "long" in text else REPLY)
-
-
-def stats(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+QUESTION = "what time is it"
+WARM_UP = 2
+VADS = {"server_vad": {"type": "server_vad", "silence_duration_ms": 500},
+        "semantic_vad": {"type": "semantic_vad", "eagerness": "auto"}}
+TRACED = ("pause", "stt_start", "stt_end", "stt_dropped", "speech_stopped", "transcript", "utterance_sent",
+          "first_answer", "tts_start", "tts_end", "first_audio")
 
 
-async def send_audio(ws: ClientConnection, audio: bytes, paced: bool) -> None:
-    step = BYTES_PER_MS * CHUNK_MS
+async def voice_turn(ws: ClientConnection, utterance: bytes, speech_end_ms: int) -> tuple[float, float]:
+    """One spoken turn: (speech_stopped → first audio, end of speech → first audio), in seconds."""
+    seen: dict[str, float] = {}
+    sender = asyncio.create_task(send_audio(ws, utterance, paced=True))
+    await until(ws, "response.done", seen)
+    origin = await sender
+    first = seen["response.output_audio.delta"]
+    return first - seen["input_audio_buffer.speech_stopped"], first - (origin + speech_end_ms / 1000)
+
+
+async def stt_alone(stt: PluginTranscriber | None, words: bytes) -> float:
+    assert stt is not None
     start = time.perf_counter()
-    for n, offset in enumerate(range(0, len(audio), step)):
-        chunk = base64.b64encode(audio[offset:offset + step]).decode()
-        await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}))
-        if paced:
-            await asyncio.sleep(max(0.0, start + (n + 1) * CHUNK_MS / 1000 - time.perf_counter()))
+    await stt.transcribe(words, 24000, "en-US")
+    return time.perf_counter() - start
 
 
-async def until(ws: ClientConnection, kind: str, seen: dict[str, float] | None = None) -> float:
-    """Read events until ``kind``; returns when it arrived. Records the first arrival of every type in ``seen``."""
-    while True:
-        event = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        now = time.perf_counter()
-        if seen is not None:
-            seen.setdefault(event["type"], now)
-        if event["type"] == "error":
-            raise RuntimeError(event["error"]["message"])
-        if event["type"] == kind:
-            return now
+async def rounds(port: int, speech: LoadedSpeech, turns: int,
+                 other: PluginTranscriber | None) -> dict[str, list[float]]:
+    words = spoken(QUESTION)
+    utterance = silence(300) + words + silence(1500)
+    speech_end_ms = 300 + voiced_ms(words)[1]
+    sessions = {"text": await open_session(port, {"output_modalities": ["audio"]})}
+    for name, detection in VADS.items():
+        sessions[name] = await open_session(port, {"output_modalities": ["audio"],
+                                                   "audio": {"input": {"turn_detection": detection}}})
+    results: dict[str, list[float]] = defaultdict(list)
+    for n in range(turns + WARM_UP):
+        sample = {"stt alone": await stt_alone(speech.stt, words),
+                  "skill + TTS alone (typed)": await text_turn(sessions["text"], QUESTION)}
+        for name in VADS:
+            stopped, ended = await voice_turn(sessions[name], utterance, speech_end_ms)
+            sample[f"{name}: speech_stopped -> first audio"] = stopped
+            sample[f"{name}: end of speech -> first audio"] = ended
+        if other is not None:
+            sample[f"{other.module} alone"] = await stt_alone(other, words)
+        if n >= WARM_UP:
+            for key, value in sample.items():
+                results[key].append(value)
+    for ws in sessions.values():
+        await ws.close()
+    return results
 
 
-async def open_session(port: int, session: dict[str, Any]) -> ClientConnection:
-    ws = await connect(f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime", max_size=None)
-    await until(ws, "session.created")
-    await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime", **session}}))
-    await until(ws, "session.updated")
-    return ws
+async def ingest_rate(daemon: Daemon) -> float:
+    """Audio seconds per wall second, appended as fast as the socket takes it, VAD on, no answers: a server of
+    its own with the daemon's VAD and no STT, so that the turns' transcriptions do not share the cores."""
+    assert daemon.loaded_speech is not None and daemon.responders is not None
+    engines = SpeechEngines(new_vad=daemon.loaded_speech.engines.new_vad)
+    server = RealtimeServer(ServerSettings(port=0), daemon.responders, speech=engines)
+    await server.start()
+    try:
+        return await ingest_on(server.port)
+    finally:
+        await server.stop()
 
 
-async def first_audio_latency(port: int, turns: int) -> list[float]:
-    utterance = silence(300) + spoken("what time is it") + silence(900)
-    ws = await open_session(port, {"output_modalities": ["audio"]})
-    latencies = []
-    for _ in range(turns):
-        seen: dict[str, float] = {}
-        sender = asyncio.create_task(send_audio(ws, utterance, paced=True))
-        await until(ws, "response.done", seen)
-        await sender
-        latencies.append(seen["response.output_audio.delta"] - seen["input_audio_buffer.speech_stopped"])
-    await ws.close()
-    return latencies
-
-
-async def ingest_rate(port: int) -> float:
+async def ingest_on(port: int) -> float:
     pattern = spoken("turn on the kitchen lights and play some music") + silence(700)
-    audio = (pattern * (60_000 // (len(pattern) // BYTES_PER_MS) + 1))
+    audio = pattern * (60_000 // (len(pattern) // BYTES_PER_MS) + 1)
     ws = await open_session(port, {"output_modalities": ["text"], "audio": {"input": {"turn_detection": {
         "type": "server_vad", "create_response": False}}}})
     turns = len(audio) // len(pattern)
     start = time.perf_counter()
     sender = asyncio.create_task(send_audio(ws, audio, paced=False))
-    for _ in range(turns):
-        await until(ws, "input_audio_buffer.speech_stopped")
+    stopped = 0
+    while stopped < turns:  # each committed turn also reports its failed transcription (no STT here): ignored
+        event = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        stopped += event["type"] == "input_audio_buffer.speech_stopped"
     await sender
     seconds = time.perf_counter() - start
     await ws.close()
     return len(audio) / BYTES_PER_MS / 1000 / seconds
 
 
-async def barge_in(port: int, turns: int) -> list[float]:
-    ws = await open_session(port, {"output_modalities": ["audio"], "audio": {"input": {"turn_detection": {
-        "type": "server_vad", "create_response": False}}}})
-    interruption = silence(200) + spoken("stop")
-    latencies = []
-    for _ in range(turns):
-        await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-            "type": "message", "role": "user", "content": [{"type": "input_text", "text": "a long one"}]}}))
-        await ws.send(json.dumps({"type": "response.create"}))
-        await until(ws, "response.output_audio.delta")
-        seen: dict[str, float] = {}
-        await send_audio(ws, interruption, paced=True)
-        done = await until(ws, "response.done", seen)
-        latencies.append(done - seen["input_audio_buffer.speech_started"])
-        await ws.send(json.dumps({"type": "input_audio_buffer.clear"}))
-        await until(ws, "input_audio_buffer.cleared")
-    await ws.close()
-    return latencies
+def report(results: dict[str, list[float]], stages: dict[str, list[float]], ingest: float | None) -> None:
+    cores = len(os.sched_getaffinity(0))
+    print(f"\n'{QUESTION}' answered by the date-time skill, {len(results['stt alone'])} rounds, {cores} core(s)")
+    for key, values in results.items():
+        p50, p95 = stats(values)
+        print(f"  {key:<44} p50 {p50 * 1000:6.0f} ms   p95 {p95 * 1000:6.0f} ms")
+    floor = stats(results["stt alone"])[0] + stats(results["skill + TTS alone (typed)"])[0]
+    for name in VADS:
+        p50 = stats(results[f"{name}: speech_stopped -> first audio"])[0]
+        print(f"  {name}: speech_stopped -> first audio / (STT alone + skill & TTS alone) = {p50 / floor:.2f}")
+    print("stage medians, ms after speech_stopped (both VAD modes):")
+    for stage in TRACED:
+        if stages.get(stage):
+            print(f"  {stage:<16} {stats(stages[stage])[0] * 1000:+6.0f}   (n={len(stages[stage])})")
+    if ingest is not None:
+        print(f"ingest with VAD: {ingest:.0f}x real time")
 
 
-async def engine_floor(speech: LoadedSpeech, turns: int) -> list[float]:
-    assert speech.stt is not None and speech.tts is not None
-    utterance = spoken("what time is it")
-    floor = []
-    for _ in range(turns):
-        start = time.perf_counter()
-        await speech.stt.transcribe(utterance, 24000, "en-US")
-        await speech.tts.synthesize(REPLY.split(". ")[0] + ".", None, 1.0, "en-US")
-        floor.append(time.perf_counter() - start)
-    return floor
-
-
-async def serve(speech: LoadedSpeech, early: bool) -> RealtimeServer:
-    def factory(session: RealtimeSession) -> InstantAssistant:
-        return InstantAssistant()
-
-    server = RealtimeServer(ServerSettings(port=0, early_transcripts=early), factory, speech=speech.engines)
-    await server.start()
-    return server
-
-
-async def main(turns: int) -> None:
-    speech = load_speech_engines(speech_choices({}, shipped_config()))
-    floor = await engine_floor(speech, turns)
-    results: dict[str, list[float]] = {}
-    for early in (True, False):
-        server = await serve(speech, early)
-        results["early" if early else "late"] = await first_audio_latency(server.port, turns)
-        if early:
-            ingest = await ingest_rate(server.port)
-            cancel = await barge_in(server.port, turns)
-        await server.stop()
-    speech.close()
-    base, _ = stats(floor)
-    print(f"engine floor (STT + first TTS sentence, direct): p50 {base * 1000:.0f} ms")
-    for name, label in (("early", "early transcript (default)"), ("late", "transcribe after the turn")):
-        p50, p95 = stats(results[name])
-        print(f"speech_stopped -> first audio, {label}: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-              f"{p50 / base:.2f}x the engine floor")
-    print(f"ingest with VAD: {ingest:.0f}x real time")
-    p50, p95 = stats(cancel)
-    print(f"barge-in, speech_started -> response.done(cancelled): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -> None:
+    stages: dict[str, list[float]] = defaultdict(list)
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = {"realtime": {"standalone": {"state_dir": str(Path(tmp) / "skills"),
+                                            "data_dir": str(CACHE_DIR / "data")}}}
+        settings = daemon_settings(conf, standalone=True, port=0)
+        daemon = Daemon(settings, load_speech=lambda: speech_from_config(conf, stt=stt))
+        named = None if compare == STT_DEFAULT else compare  # the default comes with its offline model
+        choice = speech_choices({}, shipped_config(), stt=named).stt if compare else None
+        other = PluginTranscriber.load(choice, "en-US") if choice else None
+        try:
+            await daemon.start()
+            assert daemon.server is not None and daemon.loaded_speech is not None
+            add_stage_observer(lambda stage, seconds: stages[stage].append(seconds))
+            print(f"STT: {daemon.loaded_speech.stt.module if daemon.loaded_speech.stt else 'none'}")
+            results = await rounds(daemon.server.port, daemon.loaded_speech, turns, other)
+            rate = await ingest_rate(daemon) if ingest else None
+        finally:
+            await daemon.stop()
+            if other is not None:
+                other.close()
+    report(results, stages, rate)
+    print(json.dumps({k: [round(v * 1000) for v in vs] for k, vs in results.items()}))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=10)
-    asyncio.run(main(parser.parse_args().turns))
+    parser.add_argument("--no-ingest", action="store_true")
+    parser.add_argument("--stt", help="the daemon's STT plugin (default: the offline default, Whisper tiny.en)")
+    parser.add_argument("--compare-stt", help="another STT plugin timed alone on the same utterance")
+    parser.add_argument("--trace", action="store_true", help="log every voice turn's stages (debug)")
+    args = parser.parse_args()
+    if args.trace:
+        logging.basicConfig(format="%(asctime)s %(message)s")
+        logging.getLogger("ovos_realtime_plugin.server.voice_trace").setLevel(logging.DEBUG)
+    asyncio.run(main(args.turns, not args.no_ingest, args.stt, args.compare_stt))

@@ -17,6 +17,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
+from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.bus.errors import BusError, ServiceExitedError, ServiceStartError
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings, daemon_settings
@@ -125,6 +126,7 @@ async def serve(settings: DaemonSettings, load_speech: Callable[[], LoadedSpeech
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    heap.limit_arenas()
     conf = mycroft_conf()
     setup_logging(args.log_level)
     try:

@@ -24,7 +24,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.embedded_bus import EmbeddedBus
@@ -34,11 +34,13 @@ from ovos_realtime_plugin.bus.skills_service import SkillsService, SkillsService
 from ovos_realtime_plugin.bus.status import ServiceStatus
 from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
-from ovos_realtime_plugin.llm.backend import ChatBackend
 from ovos_realtime_plugin.llm.responders import Responders
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
+
+if TYPE_CHECKING:  # openai (~30 MB) is imported only when an LLM is configured
+    from ovos_realtime_plugin.llm.backend import ChatBackend
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,7 +95,11 @@ class Daemon:
         self.status.bind(self.bus)
         loading = asyncio.ensure_future(asyncio.to_thread(self.load_speech)) if self.load_speech else None
         self.intents = IntentCatalogue(self.bus, lang=s.server.language)
-        self.llm = ChatBackend(s.llm) if s.llm is not None else None
+        self.llm = None
+        if s.llm is not None:
+            from ovos_realtime_plugin.llm.backend import ChatBackend
+
+            self.llm = ChatBackend(s.llm)
         self.responders = Responders(self.bus, s.assistant, self.intents, self.llm)
         self.server = RealtimeServer(s.server, self.responders,
                                      speech=self.speech)

@@ -93,7 +93,7 @@ async def test_two_sessions_at_once_do_not_cross_talk(ovos_bus: BusConnection) -
 async def test_a_held_session_does_not_block_another(ovos_stack: OvosStack, ovos_bus: BusConnection) -> None:
     held, free = OvosAssistant(ovos_bus), OvosAssistant(ovos_bus)
     counting = held.respond(request("count slowly", new_session_id()))
-    assert await anext(counting) == TextDelta("one")
+    assert await anext(counting) == TextDelta("one", utterance_end=True)
     assert await answer(free, request("hello world", new_session_id())) == "Hello world"
     await counting.aclose()
 
@@ -111,7 +111,7 @@ async def test_cancelling_a_response_stops_the_skill_in_that_session(ovos_stack:
     try:
         turn = assistant.respond(request("count slowly", sid))
         if how == "aclose":
-            assert await anext(turn) == TextDelta("one")
+            assert await anext(turn) == TextDelta("one", utterance_end=True)
             await turn.aclose()
         else:
             first = asyncio.Event()
@@ -170,7 +170,7 @@ async def test_the_bus_dropping_fails_the_turn_in_flight_and_a_later_turn_works(
     sid = new_session_id()
     assistant = OvosAssistant(ovos_bus, session_id=sid)
     turn = assistant.respond(request("count slowly", sid))
-    assert await anext(turn) == TextDelta("one")
+    assert await anext(turn) == TextDelta("one", utterance_end=True)
     await asyncio.to_thread(ovos_stack.stop_bus)
     try:
         with pytest.raises(BusDisconnectedError, match="connection lost"):

@@ -58,7 +58,7 @@ def test_a_finished_response_ignores_late_outputs_and_its_status_stays() -> None
 def test_the_turn_detector_moves_idle_speaking_paused_speaking_paused_idle() -> None:
     detector = TurnDetector(ServerVad(type="server_vad", silence_duration_ms=96, prefix_padding_ms=0))
     seen = [detector.state]
-    for index, probability in enumerate([0.9, 0.9, 0.9, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1]):
+    for index, probability in enumerate([0.9, 0.9, 0.9, 0.1, 0.1, 0.9, 0.9, 0.1, 0.1, 0.1]):
         detector.frame(index * 32, index * 32 + 32, probability)
         if detector.state is not seen[-1]:
             seen.append(detector.state)

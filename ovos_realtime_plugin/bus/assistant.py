@@ -142,7 +142,7 @@ class OvosAssistant:
                     yield output
             return
         if outputs:  # the client ran the function we called: say what it gave
-            yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang))
+            yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang), utterance_end=True)
             return
         text = last_user_text(request.items)
         if not text:
@@ -178,7 +178,7 @@ class OvosAssistant:
                 answer = self._fallback_answer(request)
             else:
                 if turn.unmatched and not speech.count:
-                    yield TextDelta(self._unknown.pick(lang or session.lang))
+                    yield TextDelta(self._unknown.pick(lang or session.lang), utterance_end=True)
                 return
             async with contextlib.aclosing(answer) as answering:
                 async for output in answering:

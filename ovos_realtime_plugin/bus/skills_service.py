@@ -163,7 +163,8 @@ class SkillsService:
         pythonpath = [str(p) for p in s.pythonpath]
         if s.extra_skills:
             pythonpath.insert(0, str(self._write_entry_points()))
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", **{k: str(v) for k, v in homes.items()}, **s.env}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "MALLOC_ARENA_MAX": "2",  # see ovos_realtime_plugin.heap
+               **{k: str(v) for k, v in homes.items()}, **s.env}
         if pythonpath:
             env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *filter(None, [os.environ.get("PYTHONPATH")])])
         with self.stdout_log.open("wb") as log:

@@ -81,7 +81,7 @@ class SpokenText:
 
     def delta(self, utterance: str) -> TextDelta:
         self.count += 1
-        return TextDelta(utterance if self.count == 1 else " " + utterance)
+        return TextDelta(utterance if self.count == 1 else " " + utterance, utterance_end=True)
 
     def release(self, held: HeldCall, server_label: str) -> list[AssistantOutput]:
         """A held intent as its ``mcp_call`` (output: what it said), then that speech as text."""

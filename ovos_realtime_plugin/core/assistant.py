@@ -37,9 +37,14 @@ class AssistantRequest:
 
 @dataclass(frozen=True)
 class TextDelta:
-    """A piece of the assistant's reply text."""
+    """A piece of the assistant's reply text.
+
+    ``utterance_end``: the text so far is a whole utterance (an OVOS ``speak``), so it is spoken at once even
+    without a final ``.``/``!``/``?`` rather than held until more text or the end of the response.
+    """
 
     text: str
+    utterance_end: bool = False
 
 
 @dataclass(frozen=True)

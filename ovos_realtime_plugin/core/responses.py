@@ -131,7 +131,7 @@ class ResponseStream:
                 self._queue.appendleft(output)  # go on once the spoken item has finished
                 return
         if isinstance(output, TextDelta):
-            self._text(output.text)
+            self._text(output.text, output.utterance_end)
         elif isinstance(output, FunctionCallStart):
             item = Item(id=new_id("item"), type="function_call", status=ItemStatus.IN_PROGRESS, name=output.name,
                         call_id=output.call_id or new_id("call"), arguments="")
@@ -163,7 +163,7 @@ class ResponseStream:
             self._emit("conversation.item.added", {"previous_item_id": previous, "item": item})
         return opened
 
-    def _text(self, text: str) -> None:
+    def _text(self, text: str, utterance_end: bool = False) -> None:
         if self.spec.max_output_tokens is not None:
             room = self.spec.max_output_tokens - self._out_tokens
             if estimate_tokens(text) > room:
@@ -199,6 +199,9 @@ class ResponseStream:
                                                                "delta": text})
         for sentence in opened.splitter.feed(text):
             self._speak(opened, sentence, len(part.transcript) - opened.splitter.pending_chars)
+        rest = opened.splitter.flush() if utterance_end else ""
+        if rest:
+            self._speak(opened, rest, len(part.transcript))
 
     def _speak(self, opened: _Open, sentence: str, transcript_end: int) -> None:
         self._seq += 1

@@ -18,6 +18,11 @@ MIN_SPEECH_MS = 64  # shorter bursts (clicks, breaths) do not start a turn
 FINISHED_PAUSE_MS = 160  # semantic_vad: a pause after words that read as finished ends the turn this soon
 UNFINISHED_FACTOR = 2  # semantic_vad: a pause after words that read as unfinished must last this much longer
 HYSTERESIS = 0.15
+# An early transcript started at a gap between words is wasted work that the final one may queue behind on the
+# one STT engine: a pause counts (SilenceStarted) once it lasts EARLY_PAUSE_MS, and speech resumes only once it
+# lasts RESUME_MS (a lone voiced frame in a pause, a breath or a click, keeps the pause and its transcript).
+EARLY_PAUSE_MS = 64
+RESUME_MS = 64
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class TurnDetector:
         self.speaking = False
         self._run_start: int | None = None  # first frame of a run of speech frames while idle
         self._silence_start: int | None = None  # first silent frame while speaking
+        self._pause_told = False  # SilenceStarted sent for this pause
+        self._voiced_since: int | None = None  # first voiced frame of a run inside a pause
         self._window = self.silence_ms  # how long this pause must last to end the turn
         self._last_end = 0
 
@@ -74,7 +81,7 @@ class TurnDetector:
     def state(self) -> TurnState:
         if not self.speaking:
             return TurnState.IDLE
-        return TurnState.PAUSED if self._silence_start is not None else TurnState.SPEAKING
+        return TurnState.PAUSED if self._pause_told else TurnState.SPEAKING
 
     def frame(self, start_ms: int, end_ms: int, probability: float) -> list[TurnEvent]:
         """Feed one frame's speech probability; returns what it changed (a move of :attr:`state`)."""
@@ -98,15 +105,26 @@ class TurnDetector:
                 self._run_start = None
             return events
         if probability >= self.threshold - HYSTERESIS:
-            if self._silence_start is not None:
-                events.append(SpeechResumed(start_ms))
-                self._silence_start = None
-                self._window = self.silence_ms
-            return events
+            return self._voiced_in_pause(start_ms, end_ms)
+        self._voiced_since = None
         if self._silence_start is None:
             self._silence_start = start_ms
-            events.append(SilenceStarted(start_ms))
+        if not self._pause_told and end_ms - self._silence_start >= EARLY_PAUSE_MS:
+            self._pause_told = True
+            events.append(SilenceStarted(self._silence_start))
         return events + self._end_if_long_enough()
+
+    def _voiced_in_pause(self, start_ms: int, end_ms: int) -> list[TurnEvent]:
+        if self._silence_start is None:
+            return []
+        if self._voiced_since is None:
+            self._voiced_since = start_ms
+        if end_ms - self._voiced_since < RESUME_MS and end_ms - self._silence_start >= EARLY_PAUSE_MS:
+            return []  # a blip in a pause: the pause goes on
+        resumed: list[TurnEvent] = [SpeechResumed(self._voiced_since)] if self._pause_told else []
+        self._silence_start, self._voiced_since, self._pause_told = None, None, False
+        self._window = self.silence_ms
+        return resumed
 
     def _end_if_long_enough(self) -> list[TurnEvent]:
         if self._silence_start is None or self._last_end - self._silence_start < self._window:

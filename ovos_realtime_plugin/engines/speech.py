@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.engines.choice import SpeechChoices, speech_choices
 from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
@@ -51,6 +52,7 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
             stt.warm(choices.language)
         if tts is not None:
             tts.warm(choices.language)
+    heap.trim()  # what loading the models left behind
     log.info("speech engines ready in %.2f s: STT %s, TTS %s, VAD %s", time.perf_counter() - started,
              stt.module if stt else "off", tts.module if tts else "off", vad.module if vad else "off")
     return loaded

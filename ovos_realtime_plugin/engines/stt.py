@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.engines.choice import EngineChoice
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
@@ -12,6 +13,7 @@ from ovos_realtime_plugin.engines.worker import EngineThread
 
 log = logging.getLogger(__name__)
 STT_RATE = 16000  # what OPM STT plugins expect (and some assume without checking)
+TIMEOUT_S = 60.0  # one call (at most 25 s of audio): past this the transcript fails (engines/worker.py)
 
 
 class PluginTranscriber:
@@ -19,6 +21,7 @@ class PluginTranscriber:
         self.plugin = plugin
         self.module = module
         self._thread = thread
+        self.timeout_s = TIMEOUT_S
 
     @classmethod
     def load(cls, choice: EngineChoice, language: str) -> PluginTranscriber:
@@ -30,7 +33,10 @@ class PluginTranscriber:
         return cls(plugin, choice.module, thread)
 
     async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
-        return await self._thread.run(self._transcribe, pcm16, rate, lang)
+        try:
+            return await self._thread.run(self._transcribe, pcm16, rate, lang, timeout=self.timeout_s)
+        finally:
+            self._thread.later(heap.trim)  # after the result is out: what the model's run needed goes back
 
     def _transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
         from ovos_plugin_manager.utils.audio import AudioData  # type: ignore[import-untyped]

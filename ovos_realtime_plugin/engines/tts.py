@@ -10,11 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.engines.choice import EngineChoice
+from ovos_realtime_plugin.engines.lean_onnx import lean_piper
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
 
 log = logging.getLogger(__name__)
+TIMEOUT_S = 30.0  # one sentence: past this the response fails (engines/worker.py)
 
 
 class PluginSynthesizer:
@@ -28,6 +31,7 @@ class PluginSynthesizer:
         self._dir = tempfile.TemporaryDirectory(prefix="ovos-realtime-tts-")
         self._wav = os.path.join(self._dir.name, "sentence.wav")
         self._length_scale = getattr(plugin, "length_scale", None)
+        self.timeout_s = TIMEOUT_S
 
     @classmethod
     def load(cls, choice: EngineChoice, language: str, voices: dict[str, str]) -> PluginSynthesizer:
@@ -35,10 +39,14 @@ class PluginSynthesizer:
         plugin_cls = plugin_class("tts", choice.module)
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "tts", choice.module, lambda: plugin_cls(config=config))
+        thread.call(lean_piper, plugin, min(2, os.cpu_count() or 1))
         return cls(plugin, choice.module, thread, voices)
 
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
-        return await self._thread.run(self._synthesize, text, voice, speed, lang)
+        try:
+            return await self._thread.run(self._synthesize, text, voice, speed, lang, timeout=self.timeout_s)
+        finally:
+            self._thread.later(heap.trim)  # after the result is out: what the sentence needed goes back
 
     def _synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
         self._set_speed(speed)

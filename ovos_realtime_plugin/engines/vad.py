@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ovos_realtime_plugin.engines.choice import EngineChoice
+from ovos_realtime_plugin.engines.lean_onnx import share_onnx_session
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
 
@@ -51,6 +52,11 @@ class PluginSpeechDetector:
         return [frame_probability(plugin, pcm[i:i + FRAME_BYTES]) for i in range(0, len(pcm), FRAME_BYTES)]
 
 
+def _lean(plugin: Any) -> Any:
+    share_onnx_session(plugin)
+    return plugin
+
+
 def frame_probability(plugin: Any, frame: bytes) -> float:
     model = getattr(plugin, "vad", None)
     if callable(model):
@@ -66,7 +72,7 @@ class PluginVad:
         self._thread = thread
         cls = plugin_class("vad", choice.module)
         config = dict(choice.config)
-        self._build: Callable[[], Any] = lambda: construct("vad", choice.module, lambda: cls(config=config))
+        self._build: Callable[[], Any] = lambda: _lean(construct("vad", choice.module, lambda: cls(config=config)))
 
     @classmethod
     def load(cls, choice: EngineChoice) -> PluginVad:

@@ -1,8 +1,14 @@
-"""One thread per engine: OPM plugins are blocking and mostly not re-entrant."""
+"""One thread per engine: OPM plugins are blocking and mostly not re-entrant.
+
+A call given a ``timeout`` that does not return in time raises :class:`EngineTimeout` (the response or transcript
+fails, as for a plugin that raises) and the engine moves to a fresh thread, leaving the stuck one behind: later
+work does not queue behind a plugin that hangs. Work already queued behind it waits for its own timeout.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -10,15 +16,35 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class EngineTimeout(TimeoutError):
+    """An engine call did not return within its time."""
+
+
 class EngineThread:
     """Runs an engine's blocking calls, one at a time, off the event loop."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ovos-realtime-{name}")
+        self._pool = self._new_pool()
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ovos-realtime-{self.name}")
+
+    async def run(self, fn: Callable[..., T], *args: object, timeout: float | None = None) -> T:
+        pool = self._pool
+        future = asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            if self._pool is pool:  # leave the stuck thread behind
+                self._pool = self._new_pool()
+                pool.shutdown(wait=False)
+            raise EngineTimeout(f"the {self.name} engine did not answer within {timeout:g} s") from None
+
+    def later(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` on the engine's thread once the work before it is done; nobody waits for it."""
+        with contextlib.suppress(RuntimeError):  # the engine was closed meanwhile
+            self._pool.submit(fn)
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Run on the engine's thread and wait (start-up and warm-up, before the loop serves anyone)."""

@@ -30,12 +30,12 @@ from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.fallback import FallbackSkill
 from ovos_realtime_plugin.bus.intents import IntentCatalogue
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantOutput, AssistantRequest, answer_of
-from ovos_realtime_plugin.llm.assistant import LlmAssistant
-from ovos_realtime_plugin.llm.backend import ChatBackend
 from ovos_realtime_plugin.llm.settings import Responder
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the LLM modules import openai (~30 MB): only when an LLM is configured
     from ovos_realtime_plugin.core.session import RealtimeSession
+    from ovos_realtime_plugin.llm.assistant import LlmAssistant
+    from ovos_realtime_plugin.llm.backend import ChatBackend
 
 
 Order = Responder | Literal["ovos"]
@@ -93,6 +93,8 @@ class Responders:
         chat = self._backend
         if chat is None:
             return skills
+        from ovos_realtime_plugin.llm.assistant import LlmAssistant
+
         llm = LlmAssistant(chat, chat.settings, intents=self._intents, runner=skills,
                            mcp_server_label=self._settings.mcp_server_label)
         responder = SessionResponder(skills, llm, chat.settings.responder)

@@ -83,6 +83,7 @@ class Connection:
         while True:
             effects = session.pop_effects()
             for event in session.pop_events():
+                self.speech.trace.saw(event)
                 self._outbox.put_nowait(event)
             if not effects:
                 return
@@ -99,6 +100,7 @@ class Connection:
     def _execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunAssistant):
             rid = effect.request.response_id
+            self.speech.trace.mark("utterance_sent")
             self._tasks[rid] = asyncio.create_task(self._run_assistant(effect.request))
         elif isinstance(effect, fx.CancelResponse):
             task = self._tasks.get(effect.response_id)  # it leaves _tasks when it has ended
@@ -118,6 +120,7 @@ class Connection:
         rid, session = request.response_id, self.session
         try:
             async for output in self.assistant.respond(request):
+                self.speech.trace.mark_first("first_answer")
                 to_core(session.on_assistant_output, rid, output)
                 self.flush()
             to_core(session.on_assistant_end, rid)

@@ -17,6 +17,7 @@ from ovos_realtime_plugin.audio.resample import StreamResampler, resample
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.server.failures import describe, report_failure
+from ovos_realtime_plugin.server.voice_trace import VoiceTrace
 
 VAD_RATE = 16000
 PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pieces, cut where it is quietest
@@ -63,6 +64,7 @@ class SpeechDriver:
         self._vad_resampler: StreamResampler | None = None
         self._vad_start_ms: int | None = None  # stream time (the core's clock) where the VAD's frames start
         self._vad_frames = 0
+        self.trace = VoiceTrace(session.id)
 
     def close(self) -> None:
         for worker in self._workers:
@@ -75,6 +77,8 @@ class SpeechDriver:
         if isinstance(effect, fx.Synthesize):
             self._submit("tts", effect, self._synthesize)
         elif isinstance(effect, fx.Transcribe):
+            if effect.attempt:
+                self.trace.mark("pause", f"attempt {effect.attempt}")
             self._submit("stt", effect, self._transcribe)
         elif isinstance(effect, fx.DetectSpeech):
             self._submit("vad", effect, self._detect)
@@ -116,12 +120,14 @@ class SpeechDriver:
         if tts is None:
             session.on_speech_end(job.response_id, job.item_id, job.seq)  # transcript only
             return
+        self.trace.mark("tts_start", str(job.seq))
         try:
             pcm, rate = await tts.synthesize(job.text, job.voice, job.speed, job.language or self.engines.language)
         except Exception as exc:
             self.log.warning("speech synthesis failed: %s", describe(exc))
             report_failure(session, job, exc)
             return
+        self.trace.mark("tts_end", str(job.seq))
         if job.response_id in self._cancelled:
             return
         audio = encode_from_pcm16(resample(whole_samples(pcm), rate, job.format.rate), job.format.type)
@@ -134,6 +140,7 @@ class SpeechDriver:
     async def _transcribe(self, job: fx.Transcribe) -> None:
         session = self.session
         if not session.transcript_wanted(job.item_id, job.attempt):
+            self.trace.mark("stt_dropped", f"attempt {job.attempt}")
             return  # speech resumed after the pause this early attempt was for
         stt = self.engines.stt
         if stt is None:
@@ -142,12 +149,15 @@ class SpeechDriver:
         rate = job.format.rate
         pcm = whole_samples(decode_to_pcm16(job.audio, job.format.type))
         pieces = split_long_audio(pcm, rate)
+        self.trace.mark("stt_start", f"attempt {job.attempt}")
         try:
             texts = await self._transcribe_pieces(job, stt, pieces)
         except Exception as exc:
             self.log.warning("transcription failed: %s", describe(exc))
             report_failure(session, job, exc)
             return
+        finally:
+            self.trace.mark("stt_end", f"attempt {job.attempt}")
         session.on_transcript(job.item_id, " ".join(t for t in texts if t), len(pcm) / 2 / rate, job.attempt)
 
     async def _transcribe_pieces(self, job: fx.Transcribe, stt: Transcriber, pieces: list[bytes]) -> list[str]:

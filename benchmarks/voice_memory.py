@@ -1,0 +1,111 @@
+"""Memory of ``ovos-realtime --standalone`` (the daemon and its skills service) after a spoken turn.
+
+Starts the real daemon as ``scripts/run.sh`` does (its own mycroft.conf in a scratch directory, the tests'
+padatious cache), streams "what time is it" in real time and waits for the spoken answer, then prints the
+resident memory (VmRSS) of the daemon and of each process under it. Target: ≤ 450 MB together.
+
+    python -m benchmarks.voice_memory [--stt NAME] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.voice_client import open_session, send_audio, until
+from tests.fixtures_ovos import CACHE_DIR
+from tests.fixtures_speech import silence, spoken
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *descendants(int(child))]
+    return found
+
+
+def command(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80]
+
+
+async def healthy(port: int, proc: asyncio.subprocess.Process) -> None:
+    while proc.returncode is None:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            status = await reader.readline()
+            writer.close()
+            if b" 200 " in status:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"the daemon exited with {proc.returncode}")
+
+
+async def one_round(tmp: Path, stt: str | None) -> dict[str, float]:
+    port = free_port()
+    standalone = {"state_dir": str(tmp / "skills"), "data_dir": str(CACHE_DIR / "data")}
+    conf_dir = tmp / "config" / "mycroft"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    (conf_dir / "mycroft.conf").write_text(json.dumps({"realtime": {"standalone": standalone}}))
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp / "config"), "XDG_STATE_HOME": str(tmp / "state")}
+    args = ["--standalone", "--port", str(port), *(["--stt", stt] if stt else [])]
+    with (tmp / "daemon.log").open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(str(Path(sys.executable).parent / "ovos-realtime"), *args,
+                                                    env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await asyncio.wait_for(healthy(port, proc), 300)
+        ws = await open_session(port, {"output_modalities": ["audio"]})
+        await asyncio.gather(send_audio(ws, silence(300) + spoken("what time is it") + silence(1200), paced=True),
+                             until(ws, "response.done"))
+        await ws.close()
+        sizes = {f"daemon {proc.pid}": rss_mb(proc.pid)}
+        for child in descendants(proc.pid):
+            sizes[f"{command(child)} {child}"] = rss_mb(child)
+        return sizes
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def main(rounds: int, stt: str | None) -> None:
+    totals = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            sizes = await one_round(Path(tmp), stt)
+        for name, mb in sizes.items():
+            print(f"  {mb:7.1f} MB  {name}")
+        totals.append(sum(sizes.values()))
+        print(f"  {totals[-1]:7.1f} MB  together")
+    print(f"daemon + skills service after a voice turn: median {statistics.median(totals):.0f} MB RSS "
+          f"over {rounds} starts (target <= 450)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stt")
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.stt))
