@@ -25,6 +25,8 @@ setup(
     package_data={"ovos_realtime_plugin": ["locale/*/*"]},
     data_files=[],
     install_requires=requirements(),
-    extras_require={"test": ["pytest", "pytest-asyncio", "ruff", "mypy", "openai", "openai-agents"]},
-    entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"]},
+    extras_require={"test": ["pytest", "pytest-asyncio", "ruff", "mypy", "openai", "openai-agents",
+                             "ovos-PHAL"]},
+    entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"],
+                  "opm.phal": ["ovos-PHAL-plugin-realtime=ovos_realtime_plugin.phal:RealtimePhalPlugin"]},
 )
