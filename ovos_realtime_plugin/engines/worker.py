@@ -7,6 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from ovos_realtime_plugin.server import metrics
+
 T = TypeVar("T")
 
 
@@ -18,7 +20,12 @@ class EngineThread:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ovos-realtime-{name}")
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        with metrics.engine_queued(self.name):
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self._timed, fn, *args)
+
+    def _timed(self, fn: Callable[..., T], *args: object) -> T:
+        with metrics.engine_call(self.name):
+            return fn(*args)
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Run on the engine's thread and wait (start-up and warm-up, before the loop serves anyone)."""

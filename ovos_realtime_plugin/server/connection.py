@@ -20,6 +20,7 @@ from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.client_events import SessionClose
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
+from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
 
@@ -64,6 +65,7 @@ class Connection:
 
     def _receive(self, message: str | bytes) -> bool:
         """Apply one frame; ``True`` when the client asked to close the session."""
+        metrics.frame_received(message)
         try:
             event = parse_event(message, self.session.renderer.dialect)
         except BadEvent as bad:
@@ -91,10 +93,12 @@ class Connection:
 
     async def _write(self) -> None:
         while (event := await self._outbox.get()) is not None:
+            frame = json.dumps(event, separators=(",", ":"))
             try:
-                await self.ws.send(json.dumps(event, separators=(",", ":")))
+                await self.ws.send(frame)
             except ConnectionClosed:
                 return
+            metrics.event_sent(event, frame)
 
     def _execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunAssistant):
