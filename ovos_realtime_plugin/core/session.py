@@ -213,7 +213,17 @@ class RealtimeSession(input_audio.InputAudio):
                 self._waiting.remove(stream)
             elif not pending or not any(item.id in pending for item in stream.spec.context):
                 self._waiting.remove(stream)
-                self.effect(RunAssistant(self._request(stream)))
+                self._run_or_fail(stream)
+
+    def _run_or_fail(self, stream: ResponseStream) -> None:
+        """Run the assistant, unless the turn it answers is speech whose transcription failed: the assistant
+        would hear nothing, so the response fails with that error (already reported with the transcript)."""
+        context = stream.spec.context
+        error = self.failed_transcripts.get(context[-1].id) if context else None
+        if error is not None:
+            stream.stop("failed", {"type": "failed", "error": error})
+        else:
+            self.effect(RunAssistant(self._request(stream)))
 
     def _request(self, stream: ResponseStream) -> AssistantRequest:
         spec = stream.spec

@@ -35,6 +35,7 @@ class Transcripts:
 
     def __init__(self) -> None:
         self.pending_transcripts: dict[str, str] = {}  # item_id → content kind, while transcription runs
+        self.failed_transcripts: dict[str, dict[str, Any]] = {}  # item_id → the error its transcription ended with
         self._sent: dict[str, str] = {}  # item_id → transcript text already sent as deltas
         self._early: EarlyTranscript | None = None  # the current turn's, not yet committed
         self._committed_early: dict[int, EarlyTranscript] = {}  # attempt → committed turn awaiting its result
@@ -168,6 +169,7 @@ class Transcripts:
         self._sent.pop(item_id, None)
         self._set_transcript(item_id, "")
         error = {"type": "server_error", "code": "transcription_failed", "message": message, "param": None}
+        self.failed_transcripts[item_id] = error
         if self.transcription_on:
             self._ts.emit("conversation.item.input_audio_transcription.failed",
                           {"item_id": item_id, "content_index": 0, "error": error})

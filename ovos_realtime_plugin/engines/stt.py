@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 STT_RATE = 16000  # what OPM STT plugins expect (and some assume without checking)
 
 
+class TranscriptionError(RuntimeError):
+    """The STT plugin gave no result (``None``, not ``""``: that is silence)."""
+
+
 class PluginTranscriber:
     def __init__(self, plugin: Any, module: str, thread: EngineThread) -> None:
         self.plugin = plugin
@@ -37,7 +41,9 @@ class PluginTranscriber:
 
         audio = AudioData(resample(pcm16, rate, STT_RATE), STT_RATE, 2)
         text = self.plugin.execute(audio, language=lang)
-        return str(text or "")
+        if text is None:  # a plugin that swallowed its failure, e.g. ovos-stt-plugin-server with every server down
+            raise TranscriptionError(f"{self.module} returned no transcript (its server unreachable or failing?)")
+        return str(text)
 
     def warm(self, language: str) -> None:
         """One transcription of a second of quiet noise, so the first user turn does not pay for it."""
