@@ -26,7 +26,7 @@ setup(
     data_files=[],
     install_requires=requirements(),
     extras_require={"test": ["pytest", "pytest-asyncio", "ruff", "mypy", "openai", "openai-agents",
-                             "ovos-PHAL"]},
+                             "ovos-PHAL", "ovos-stt-plugin-server", "ovos-tts-plugin-server"]},
     entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"],
                   "opm.phal": ["ovos-PHAL-plugin-realtime=ovos_realtime_plugin.phal:RealtimePhalPlugin"]},
 )
