@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.metrics import VoiceTurnStages
 from ovos_realtime_plugin.server.settings import ServerSettings
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import silence, spoken
@@ -196,9 +197,37 @@ async def test_a_voice_turn_counts_engine_calls_and_their_time(voice_server: Run
         assert delta(before, after, "engine_call_seconds_count", engine=engine) == calls
         assert delta(before, after, "engine_call_seconds_sum", engine=engine) > 0
         assert value(after, "engine_queue_depth", engine=engine) == 0
+    for stage in ("transcript", "first_text", "first_audio"):  # one turn: each stage once
+        assert delta(before, after, "voice_turn_stage_seconds_count", stage=stage) == 1, stage
+    stage_sums = [delta(before, after, "voice_turn_stage_seconds_sum", stage=stage)
+                  for stage in ("transcript", "first_text", "first_audio")]
+    assert 0 < stage_sums[0] <= stage_sums[1] <= stage_sums[2]  # in the order the client heard them
     health = json.loads((await http_get(port, "/healthz"))[2])
     assert health["engines"] == {"stt": "ovos-stt-plugin-fasterwhisper", "tts": "ovos-tts-plugin-piper",
                                  "vad": "ovos-vad-plugin-silero"}
+
+
+def test_voice_turn_stages_are_timed_from_speech_stopped_once_per_turn() -> None:
+    now = [0.0]
+    seen: list[tuple[str, float]] = []
+    stages = VoiceTurnStages(clock=lambda: now[0], observe=lambda stage, seconds: seen.append((stage, seconds)))
+
+    def at(t: float, kind: str) -> None:
+        now[0] = t
+        stages.saw(kind)
+
+    at(1.0, "response.output_text.delta")  # a text turn: no voice turn started
+    at(2.0, "input_audio_buffer.speech_stopped")
+    at(2.3, "conversation.item.input_audio_transcription.completed")
+    at(2.5, "response.output_audio_transcript.delta")
+    at(2.6, "response.output_audio_transcript.delta")  # later deltas: not a stage
+    at(2.9, "response.output_audio.delta")
+    at(3.0, "response.done")
+    at(4.0, "response.output_text.delta")  # after the turn's response
+    at(5.0, "input_audio_buffer.speech_stopped")
+    at(5.2, "conversation.item.input_audio_transcription.completed")
+    assert [(stage, round(seconds, 3)) for stage, seconds in seen] == [
+        ("transcript", 0.3), ("first_text", 0.5), ("first_audio", 0.9), ("transcript", 0.2)]
 
 
 def test_observe_stage_feeds_the_voice_turn_histogram() -> None:

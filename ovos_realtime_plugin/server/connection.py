@@ -39,6 +39,7 @@ class Connection:
         self.session = session
         self.assistant = assistant
         self.log = SessionLog(log, {"session": session.id})
+        self.metrics = metrics.ConnectionMetrics()
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancellers: set[asyncio.Future[None]] = set()
@@ -65,7 +66,7 @@ class Connection:
 
     def _receive(self, message: str | bytes) -> bool:
         """Apply one frame; ``True`` when the client asked to close the session."""
-        metrics.frame_received(message)
+        self.metrics.received(message)
         try:
             event = parse_event(message, self.session.renderer.dialect)
         except BadEvent as bad:
@@ -98,7 +99,7 @@ class Connection:
                 await self.ws.send(frame)
             except ConnectionClosed:
                 return
-            metrics.event_sent(event, frame)
+            self.metrics.sent(event, frame)
 
     def _execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunAssistant):

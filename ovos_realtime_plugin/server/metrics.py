@@ -3,12 +3,12 @@
 The definitions live here; the rest of the code calls the small hooks below:
 
 - :func:`session` (context manager), around each connection: ``sessions_open``, ``sessions_total``
-- :func:`frame_received`, each connection's reader: ``received_bytes_total``
-- :func:`event_sent`, each connection's writer: ``sent_bytes_total``, ``responses_total{status}``,
-  ``errors_total{code}``, ``rate_limit_rejections_total``
+- :class:`ConnectionMetrics`, one per connection, fed each frame in (``received_bytes_total``) and each event
+  out: ``sent_bytes_total``, ``responses_total{status}``, ``errors_total{code}``, ``rate_limit_rejections_total``,
+  and the voice-turn stages seen on the wire (:class:`VoiceTurnStages`)
 - :func:`engine_queued` and :func:`engine_call`, the engine threads (STT, TTS, VAD): ``engine_queue_depth``,
   ``engine_calls_total{engine,outcome}``, ``engine_call_seconds``
-- :func:`observe_stage`, the voice-turn trace: ``voice_turn_stage_seconds{stage}``
+- :func:`observe_stage`, any voice-turn trace: ``voice_turn_stage_seconds{stage}``
 - :func:`watch_status`, the daemon once connected: ``bus_connected``, ``skills_ready``
 
 All metrics are named ``ovos_realtime_*`` and live in prometheus-client's default registry (with its process
@@ -58,10 +58,6 @@ def session(dialect: str, kind: str) -> Iterator[None]:
         gauge.dec()
 
 
-def frame_received(frame: str | bytes) -> None:
-    RECEIVED_BYTES.inc(payload_size(frame))
-
-
 def payload_size(frame: str | bytes) -> int:
     """A frame's size in bytes (JSON text is nearly always ASCII: no encoding needed to count it)."""
     if isinstance(frame, bytes) or not frame.isascii():
@@ -104,6 +100,53 @@ def engine_call(engine: str) -> Iterator[None]:
     finally:
         ENGINE_SECONDS.labels(engine).observe(time.perf_counter() - start)
         ENGINE_CALLS.labels(engine, outcome).inc()
+
+
+class ConnectionMetrics:
+    """One connection's hooks: each frame received, each event sent."""
+
+    def __init__(self) -> None:
+        self.stages = VoiceTurnStages()
+
+    def received(self, frame: str | bytes) -> None:
+        RECEIVED_BYTES.inc(payload_size(frame))
+
+    def sent(self, event: Mapping[str, Any], frame: str) -> None:
+        event_sent(event, frame)
+        self.stages.saw(str(event.get("type")))
+
+
+TURN_START = "input_audio_buffer.speech_stopped"
+TURN_END = "response.done"
+STAGE_EVENTS = {
+    "conversation.item.input_audio_transcription.completed": "transcript",
+    "response.output_text.delta": "first_text", "response.text.delta": "first_text",
+    "response.output_audio_transcript.delta": "first_text", "response.audio_transcript.delta": "first_text",
+    "response.output_audio.delta": "first_audio", "response.audio.delta": "first_audio",
+}
+"""The events (GA and beta names) that end a stage, timed from the end of the user's speech."""
+
+
+class VoiceTurnStages:
+    """A voice turn's latencies as the client sees them: from ``speech_stopped`` to the turn's transcript
+    (``transcript``), its answer's first words (``first_text``) and first audio (``first_audio``), each once,
+    until the turn's ``response.done``."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter,
+                 observe: Callable[[str, float], None] | None = None) -> None:
+        self._clock = clock
+        self._observe = observe or observe_stage
+        self._stopped_at: float | None = None
+        self._seen: set[str] = set()
+
+    def saw(self, kind: str) -> None:
+        if kind == TURN_START:
+            self._stopped_at, self._seen = self._clock(), set()
+        elif kind == TURN_END:
+            self._stopped_at = None
+        elif self._stopped_at is not None and (stage := STAGE_EVENTS.get(kind)) and stage not in self._seen:
+            self._seen.add(stage)
+            self._observe(stage, self._clock() - self._stopped_at)
 
 
 def observe_stage(stage: str, seconds: float) -> None:
