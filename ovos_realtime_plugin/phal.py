@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +41,10 @@ class RealtimePhalPlugin(PHALPlugin):  # type: ignore[misc]  # OPM is untyped
         _before_thread_pools_stop(self.shutdown)
 
     def run(self) -> None:
+        # This thread and every thread it starts (event loop, engines, bus) leave SIGTERM/SIGINT to the service:
+        # CPython runs signal handlers in the main thread only, and ovos-PHAL's main thread sleeps in an untimed
+        # wait that a signal taken by another thread does not wake (seen under strace: the service never stopped).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         log_like_ovos()
         conf = dict(self.config_core)
         try:
