@@ -87,6 +87,16 @@ def setup_logging(level: str | None) -> None:
     init_service_logger(SERVICE)
     if level:
         LOG.set_level(level.upper())
+    log_like_ovos()
+
+
+def log_like_ovos() -> None:
+    """Our loggers to stdout and ``realtime.log`` with OVOS's format and level (also inside another OVOS
+    service, whose logger is already set up)."""
+    from ovos_utils.log import LOG
+
+    if log.handlers:
+        return
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if LOG.base_path != "stdout":
         path = Path(LOG.base_path)
@@ -107,12 +117,15 @@ def settings_from(args: argparse.Namespace, conf: Mapping[str, Any]) -> DaemonSe
     return settings
 
 
-async def serve(settings: DaemonSettings, load_speech: Callable[[], LoadedSpeech] | None = None) -> int:
+async def serve(settings: DaemonSettings, load_speech: Callable[[], LoadedSpeech] | None = None,
+                stop: asyncio.Event | None = None) -> int:
+    """Run the daemon until ``stop`` is set (default: until SIGINT/SIGTERM); the exit status."""
     daemon = Daemon(settings, load_speech=load_speech)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     try:
         await daemon.run(stop)
     except (ServiceStartError, ServiceExitedError, BusError):  # logged as the daemon's status
@@ -134,8 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         log.error("%s", exc)
         return 2
-    return asyncio.run(serve(settings, functools.partial(speech_from_config, conf, stt=args.stt, tts=args.tts,
-                                                         vad=args.vad, language=settings.server.language)))
+    return asyncio.run(serve(settings, speech_loader(conf, settings, stt=args.stt, tts=args.tts, vad=args.vad)))
+
+
+def speech_loader(conf: Mapping[str, Any], settings: DaemonSettings,
+                  **overrides: str | None) -> Callable[[], LoadedSpeech]:
+    """Loads the speech engines mycroft.conf (and ``overrides``: ``stt``, ``tts``, ``vad``) chooses, once."""
+    return functools.partial(speech_from_config, dict(conf), language=settings.server.language, **overrides)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ class Daemon:
         self.server = RealtimeServer(s.server, self.responders,
                                      speech=self.speech)
         await self.server.start(ready=False)
+        self.server.probe.watch(lambda: self.bus is not None and self.bus.connected,
+                                lambda: self.server is not None and self.server.ready)
         self.status.set_alive()
         skills_settings = dataclasses.replace(s.skills or SkillsServiceSettings(), bus_host=address.host,
                                               bus_port=address.port, bus_route=address.route)

@@ -35,6 +35,8 @@ from typing import Any
 
 from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings
 from ovos_realtime_plugin.bus.skills_service import SkillsServiceSettings
+from ovos_realtime_plugin.engines.speech import shipped_config
+from ovos_realtime_plugin.host_locale import local_defaults
 from ovos_realtime_plugin.llm.settings import LlmSettings, llm_settings
 from ovos_realtime_plugin.merge import deep_merge
 from ovos_realtime_plugin.server.settings import LOOPBACK, ServerSettings, from_config
@@ -86,11 +88,16 @@ def daemon_settings(conf: Mapping[str, Any], *, standalone: bool = False, host: 
                     lang: str | None = None) -> DaemonSettings:
     """Settings from the merged mycroft.conf; the keyword arguments (the command line) win when given.
 
-    Raises ``ValueError`` on a setting that cannot work."""
+    Standalone, a ``location`` and ``lang`` that mycroft.conf leaves as ovos-config ships them are the host's
+    (:mod:`ovos_realtime_plugin.host_locale`). Raises ``ValueError`` on a setting that cannot work."""
+    if standalone:
+        conf = {**conf, **local_defaults(conf, shipped_config())}
     section: Mapping[str, Any] = conf.get(SERVICE) or {}
     lang = lang or section.get("lang") or conf.get("lang") or DEFAULT_LANG
     server = from_config(dict(section), host=host, port=port, api_keys=api_keys, language=lang)
     assistant_values: dict[str, Any] = {"default_lang": lang}
+    if standalone and conf.get("location"):
+        assistant_values["location"] = conf["location"]  # the skills read the time zone from each session's
     if section.get("pipeline"):
         assistant_values["pipeline"] = tuple(section["pipeline"])
     if "turn_timeout_s" in section:

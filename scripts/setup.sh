@@ -17,6 +17,8 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 extra=""; [ "${1:-}" = "test" ] && extra="[test]"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra"
+# OVOS's STT/TTS servers for the scale-out tests (own venv; skipped with OVOS_REALTIME_OVOS_SERVERS=0)
+[ "${1:-}" = "test" ] && scripts/setup_ovos_servers.sh
 # the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)
 [ "${1:-}" = "test" ] && scripts/setup_local_llm.sh
 exit 0

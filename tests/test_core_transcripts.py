@@ -117,6 +117,8 @@ def test_an_early_failure_fails_the_committed_item() -> None:
     events = core.take()
     assert types(events)[0] == "conversation.item.input_audio_transcription.failed"
     assert events[0]["error"]["message"] == "engine crashed"
+    done = next(e for e in events if e["type"] == "response.done")["response"]  # the turn's response: nothing to hear
+    assert done["status"] == "failed" and done["status_details"]["error"]["code"] == "transcription_failed"
 
 
 def test_a_manual_commit_during_a_pause_transcribes_what_was_committed() -> None:

@@ -110,12 +110,17 @@ async def wait_healthy(port: int, running: Callable[[], bool], timeout: float = 
 
 
 async def hello_world(port: int) -> str:
+    return await text_turn(port, "hello world")
+
+
+async def text_turn(port: int, text: str) -> str:
+    """The text answer to ``text``, asked with the stock SDK in a new connection."""
     sdk = AsyncOpenAI(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}/v1")
     async with sdk.realtime.connect(model="gpt-realtime") as conn:
         await collect(conn, "session.created")
         await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
         await collect(conn, "session.updated")
-        await conn.conversation.item.create(item=user_text("hello world"))
+        await conn.conversation.item.create(item=user_text(text))
         await conn.response.create()
         events = await collect(conn, "response.done")
     return "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")

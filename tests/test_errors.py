@@ -322,7 +322,7 @@ async def test_healthz(realtime: Running) -> None:
             return response.status, response.read().decode()
 
     status, body = await asyncio.to_thread(get)
-    assert status == 200 and body.strip() == "ok"
+    assert status == 200 and json.loads(body)["status"] == "ok"
 
 
 async def test_15_mib_append_is_accepted(realtime: Running) -> None:

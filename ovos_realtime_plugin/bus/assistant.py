@@ -323,7 +323,8 @@ class OvosAssistant:
         if self._session is not None and self._session.session_id == session_id:
             return self._session
         self.close()
-        initial = new_session(session_id, self._settings.default_lang, self._settings.pipeline)
+        initial = new_session(session_id, self._settings.default_lang, self._settings.pipeline,
+                              self._settings.location)
         self._session = OvosSession(initial, self._settings.pipeline)
         self._subscription = self._bus.subscribe(session_id, self._on_message, self._on_drop)
         return self._session

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ovos_realtime_plugin.bus.dialogs import DEFAULT_LOCALE_DIR
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE
@@ -22,6 +24,8 @@ class OvosAssistantSettings:
     first, and the skill would then wait 15 s."""
     default_lang: str | None = None
     """None: the ``lang`` of mycroft.conf."""
+    location: Mapping[str, Any] | None = None
+    """The sessions' location (the skills read its timezone from there); None: the ``location`` of mycroft.conf."""
     source: str = "ovos-realtime"
     locale_dir: Path = DEFAULT_LOCALE_DIR
     fallback_skill_id: str = "ovos-realtime.fallback"

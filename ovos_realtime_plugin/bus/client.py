@@ -17,7 +17,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -57,11 +57,13 @@ class BusMessage:
         return sid if isinstance(sid, str) else None
 
 
-def new_session(session_id: str, lang: str | None = None, pipeline: Sequence[str] = ()) -> dict[str, Any]:
-    """A fresh serialized OVOS ``Session`` (reads ``mycroft.conf`` defaults: location, units ...)."""
+def new_session(session_id: str, lang: str | None = None, pipeline: Sequence[str] = (),
+                location: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A fresh serialized OVOS ``Session`` (reads ``mycroft.conf`` defaults: location unless given, units ...)."""
     if session_id == "default":
         raise ValueError("'default' is the device's own OVOS session; a remote client needs its own")
-    session: dict[str, Any] = Session(session_id, lang=lang, pipeline=list(pipeline) or None).serialize()
+    session: dict[str, Any] = Session(session_id, lang=lang, pipeline=list(pipeline) or None,
+                                      location_prefs=dict(location) if location else None).serialize()
     return session
 
 

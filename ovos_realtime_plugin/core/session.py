@@ -216,7 +216,17 @@ class RealtimeSession:
                 self._waiting.remove(stream)
             elif not self.transcripts.waiting_for(stream.spec.context):
                 self._waiting.remove(stream)
-                self.effect(RunAssistant(self._request(stream)))
+                self._run_or_fail(stream)
+
+    def _run_or_fail(self, stream: ResponseStream) -> None:
+        """Run the assistant, unless the turn it answers is speech whose transcription failed: the assistant
+        would hear nothing, so the response fails with that error (already reported with the transcript)."""
+        context = stream.spec.context
+        error = self.transcripts.failed.get(context[-1].id) if context else None
+        if error is not None:
+            _stop_failed(stream, error)
+        else:
+            self.effect(RunAssistant(self._request(stream)))
 
     def _request(self, stream: ResponseStream) -> AssistantRequest:
         spec = stream.spec
@@ -268,8 +278,7 @@ class RealtimeSession:
         error = server_error(message, code)
         self.error(error)
         self.effect(CancelResponse(response_id))
-        details = {k: v for k, v in error.body().items() if k != "param"}
-        stream.stop(ResponseStatus.FAILED, {"type": "failed", "error": details})
+        _stop_failed(stream, error)
 
     def on_speech_audio(self, response_id: str, item_id: str, audio: bytes) -> None:
         stream = self.responses.get(response_id)
@@ -339,3 +348,9 @@ class RealtimeSession:
 
     def early_words(self, text: str) -> None:
         self.input.early_words(text)
+
+
+def _stop_failed(stream: ResponseStream, error: ProtocolError) -> None:
+    """End ``stream`` as ``failed`` with ``error`` in its status details."""
+    details = {k: v for k, v in error.body().items() if k != "param"}
+    stream.stop(ResponseStatus.FAILED, {"type": "failed", "error": details})

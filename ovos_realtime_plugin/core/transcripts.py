@@ -67,6 +67,7 @@ class Transcripts:
     def __init__(self, host: TranscriptHost) -> None:
         self.host = host
         self.pending: dict[str, TranscriptState] = {}  # item_id → WAITING / EARLY, until its transcript ends
+        self.failed: dict[str, ProtocolError] = {}  # item_id → the error its transcription ended with
         self._sent: dict[str, str] = {}  # item_id → transcript text already sent as deltas
         self._early: EarlyTranscript | None = None  # the current turn's, not yet committed
         self._committed_early: dict[int, EarlyTranscript] = {}  # attempt → committed turn awaiting its result
@@ -201,6 +202,7 @@ class Transcripts:
             return
         self._set_transcript(item_id, "")
         error = server_error(message, "transcription_failed")
+        self.failed[item_id] = error
         if self.on:
             self.host.emit("conversation.item.input_audio_transcription.failed",
                            {"item_id": item_id, "content_index": 0, "error": error.body()})

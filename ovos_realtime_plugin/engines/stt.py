@@ -16,6 +16,10 @@ STT_RATE = 16000  # what OPM STT plugins expect (and some assume without checkin
 TIMEOUT_S = 60.0  # one call (at most 25 s of audio): past this the transcript fails (engines/worker.py)
 
 
+class TranscriptionError(RuntimeError):
+    """The STT plugin gave no result (``None``, not ``""``: that is silence)."""
+
+
 class PluginTranscriber:
     def __init__(self, plugin: Any, module: str, thread: EngineThread) -> None:
         self.plugin = plugin
@@ -43,7 +47,9 @@ class PluginTranscriber:
 
         audio = AudioData(resample(pcm16, rate, STT_RATE), STT_RATE, 2)
         text = self.plugin.execute(audio, language=lang)
-        return str(text or "")
+        if text is None:  # a plugin that swallowed its failure, e.g. ovos-stt-plugin-server with every server down
+            raise TranscriptionError(f"{self.module} returned no transcript (its server unreachable or failing?)")
+        return str(text)
 
     def warm(self, language: str) -> None:
         """One transcription of a second of quiet noise, so the first user turn does not pay for it."""

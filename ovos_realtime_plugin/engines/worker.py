@@ -13,6 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from ovos_realtime_plugin.server import metrics
+
 T = TypeVar("T")
 
 
@@ -32,14 +34,19 @@ class EngineThread:
 
     async def run(self, fn: Callable[..., T], *args: object, timeout: float | None = None) -> T:
         pool = self._pool
-        future = asyncio.get_running_loop().run_in_executor(pool, fn, *args)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            if self._pool is pool:  # leave the stuck thread behind
-                self._pool = self._new_pool()
-                pool.shutdown(wait=False)
-            raise EngineTimeout(f"the {self.name} engine did not answer within {timeout:g} s") from None
+        with metrics.engine_queued(self.name):
+            future = asyncio.get_running_loop().run_in_executor(pool, self._timed, fn, *args)
+            try:
+                return await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                if self._pool is pool:  # leave the stuck thread behind
+                    self._pool = self._new_pool()
+                    pool.shutdown(wait=False)
+                raise EngineTimeout(f"the {self.name} engine did not answer within {timeout:g} s") from None
+
+    def _timed(self, fn: Callable[..., T], *args: object) -> T:
+        with metrics.engine_call(self.name):
+            return fn(*args)
 
     def later(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` on the engine's thread once the work before it is done; nobody waits for it."""

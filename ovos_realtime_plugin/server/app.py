@@ -19,7 +19,7 @@ from ovos_realtime_plugin.core.assistant import Assistant
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.protocol.session import RealtimeSession
-from ovos_realtime_plugin.server import handshake
+from ovos_realtime_plugin.server import handshake, metrics, observability
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
@@ -42,6 +42,7 @@ class RealtimeServer:
         self.speech = speech
         self.ready = False
         self.connections: set[Connection] = set()
+        self.probe = observability.StatusProbe()
         self._server: Server | None = None
 
     @property
@@ -75,8 +76,9 @@ class RealtimeServer:
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0].rstrip("/")
         if path == "/healthz":
-            status = HTTPStatus.OK if self.ready else HTTPStatus.SERVICE_UNAVAILABLE
-            return conn.respond(status, "ok\n" if self.ready else "starting\n")
+            return _answer(observability.health(self.ready, len(self.connections), self.speech, self.probe))
+        if path == "/metrics":
+            return _answer(observability.scrape(self.settings, request.headers))
         if path not in handshake.PATHS:
             return conn.respond(HTTPStatus.NOT_FOUND, "not found: use /v1/realtime\n")
         if request.headers.get("Upgrade", "").lower() != "websocket":
@@ -126,15 +128,16 @@ class RealtimeServer:
         connection = Connection(ws, session, assistant, self.speech)
         self.connections.add(connection)
         log.info("session %s opened (%s, %s)", session.id, hs.dialect, hs.kind)
-        try:
-            await connection.run()
-        except Exception:  # a bug of ours: this socket closes with 1011, the server goes on
-            log.exception("session %s crashed", session.id)
-            await ws.close(1011, "internal error")
-        finally:
-            self.connections.discard(connection)
-            await _close(assistant)
-            log.info("session %s closed", session.id)
+        with metrics.session(hs.dialect, hs.kind):
+            try:
+                await connection.run()
+            except Exception:  # a bug of ours: this socket closes with 1011, the server goes on
+                log.exception("session %s crashed", session.id)
+                await ws.close(1011, "internal error")
+            finally:
+                self.connections.discard(connection)
+                await _close(assistant)
+                log.info("session %s closed", session.id)
 
 
 async def _close(assistant: Assistant) -> None:
@@ -148,6 +151,12 @@ async def _close(assistant: Assistant) -> None:
             await result
     except Exception:
         log.exception("closing the assistant failed")
+
+
+def _answer(answer: observability.HttpAnswer) -> Response:
+    headers = Headers([("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body))),
+                       ("Connection", "close")])
+    return Response(answer.status.value, answer.status.phrase, headers, answer.body)
 
 
 def _select_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:

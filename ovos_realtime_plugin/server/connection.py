@@ -19,6 +19,7 @@ from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.client_events import SessionClose
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
+from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.failures import CoreBug, to_core
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
@@ -38,6 +39,7 @@ class Connection:
         self.session = session
         self.assistant = assistant
         self.log = SessionLog(log, {"session": session.id})
+        self.metrics = metrics.ConnectionMetrics()
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancellers: set[asyncio.Future[None]] = set()
@@ -64,6 +66,7 @@ class Connection:
 
     def _receive(self, message: str | bytes) -> bool:
         """Apply one frame; ``True`` when the client asked to close the session."""
+        self.metrics.received(message)
         try:
             event = parse_event(message, self.session.renderer.dialect)
         except BadEvent as bad:
@@ -92,10 +95,12 @@ class Connection:
 
     async def _write(self) -> None:
         while (event := await self._outbox.get()) is not None:
+            frame = json.dumps(event, separators=(",", ":"))
             try:
-                await self.ws.send(json.dumps(event, separators=(",", ":")))
+                await self.ws.send(frame)
             except ConnectionClosed:
                 return
+            self.metrics.sent(event, frame)
 
     def _execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunAssistant):

@@ -23,6 +23,7 @@ class ServerSettings:
     early_transcripts: bool = True  # transcribe at the user's pause, before the silence window ends the turn
     ping_interval_s: float = 20.0
     max_message_bytes: int = 16 * 1024 * 1024 + 64 * 1024  # admits a 15 MiB append once base64-encoded
+    metrics_open: bool = False  # /metrics without an API key even when keys are configured
 
     def check(self) -> None:
         """Refuse to listen beyond loopback without API keys."""
@@ -45,6 +46,7 @@ def from_config(section: dict[str, Any], **overrides: Any) -> ServerSettings:
         "language": section.get("lang", "en-US"),
         "allow_beta": bool(section.get("allow_beta", True)),
         "early_transcripts": bool(section.get("early_transcripts", True)),
+        "metrics_open": bool((section.get("metrics") or {}).get("open", False)),
     }
     for key, value in overrides.items():
         if value is None:

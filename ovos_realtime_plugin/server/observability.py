@@ -1,0 +1,74 @@
+"""``GET /healthz`` and ``GET /metrics``: what they answer, whatever HTTP server carries them.
+
+``/healthz``: 200 once sessions are taken, else 503, with a JSON body::
+
+    {"status": "ok", "bus": true, "skills_ready": true, "sessions": 2,
+     "engines": {"stt": "ovos-stt-plugin-fasterwhisper", "tts": "ovos-tts-plugin-piper", "vad": null}}
+
+``bus`` is ``null`` for a server that has no messagebus (an embedded use). ``/metrics``: the Prometheus text
+format (:mod:`.metrics`). It follows the server's auth: with no API keys configured the server listens on loopback
+only and ``/metrics`` is open; with keys, a scrape needs one (``Authorization: Bearer <key>``) unless the
+``"realtime"`` section says ``"metrics": {"open": true}``. A refused scrape gets 401.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from ovos_realtime_plugin.server import metrics
+from ovos_realtime_plugin.server.settings import ServerSettings
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: HTTPStatus
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class StatusProbe:
+    """What the server cannot see for itself; the daemon fills it in once it holds a bus connection."""
+
+    bus_connected: Callable[[], bool] | None = None
+    skills_ready: Callable[[], bool] = field(default=lambda: False)
+
+    def watch(self, bus_connected: Callable[[], bool], skills_ready: Callable[[], bool]) -> None:
+        self.bus_connected, self.skills_ready = bus_connected, skills_ready
+        metrics.watch_status(bus_connected, skills_ready)
+
+
+def engine_names(speech: SpeechEngines | None) -> dict[str, str | None]:
+    """The plugin each engine runs (``None``: none loaded)."""
+    def name(engine: Any) -> str | None:
+        return None if engine is None else str(getattr(engine, "module", type(engine).__name__))
+    if speech is None:
+        return {"stt": None, "tts": None, "vad": None}
+    vad = getattr(speech.new_vad, "__self__", speech.new_vad)
+    return {"stt": name(speech.stt), "tts": name(speech.tts), "vad": name(vad)}
+
+
+def health(ready: bool, sessions: int, speech: SpeechEngines | None, probe: StatusProbe) -> HttpAnswer:
+    body = {"status": "ok" if ready else "starting",
+            "bus": probe.bus_connected() if probe.bus_connected is not None else None,
+            "skills_ready": probe.skills_ready(), "sessions": sessions, "engines": engine_names(speech)}
+    status = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
+    return HttpAnswer(status, JSON, json.dumps(body).encode() + b"\n")
+
+
+def scrape(settings: ServerSettings, headers: Mapping[str, str]) -> HttpAnswer:
+    """The ``/metrics`` answer for a request with these headers."""
+    if settings.api_keys and not settings.metrics_open:
+        scheme, _, key = headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or key.strip() not in settings.api_keys:
+            return HttpAnswer(HTTPStatus.UNAUTHORIZED, TEXT, b"an API key is required: Authorization: Bearer <key>\n")
+    content_type, body = metrics.exposition()
+    return HttpAnswer(HTTPStatus.OK, content_type, body)
