@@ -17,6 +17,10 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 extra=""; [ "${1:-}" = "test" ] && extra="[test]"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra"
+# WebRTC: aiortc declares pyee>=13 while ovos-bus-client declares pyee<13; aiortc only uses pyee.asyncio's
+# AsyncIOEventEmitter, which pyee 12 has. So aiortc and its own dependencies go in without the resolver.
+.venv/bin/python -m pip install -q -c constraints.txt --no-deps aiortc aioice pylibsrtp google-crc32c pyOpenSSL \
+  ifaddr dnspython
 # the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)
 [ "${1:-}" = "test" ] && scripts/setup_local_llm.sh
 exit 0

@@ -1,4 +1,5 @@
-"""One WebSocket connection: frames into the session core, effects carried out, events out in order.
+"""One client connection (WebSocket or WebRTC data channel): frames into the session core, effects
+carried out, events out in order.
 
 All sends go through one outbox drained by one writer task, so events leave in the order the core
 produced them whatever task produced them. Blocking work runs in the engines' worker threads.
@@ -7,13 +8,9 @@ produced them whatever task produced them. Blocking work runs in the engines' wo
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
-
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
@@ -22,6 +19,7 @@ from ovos_realtime_plugin.protocol.client_events import SessionClose
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
+from ovos_realtime_plugin.server.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +30,9 @@ class SessionLog(logging.LoggerAdapter[logging.Logger]):
 
 
 class Connection:
-    def __init__(self, ws: ServerConnection, session: RealtimeSession, assistant: Assistant,
+    def __init__(self, transport: Transport, session: RealtimeSession, assistant: Assistant,
                  speech: SpeechEngines | None) -> None:
-        self.ws = ws
+        self.transport = transport
         self.session = session
         self.assistant = assistant
         self.log = SessionLog(log, {"session": session.id})
@@ -48,12 +46,10 @@ class Connection:
         try:
             self.session.start()
             self.flush()
-            async for message in self.ws:
+            async for message in self.transport.frames():
                 if self._receive(message):
                     break
                 self.flush()
-        except ConnectionClosed:
-            pass
         finally:
             self.flush()
             self._outbox.put_nowait(None)
@@ -91,9 +87,7 @@ class Connection:
 
     async def _write(self) -> None:
         while (event := await self._outbox.get()) is not None:
-            try:
-                await self.ws.send(json.dumps(event, separators=(",", ":")))
-            except ConnectionClosed:
+            if not await self.transport.send(event):
                 return
 
     def _execute(self, effect: fx.Effect) -> None:

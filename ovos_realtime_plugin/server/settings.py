@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
+from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings, webrtc_from_config
 
 DEFAULT_PORT = 60200
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -23,6 +24,7 @@ class ServerSettings:
     early_transcripts: bool = True  # transcribe at the user's pause, before the silence window ends the turn
     ping_interval_s: float = 20.0
     max_message_bytes: int = 16 * 1024 * 1024 + 64 * 1024  # admits a 15 MiB append once base64-encoded
+    webrtc: WebRTCSettings = field(default_factory=WebRTCSettings)
 
     def check(self) -> None:
         """Refuse to listen beyond loopback without API keys."""
@@ -45,6 +47,7 @@ def from_config(section: dict[str, Any], **overrides: Any) -> ServerSettings:
         "language": section.get("lang", "en-US"),
         "allow_beta": bool(section.get("allow_beta", True)),
         "early_transcripts": bool(section.get("early_transcripts", True)),
+        "webrtc": webrtc_from_config(dict(section.get("webrtc") or {})),
     }
     for key, value in overrides.items():
         if value is None:
