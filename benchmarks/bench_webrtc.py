@@ -19,6 +19,7 @@ from ovos_realtime_plugin.engines.choice import speech_choices
 from ovos_realtime_plugin.engines.speech import load_speech_engines, shipped_config
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
+from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 from tests.fixtures_speech import silence, spoken
 from tests.webrtc_client import Browser
@@ -59,8 +60,9 @@ async def webrtc_first_audio(base: str, turns: int) -> list[float]:
 
 async def main(turns: int) -> None:
     speech = load_speech_engines(speech_choices({}, shipped_config()))
-    settings = ServerSettings(port=0, api_keys=frozenset({KEY}),
-                              webrtc=WebRTCSettings(ice_host_addresses=("127.0.0.1",)))
+    loopback = WebRTCSettings(ice_host_addresses=("127.0.0.1",))
+    ice.configure(loopback)  # the peer standing in for the browser offers loopback too
+    settings = ServerSettings(port=0, api_keys=frozenset({KEY}), webrtc=loopback)
     server = RealtimeServer(settings, lambda session: InstantAssistant(), speech=speech.engines)
     await server.start()
     base = f"http://127.0.0.1:{server.port}/v1"

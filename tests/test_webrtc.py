@@ -13,6 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
+from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import silence, spoken
@@ -26,6 +27,7 @@ VOICE = {"type": "realtime", "output_modalities": ["audio"],
 
 @pytest.fixture(scope="module")
 async def rtc_server(speech: LoadedSpeech) -> AsyncIterator[Running]:
+    ice.configure(LOOPBACK)  # the test's own peer offers loopback too (aioice leaves it out by default)
     running = await start_server(speech=speech.engines, webrtc=LOOPBACK)
     yield running
     await running.server.stop()
