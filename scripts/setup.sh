@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES="espeak-ng swig libfann-dev sox strace iproute2"
+# headless Chromium for the browser tests (tests/test_browser_*.py)
+[ "${1:-}" = "test" ] && APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
