@@ -1,4 +1,4 @@
-"""Text round trip through ovos-realtime vs a bare websockets JSON echo server, in the same run.
+"""Text round trip through ovos-realtime vs a bare JSON echo server on the same stack (aiohttp), in the same run.
 
 Both servers answer one client request with the same frames: the baseline replays a recorded turn
 (json.loads + json.dumps of each event, nothing else), ovos-realtime produces it through the whole
@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from aiohttp import WSMsgType, web
 from websockets.asyncio.client import connect
-from websockets.asyncio.server import ServerConnection, serve
 
 from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.session import RealtimeSession
@@ -89,18 +90,23 @@ async def main(turns: int) -> None:
     url = f"ws://127.0.0.1:{server.port}/v1/realtime?model=gpt-realtime"
     recorded = await record_turn(url)
 
-    async def echo(ws: ServerConnection) -> None:
+    async def echo(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=False)  # as ovos-realtime's
+        await ws.prepare(request)
         pending = 0
         async for message in ws:
-            json.loads(message)
+            if message.type != WSMsgType.TEXT:
+                break
+            json.loads(message.data)
             pending += 1
             if pending == len(TURN):
                 pending = 0
                 for frame in recorded:
-                    await ws.send(json.dumps(json.loads(frame)))
+                    await ws.send_str(json.dumps(json.loads(frame)))
+        return ws
 
-    async with serve(echo, "127.0.0.1", 0) as baseline:
-        base_url = f"ws://127.0.0.1:{baseline.sockets[0].getsockname()[1]}/"
+    async with echo_server(echo) as base_port:
+        base_url = f"ws://127.0.0.1:{base_port}/"
         base_ws, our_ws = await open_client(base_url, False), await open_client(url, True)
         base: list[float] = []
         ours: list[float] = []
@@ -121,6 +127,20 @@ async def main(turns: int) -> None:
     print(f"ratio ovos-realtime / echo (median): {statistics.median(ours) / statistics.median(base):.2f}x "
           "(goal <= 1.3x)")
     print(f"first text delta, instant assistant: p50 {statistics.median(first) * 1e3:.3f} ms")
+
+
+@contextlib.asynccontextmanager
+async def echo_server(handler: Any) -> AsyncIterator[int]:
+    """The baseline: a bare aiohttp WebSocket server, the same stack as ovos-realtime's; yields its port."""
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield int(runner.addresses[0][1])
+    finally:
+        await runner.cleanup()
 
 
 def unlimited() -> Any:

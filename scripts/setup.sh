@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES="espeak-ng swig libfann-dev sox strace iproute2"
+# headless Chromium for the browser tests (tests/test_browser_*.py)
+[ "${1:-}" = "test" ] && APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -17,6 +19,10 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 extra=""; [ "${1:-}" = "test" ] && extra="[test]"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra"
+# WebRTC: aiortc declares pyee>=13 while ovos-bus-client declares pyee<13; aiortc only uses pyee.asyncio's
+# AsyncIOEventEmitter, which pyee 12 has. So aiortc and its own dependencies go in without the resolver.
+.venv/bin/python -m pip install -q -c constraints.txt --no-deps aiortc aioice pylibsrtp google-crc32c pyOpenSSL \
+  ifaddr dnspython
 # OVOS's STT/TTS servers for the scale-out tests (own venv; skipped with OVOS_REALTIME_OVOS_SERVERS=0)
 [ "${1:-}" = "test" ] && scripts/setup_ovos_servers.sh
 # the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)

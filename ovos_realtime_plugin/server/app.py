@@ -1,4 +1,5 @@
-"""The WebSocket server: handshake, auth, dialect selection, ``/healthz``; one :class:`Connection` per socket."""
+"""The HTTP + WebSocket server (aiohttp, one port): handshake, auth, dialect selection, ``/healthz``,
+ephemeral keys; one :class:`Connection` per socket."""
 
 from __future__ import annotations
 
@@ -7,22 +8,26 @@ import inspect
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from http import HTTPStatus
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.http11 import Request, Response
-from websockets.typing import Subprotocol
+from aiohttp import web
 
 from ovos_realtime_plugin.core.assistant import Assistant
+from ovos_realtime_plugin.core.config import deep_merge
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.protocol.session import RealtimeSession
-from ovos_realtime_plugin.server import handshake, metrics, observability
+from ovos_realtime_plugin.server import console, handshake, http_api, metrics, observability
+from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.transport import Transport
+from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
+
+if TYPE_CHECKING:
+    from ovos_realtime_plugin.server.webrtc.call import Call
 
 log = logging.getLogger(__name__)
 CLOSE_AUTH = 3000
@@ -42,105 +47,136 @@ class RealtimeServer:
         self.speech = speech
         self.ready = False
         self.connections: set[Connection] = set()
+        self.secrets = ClientSecrets(settings.api_keys)
+        self.calls: dict[str, Call] = {}  # WebRTC calls by id (see :mod:`.webrtc`)
         self.probe = observability.StatusProbe()
-        self._server: Server | None = None
+        self._runner: web.AppRunner | None = None
+        self._port = 0
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._port
+
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=self.settings.max_message_bytes)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        for path in handshake.PATHS:
+            app.router.add_get(path, self._websocket)
+            app.router.add_get(path + "/", self._websocket)
+        http_api.add_routes(app, self)
+        console.add_routes(app, self)
+        app.router.add_route("*", "/{tail:.*}", _not_found)
+        return app
 
     async def start(self, *, ready: bool = True) -> None:
         """Listen. With ``ready=False`` /healthz answers 503 and sessions are refused (503) until
         :attr:`ready` is set (the daemon does once the OVOS skills are ready)."""
         s = self.settings
-        self._server = await serve(
-            self._handle, s.host, s.port, process_request=self._process_request,
-            select_subprotocol=_select_subprotocol,
-            max_size=s.max_message_bytes, ping_interval=s.ping_interval_s, ping_timeout=s.ping_interval_s,
-            compression="deflate")
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.host, s.port, reuse_address=True)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
         self.ready = ready
-        log.info("ovos-realtime listening on ws://%s:%d/v1/realtime", s.host, self.port)
+        log.info("ovos-realtime listening on http://%s:%d/ (WebSocket /v1/realtime)", s.host, self.port)
 
     async def stop(self) -> None:
         self.ready = False
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        await http_api.hang_up_calls(self)
+        for connection in list(self.connections):
+            await connection.transport.close(1001, "server stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     async def serve_forever(self) -> None:
         await self.start()
-        assert self._server is not None
-        await self._server.serve_forever()
+        await asyncio.Event().wait()
 
-    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0].rstrip("/")
-        if path == "/healthz":
-            return _answer(observability.health(self.ready, len(self.connections), self.speech, self.probe))
-        if path == "/metrics":
-            return _answer(observability.scrape(self.settings, request.headers))
-        if path not in handshake.PATHS:
-            return conn.respond(HTTPStatus.NOT_FOUND, "not found: use /v1/realtime\n")
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return _answer(observability.health(self.ready, len(self.connections), self.speech, self.probe))
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return _answer(observability.scrape(self.settings, request.headers))
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() != "websocket":
-            return conn.respond(HTTPStatus.UPGRADE_REQUIRED, "this endpoint speaks WebSocket\n")
+            return web.Response(status=426, text="this endpoint speaks WebSocket\n")
         if not self.ready:
-            return conn.respond(HTTPStatus.SERVICE_UNAVAILABLE, "starting: try again once /healthz answers 200\n")
-        return None
-
-    async def _reject(self, ws: ServerConnection, err: ProtocolError, close_code: int) -> None:
-        event = {"type": "error", "event_id": new_id("event"), "error": err.payload(None)}
-        await ws.send(json.dumps(event))
-        await ws.close(close_code, f"{err.type}.{err.code}")
-
-    async def _handle(self, ws: ServerConnection) -> None:
-        assert ws.request is not None
-        hs = handshake.read(ws.request.path, ws.request.headers or Headers())
-        keys = self.settings.api_keys
-        if keys and hs.api_key not in keys:
-            await self._reject(ws, ProtocolError("invalid_api_key", "Incorrect API key provided."), CLOSE_AUTH)
-            return
-        if hs.dialect == "beta" and not self.settings.allow_beta:
-            await self._reject(ws, ProtocolError("beta_api_shape_disabled",
-                                                 "The beta Realtime API shape is disabled on this server."),
-                               CLOSE_REQUEST)
-            return
+            return web.Response(status=503, text="starting: try again once /healthz answers 200\n")
+        hs = handshake.read(request.path_qs, request.headers)
+        chosen = handshake.select_subprotocol(handshake.offered_subprotocols(request.headers))
+        s = self.settings
+        ws = web.WebSocketResponse(protocols=(chosen,) if chosen else (), max_msg_size=s.max_message_bytes,
+                                   heartbeat=s.ping_interval_s, compress=False)
+        await ws.prepare(request)
+        transport = WebSocketTransport(ws)
         if hs.call_id is not None:
-            await self._reject(ws, ProtocolError("invalid_value", "WebRTC/SIP sideband connections (call_id) are "
-                                                                  "not supported by this server.", "call_id"),
-                               CLOSE_REQUEST)
-            return
-        if hs.kind == "realtime" and not hs.model:
-            await self._reject(ws, ProtocolError("missing_model", "Missing required parameter: 'model'.", "model"),
-                               CLOSE_REQUEST)
-            return
-        session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
-                                  clock=time.time, limits=self.settings.limits,
-                                  defaults=self.settings.session_defaults if hs.kind == "realtime" else None,
-                                  language=self.settings.language,
-                                  early_transcripts=self.settings.early_transcripts)
+            await http_api.join_call(self, hs, transport)
+            return ws
         try:
-            assistant = self.assistant_factory(session)
+            session, assistant = self.open_session(hs)
+        except ProtocolError as err:
+            await reject(transport, err)
+            return ws
+        await self.run_connection(transport, session, assistant)
+        return ws
+
+    def open_session(self, hs: handshake.Handshake,
+                     grant: Grant | None = None) -> tuple[RealtimeSession, Assistant]:
+        """A new session and its assistant, or the :class:`ProtocolError` that refuses it."""
+        grant = grant or self.secrets.grant(hs.api_key)
+        if grant is None:
+            raise ProtocolError("invalid_api_key", "Incorrect API key provided.")
+        if hs.dialect == "beta" and not self.settings.allow_beta:
+            raise ProtocolError("beta_api_shape_disabled", "The beta Realtime API shape is disabled on this server.")
+        if hs.kind == "realtime" and not hs.model and not grant.session.get("model"):
+            raise ProtocolError("missing_model", "Missing required parameter: 'model'.", "model")
+        s = self.settings
+        defaults = deep_merge(s.session_defaults, grant.session) if hs.kind == "realtime" else None
+        session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
+                                  clock=time.time, limits=s.limits, defaults=defaults, language=s.language,
+                                  early_transcripts=s.early_transcripts)
+        try:
+            return session, self.assistant_factory(session)
         except Exception as exc:
             log.exception("could not set up an assistant")
-            await self._reject(ws, ProtocolError("server_error", f"assistant unavailable: {exc}", None,
-                                                 "server_error"), 1011)
-            return
-        connection = Connection(ws, session, assistant, self.speech)
+            raise ProtocolError("server_error", f"assistant unavailable: {exc}", None, "server_error") from exc
+
+    async def run_connection(self, transport: Transport, session: RealtimeSession, assistant: Assistant,
+                             connection: Connection | None = None) -> None:
+        connection = connection or Connection(transport, session, assistant, self.speech)
         self.connections.add(connection)
-        log.info("session %s opened (%s, %s)", session.id, hs.dialect, hs.kind)
-        with metrics.session(hs.dialect, hs.kind):
+        log.info("session %s opened (%s, %s)", session.id, session.renderer.dialect, session.config.type)
+        with metrics.session(session.renderer.dialect, session.config.type):
             try:
                 await connection.run()
-            except Exception:  # a bug of ours: this socket closes with 1011, the server goes on
+            except Exception:  # a bug of ours: this connection closes with 1011, the server goes on
                 log.exception("session %s crashed", session.id)
-                await ws.close(1011, "internal error")
+                await transport.close(1011, "internal error")
             finally:
                 self.connections.discard(connection)
-                await _close(assistant)
+                await close_assistant(assistant)
                 log.info("session %s closed", session.id)
 
 
-async def _close(assistant: Assistant) -> None:
+async def reject(transport: Transport, err: ProtocolError) -> None:
+    code = {"invalid_api_key": CLOSE_AUTH, "server_error": 1011}.get(err.code or "", CLOSE_REQUEST)
+    event = {"type": "error", "event_id": new_id("event"), "error": err.payload(None)}
+    await transport.send(event, json.dumps(event))
+    await transport.close(code, f"{err.type}.{err.code}")
+
+
+def _answer(answer: observability.HttpAnswer) -> web.Response:
+    return web.Response(status=answer.status.value, body=answer.body, headers={"Content-Type": answer.content_type})
+
+
+async def _not_found(_request: web.Request) -> web.Response:
+    return web.Response(status=404, text="not found: use /v1/realtime\n")
+
+
+async def close_assistant(assistant: Assistant) -> None:
     """Release what the assistant holds for its session: ``close()`` (sync or async) or ``aclose()``."""
     close = getattr(assistant, "close", None) or getattr(assistant, "aclose", None)
     if close is None:
@@ -151,17 +187,6 @@ async def _close(assistant: Assistant) -> None:
             await result
     except Exception:
         log.exception("closing the assistant failed")
-
-
-def _answer(answer: observability.HttpAnswer) -> Response:
-    headers = Headers([("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body))),
-                       ("Connection", "close")])
-    return Response(answer.status.value, answer.status.phrase, headers, answer.body)
-
-
-def _select_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
-    chosen = handshake.select_subprotocol(list(offered))
-    return Subprotocol(chosen) if chosen else None
 
 
 async def run_until_stopped(server: RealtimeServer, stop: asyncio.Event) -> None:

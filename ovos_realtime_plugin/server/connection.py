@@ -1,4 +1,5 @@
-"""One WebSocket connection: frames into the session core, effects carried out, events out in order.
+"""One client connection (WebSocket or WebRTC data channel): frames into the session core, effects
+carried out, events out in order.
 
 All sends go through one outbox drained by one writer task, so events leave in the order the core
 produced them whatever task produced them. Blocking work runs in the engines' worker threads.
@@ -11,9 +12,6 @@ import json
 import logging
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
-
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.client_events import SessionClose
@@ -23,6 +21,7 @@ from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.failures import CoreBug, to_core
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
+from ovos_realtime_plugin.server.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +32,9 @@ class SessionLog(logging.LoggerAdapter[logging.Logger]):
 
 
 class Connection:
-    def __init__(self, ws: ServerConnection, session: RealtimeSession, assistant: Assistant,
+    def __init__(self, transport: Transport, session: RealtimeSession, assistant: Assistant,
                  speech: SpeechEngines | None) -> None:
-        self.ws = ws
+        self.transport = transport
         self.session = session
         self.assistant = assistant
         self.log = SessionLog(log, {"session": session.id})
@@ -50,12 +49,10 @@ class Connection:
         try:
             self.session.start()
             self.flush()
-            async for message in self.ws:
+            async for message in self.transport.frames():
                 if self._receive(message):
                     break
                 self.flush()
-        except ConnectionClosed:
-            pass
         finally:
             self.flush()
             self._outbox.put_nowait(None)
@@ -96,9 +93,7 @@ class Connection:
     async def _write(self) -> None:
         while (event := await self._outbox.get()) is not None:
             frame = json.dumps(event, separators=(",", ":"))
-            try:
-                await self.ws.send(frame)
-            except ConnectionClosed:
+            if not await self.transport.send(event, frame):
                 return
             self.metrics.sent(event, frame)
 

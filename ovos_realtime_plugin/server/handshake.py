@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.datastructures import Headers
+from multidict import CIMultiDictProxy
+
+Headers = CIMultiDictProxy[str]
 
 PATHS = ("/v1/realtime", "/realtime")
 BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
@@ -23,7 +25,7 @@ class Handshake:
 
 
 def offered_subprotocols(headers: Headers) -> list[str]:
-    return [p.strip() for value in headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",") if p.strip()]
+    return [p.strip() for value in headers.getall("Sec-WebSocket-Protocol", []) for p in value.split(",") if p.strip()]
 
 
 def _first(query: dict[str, list[str]], name: str) -> str | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
+from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings, webrtc_from_config
 
 DEFAULT_PORT = 60200
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -24,6 +25,7 @@ class ServerSettings:
     ping_interval_s: float = 20.0
     max_message_bytes: int = 16 * 1024 * 1024 + 64 * 1024  # admits a 15 MiB append once base64-encoded
     metrics_open: bool = False  # /metrics without an API key even when keys are configured
+    webrtc: WebRTCSettings = field(default_factory=WebRTCSettings)
 
     def check(self) -> None:
         """Refuse to listen beyond loopback without API keys."""
@@ -47,6 +49,7 @@ def from_config(section: dict[str, Any], **overrides: Any) -> ServerSettings:
         "allow_beta": bool(section.get("allow_beta", True)),
         "early_transcripts": bool(section.get("early_transcripts", True)),
         "metrics_open": bool((section.get("metrics") or {}).get("open", False)),
+        "webrtc": webrtc_from_config(dict(section.get("webrtc") or {})),
     }
     for key, value in overrides.items():
         if value is None:

@@ -1,0 +1,76 @@
+"""The HTTP endpoints beside the WebSocket: ``client_secrets`` (ephemeral keys) and, when aiortc is
+installed, the WebRTC ``calls``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ovos_realtime_plugin.core.errors import ProtocolError
+from ovos_realtime_plugin.server.client_secrets import SecretRequestError
+from ovos_realtime_plugin.server.handshake import Handshake
+from ovos_realtime_plugin.server.http_errors import bad_key, bearer_key, json_error, read_body, too_large
+
+if TYPE_CHECKING:
+    from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
+
+log = logging.getLogger(__name__)
+PREFIXES = ("/v1/realtime", "/realtime")
+
+
+def add_routes(app: web.Application, server: RealtimeServer) -> None:
+    async def client_secrets(request: web.Request) -> web.Response:
+        return await mint(server, request, bearer_key(request))
+
+    for prefix in PREFIXES:
+        app.router.add_post(prefix + "/client_secrets", client_secrets)
+    try:
+        from ovos_realtime_plugin.server.webrtc import routes as webrtc
+    except ImportError as exc:  # aiortc is installed by scripts/setup.sh
+        log.warning("no WebRTC calls: %s", exc)
+        return
+    webrtc.add_routes(app, server, PREFIXES)
+
+
+async def hang_up_calls(server: RealtimeServer) -> None:
+    for call in list(server.calls.values()):
+        await call.hang_up()
+        await call.ended.wait()
+
+
+async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketTransport) -> None:
+    """A sideband WebSocket (``?call_id=``) joins a call's session: its frames in, the session's events out."""
+    from ovos_realtime_plugin.server.app import reject
+
+    call = server.calls.get(hs.call_id or "")
+    if server.secrets.grant(hs.api_key) is None:
+        await reject(transport, ProtocolError("invalid_api_key", "Incorrect API key provided."))
+    elif call is None:
+        await reject(transport, ProtocolError("invalid_value", f"No call with id '{hs.call_id}'.", "call_id"))
+    else:
+        from ovos_realtime_plugin.server.webrtc.routes import sideband
+
+        await sideband(call, transport)
+
+
+async def mint(server: RealtimeServer, request: web.Request, key: str | None) -> web.Response:
+    """Mint an ephemeral key for an operator's key (never for another ephemeral key)."""
+    grant = server.secrets.grant(key)
+    if grant is None or grant.ephemeral:
+        return bad_key()
+    body = await read_body(request)
+    if body is None:
+        return too_large()
+    try:
+        request_body = json.loads(body or b"{}")
+        if not isinstance(request_body, dict):
+            raise SecretRequestError("The request body must be a JSON object.")
+        return web.json_response(server.secrets.mint(request_body))
+    except json.JSONDecodeError:
+        return json_error(400, "The request body is not valid JSON.", "invalid_json")
+    except SecretRequestError as err:
+        return json_error(400, str(err), "invalid_value", err.param)
