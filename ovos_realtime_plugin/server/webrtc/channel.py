@@ -19,7 +19,7 @@ COMPACT = (",", ":")
 
 class CallTransport:
     def __init__(self) -> None:
-        self.playback = Playback(self._send_now)
+        self.playback = Playback(self._send_event)
         self._inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self._sinks: list[Sink] = []
         self._waiting: list[str] = []  # events before the data channel opened
@@ -81,6 +81,9 @@ class CallTransport:
         elif kind == "input_audio_buffer.speech_started" and self.playback.playing:
             self.cut()  # barge-in
         return not self.closed
+
+    def _send_event(self, event: dict[str, Any]) -> None:
+        self._send_now(json.dumps(event, separators=COMPACT))
 
     def _send_now(self, text: str) -> None:
         if not self._sinks:
