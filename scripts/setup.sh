@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES="espeak-ng swig libfann-dev sox strace iproute2"
+# the browser tests: headless Chromium and its driver (the JS Agents SDK: scripts/setup_browser.sh)
+[ "${1:-}" = "test" ] && APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -23,4 +25,5 @@ extra=""; [ "${1:-}" = "test" ] && extra="[test]"
   ifaddr dnspython
 # the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)
 [ "${1:-}" = "test" ] && scripts/setup_local_llm.sh
+[ "${1:-}" = "test" ] && scripts/setup_browser.sh
 exit 0
