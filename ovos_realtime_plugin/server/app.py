@@ -16,7 +16,7 @@ from ovos_realtime_plugin.core.config import deep_merge
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.server import handshake, http_api
+from ovos_realtime_plugin.server import console_routes, handshake, http_api
 from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -58,6 +58,7 @@ class RealtimeServer:
             app.router.add_get(path, self._websocket)
             app.router.add_get(path + "/", self._websocket)
         http_api.add_routes(app, self)
+        console_routes.add_routes(app, self)  # the voice console at GET /
         app.router.add_route("*", "/{tail:.*}", _not_found)
         return app
 
