@@ -22,6 +22,7 @@ from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
+from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 from tests.fixtures_ovos import OvosStack
 from tests.fixtures_server import API_KEY, Served
 from tests.fixtures_speech import silence, spoken
@@ -111,11 +112,12 @@ def console_log(driver: Any) -> str:
 
 @pytest.fixture(scope="module")
 async def voice_ovos(ovos_stack: OvosStack, speech: LoadedSpeech) -> AsyncIterator[Served]:
-    """The server as the daemon runs it: the real speech engines, the real OVOS skills answering."""
+    """The server as the daemon runs it: the real speech engines, the real OVOS skills answering; WebRTC offers
+    a loopback host candidate (the suite's network namespace has nothing else)."""
     bus = BusConnection(port=ovos_stack.port, source="ovos-realtime-browser")
     await bus.connect()
-    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})),
-                            assistant_factory(bus, OvosAssistantSettings()), speech=speech.engines)
+    settings = ServerSettings(port=0, api_keys=frozenset({API_KEY}), webrtc=WebRTCSettings(("127.0.0.1",)))
+    server = RealtimeServer(settings, assistant_factory(bus, OvosAssistantSettings()), speech=speech.engines)
     await server.start()
     yield Served(server)
     await server.stop()

@@ -42,11 +42,12 @@ def shown(browser: Any, role: str) -> list[str]:
     return [li.text for li in browser.find_elements("css selector", f'#transcript li[data-role="{role}"]')]
 
 
-async def test_the_console_over_websocket_answers_a_spoken_question(browser: Any, voice_ovos: Served) -> None:
-    state = await talk(browser, voice_ovos, "websocket")
+@pytest.mark.parametrize("transport", ["websocket", "webrtc"])
+async def test_the_console_answers_a_spoken_question(browser: Any, voice_ovos: Served, transport: str) -> None:
+    state = await talk(browser, voice_ovos, transport)
     assert words(state["user"][0]) == ["what", "time", "is", "it"], state["user"]
     assert TIME_LIKE.search(state["assistant"][0]), state["assistant"]
-    assert state["audioDeltas"] > 0 and state["maxRms"] > AUDIBLE_RMS
+    assert state["maxRms"] > AUDIBLE_RMS
     assert shown(browser, "user")[0] == state["user"][0]
     assert shown(browser, "assistant")[0] == state["assistant"][0]
     assert "session.updated" in state["events"] and "error" not in state["events"], state["events"]

@@ -1,5 +1,6 @@
-"""The voice console's HTTP side, no browser: the page and its assets at ``GET /``, and ``POST /console/session``
-minting an ephemeral key for a loopback page or for the operator's key only — a key a WebSocket then accepts."""
+"""The voice console's HTTP side, no browser (tests/test_console.py has the page and the loopback key): its
+assets, and ``POST /console/client_secret`` minting a key a WebSocket accepts, for the operator's key only
+when the request was forwarded by a proxy."""
 
 from __future__ import annotations
 
@@ -44,11 +45,11 @@ async def test_an_unknown_asset_is_404(realtime: Running) -> None:
 
 
 async def mint(realtime: Running, **headers: str) -> tuple[int, dict[str, Any]]:
-    status, _, body = await asyncio.to_thread(fetch, root(realtime) + "/console/session", "POST", headers)
+    status, _, body = await asyncio.to_thread(fetch, root(realtime) + "/console/client_secret", "POST", headers)
     return status, json.loads(body)
 
 
-async def test_a_loopback_page_gets_a_key_that_opens_a_session(realtime: Running) -> None:
+async def test_the_consoles_key_opens_a_session(realtime: Running) -> None:
     status, body = await mint(realtime)
     assert status == 200 and body["value"].startswith("ek_")
     event, _ = await first_event(realtime, body["value"], "?model=gpt-realtime")

@@ -8,6 +8,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,13 +17,16 @@ from ovos_realtime_plugin.core.config import deep_merge
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.server import console_routes, handshake, http_api
+from ovos_realtime_plugin.server import console, handshake, http_api
 from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from ovos_realtime_plugin.server.transport import Transport
 from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
+
+if TYPE_CHECKING:
+    from ovos_realtime_plugin.server.webrtc.call import Call
 
 log = logging.getLogger(__name__)
 CLOSE_AUTH = 3000
@@ -43,7 +47,7 @@ class RealtimeServer:
         self.ready = False
         self.connections: set[Connection] = set()
         self.secrets = ClientSecrets(settings.api_keys)
-        self.calls: dict[str, object] = {}  # WebRTC calls by id (see :mod:`.webrtc`)
+        self.calls: dict[str, Call] = {}  # WebRTC calls by id (see :mod:`.webrtc`)
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -58,7 +62,7 @@ class RealtimeServer:
             app.router.add_get(path, self._websocket)
             app.router.add_get(path + "/", self._websocket)
         http_api.add_routes(app, self)
-        console_routes.add_routes(app, self)  # the voice console at GET /
+        console.add_routes(app, self)
         app.router.add_route("*", "/{tail:.*}", _not_found)
         return app
 
@@ -76,6 +80,7 @@ class RealtimeServer:
 
     async def stop(self) -> None:
         self.ready = False
+        await http_api.hang_up_calls(self)
         for connection in list(self.connections):
             await connection.transport.close(1001, "server stopping")
         if self._runner is not None:
@@ -103,10 +108,13 @@ class RealtimeServer:
                                    heartbeat=s.ping_interval_s, compress=False)
         await ws.prepare(request)
         transport = WebSocketTransport(ws)
+        if hs.call_id is not None:
+            await http_api.join_call(self, hs, transport)
+            return ws
         try:
             session, assistant = self.open_session(hs)
         except ProtocolError as err:
-            await _reject(transport, err)
+            await reject(transport, err)
             return ws
         await self.run_connection(transport, session, assistant)
         return ws
@@ -119,8 +127,6 @@ class RealtimeServer:
             raise ProtocolError("invalid_api_key", "Incorrect API key provided.")
         if hs.dialect == "beta" and not self.settings.allow_beta:
             raise ProtocolError("beta_api_shape_disabled", "The beta Realtime API shape is disabled on this server.")
-        if hs.call_id is not None and not http_api.has_call(self, hs.call_id):
-            raise ProtocolError("invalid_value", f"No call with id '{hs.call_id}'.", "call_id")
         if hs.kind == "realtime" and not hs.model and not grant.session.get("model"):
             raise ProtocolError("missing_model", "Missing required parameter: 'model'.", "model")
         s = self.settings
@@ -150,7 +156,7 @@ class RealtimeServer:
             log.info("session %s closed", session.id)
 
 
-async def _reject(transport: Transport, err: ProtocolError) -> None:
+async def reject(transport: Transport, err: ProtocolError) -> None:
     code = {"invalid_api_key": CLOSE_AUTH, "server_error": 1011}.get(err.code or "", CLOSE_REQUEST)
     await transport.send({"type": "error", "event_id": new_id("event"), "error": err.payload(None)})
     await transport.close(code, f"{err.type}.{err.code}")

@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.server.client_secrets import SecretRequestError
+from ovos_realtime_plugin.server.handshake import Handshake
 from ovos_realtime_plugin.server.http_errors import bad_key, bearer_key, json_error, read_body, too_large
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 
 log = logging.getLogger(__name__)
 PREFIXES = ("/v1/realtime", "/realtime")
@@ -25,10 +28,33 @@ def add_routes(app: web.Application, server: RealtimeServer) -> None:
 
     for prefix in PREFIXES:
         app.router.add_post(prefix + "/client_secrets", client_secrets)
+    try:
+        from ovos_realtime_plugin.server.webrtc import routes as webrtc
+    except ImportError as exc:  # aiortc is installed by scripts/setup.sh
+        log.warning("no WebRTC calls: %s", exc)
+        return
+    webrtc.add_routes(app, server, PREFIXES)
 
 
-def has_call(server: RealtimeServer, call_id: str) -> bool:
-    return call_id in server.calls
+async def hang_up_calls(server: RealtimeServer) -> None:
+    for call in list(server.calls.values()):
+        await call.hang_up()
+        await call.ended.wait()
+
+
+async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketTransport) -> None:
+    """A sideband WebSocket (``?call_id=``) joins a call's session: its frames in, the session's events out."""
+    from ovos_realtime_plugin.server.app import reject
+
+    call = server.calls.get(hs.call_id or "")
+    if server.secrets.grant(hs.api_key) is None:
+        await reject(transport, ProtocolError("invalid_api_key", "Incorrect API key provided."))
+    elif call is None:
+        await reject(transport, ProtocolError("invalid_value", f"No call with id '{hs.call_id}'.", "call_id"))
+    else:
+        from ovos_realtime_plugin.server.webrtc.routes import sideband
+
+        await sideband(call, transport)
 
 
 async def mint(server: RealtimeServer, request: web.Request, key: str | None) -> web.Response:

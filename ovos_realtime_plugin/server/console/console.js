@@ -75,7 +75,10 @@
   }
 
   async function ephemeralKey() {
-    const reply = await fetch("/console/session", { method: "POST" });
+    const reply = await fetch("/console/client_secret", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session: sessionUpdate().session }),
+    });
     const body = await reply.json();
     if (!reply.ok) throw new Error(body.error ? body.error.message : reply.statusText);
     return body.value;

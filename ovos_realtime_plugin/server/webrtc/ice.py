@@ -1,0 +1,48 @@
+"""ICE for real networks: which host addresses aioice offers, public addresses behind a 1:1 NAT, STUN.
+
+aioice picks its host candidates itself (every interface but loopback) and has no setting for it, so
+:func:`configure` replaces its address lookup, process-wide, by one that answers the configured
+addresses (``["127.0.0.1"]`` makes loopback-only set-ups work) or, with none configured, aioice's own.
+"""
+
+from __future__ import annotations
+
+import re
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCIceServer
+
+from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
+
+_own_addresses = aioice.ice.get_host_addresses
+_configured: tuple[str, ...] = ()
+
+
+def _host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    if not _configured:
+        return list(_own_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
+    return [a for a in _configured if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+
+def configure(settings: WebRTCSettings) -> RTCConfiguration:
+    """Apply the host addresses; the peer connection's configuration (no STUN unless configured: offline)."""
+    global _configured
+    _configured = settings.ice_host_addresses
+    aioice.ice.get_host_addresses = _host_addresses
+    return RTCConfiguration(iceServers=[RTCIceServer(url) for url in settings.stun_servers])
+
+
+_CANDIDATE = re.compile(r"^(a=candidate:\S+ \d+ udp \d+ )(\S+)( \d+ typ host.*)$", re.IGNORECASE)
+
+
+def announce_public(sdp: str, public_ips: tuple[str, ...]) -> str:
+    """Each host candidate again with each public address (same port: a 1:1 NAT keeps it)."""
+    if not public_ips:
+        return sdp
+    lines: list[str] = []
+    for line in sdp.split("\r\n"):
+        lines.append(line)
+        match = _CANDIDATE.match(line)
+        if match:
+            lines.extend(match.group(1) + ip + match.group(3) for ip in public_ips)
+    return "\r\n".join(lines)
