@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings, assistant_factory
 from ovos_realtime_plugin.bus.client import BusConnection
@@ -30,6 +31,7 @@ from tests.fixtures_speech import silence, spoken
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 MIC_RATE = 48000
+PAGES = Path(__file__).parent / "browser_pages"
 SDK_BUNDLE = Path(os.environ.get("OVOS_REALTIME_TEST_CACHE", Path.home() / ".cache/ovos-realtime-tests"),
                   "browser", "agents-realtime-0.20.0.js")
 
@@ -122,3 +124,32 @@ async def voice_ovos(ovos_stack: OvosStack, speech: LoadedSpeech) -> AsyncIterat
     yield Served(server)
     await server.stop()
     await bus.close()
+
+
+@pytest.fixture(scope="module")
+def sdk_bundle() -> Path:
+    if not SDK_BUNDLE.exists():
+        pytest.skip(f"{SDK_BUNDLE} missing: scripts/setup_browser.sh builds it")
+    return SDK_BUNDLE
+
+
+@pytest.fixture(scope="module")
+async def sdk_page(sdk_bundle: Path) -> AsyncIterator[str]:
+    """The SDK's test page (tests/browser_pages) and the bundle, served from an origin of their own (as an app's
+    would be)."""
+
+    async def page(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(PAGES / "agents_sdk.html")
+
+    async def bundle(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(sdk_bundle)
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/agents-realtime.js", bundle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    await runner.cleanup()

@@ -8,48 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp import web
 from openai import AsyncOpenAI
 
-from tests.fixtures_browser import SDK_BUNDLE, run_js, wait_for
+from tests.fixtures_browser import run_js, wait_for
 from tests.fixtures_ovos import TIME_LIKE
 from tests.fixtures_server import API_KEY, Served
 from tests.fixtures_speech import silence, spoken
 from tests.voice_helpers import words
 
-PAGES = Path(__file__).parent / "browser_pages"
-
 
 @pytest.fixture(scope="module")
 def browser(browser_for: Callable[..., Any]) -> Any:
     return browser_for((1500, "what time is it"))
-
-
-@pytest.fixture(scope="module")
-async def sdk_page() -> AsyncIterator[str]:
-    """The page and the bundle, served from an origin of their own (as an app's would be)."""
-    if not SDK_BUNDLE.exists():
-        pytest.skip(f"{SDK_BUNDLE} missing: scripts/setup_browser.sh builds it")
-    async def page(_request: web.Request) -> web.FileResponse:
-        return web.FileResponse(PAGES / "agents_sdk.html")
-
-    async def bundle(_request: web.Request) -> web.FileResponse:
-        return web.FileResponse(SDK_BUNDLE)
-
-    app = web.Application()
-    app.router.add_get("/", page)
-    app.router.add_get("/agents-realtime.js", bundle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
 
 
 async def ephemeral_key(served: Served) -> str:
