@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES="espeak-ng swig libfann-dev sox strace iproute2"
-# the browser tests: headless Chromium and its driver (the JS Agents SDK: scripts/setup_browser.sh)
+# headless Chromium for the browser tests (tests/test_browser_*.py)
 [ "${1:-}" = "test" ] && APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
