@@ -101,22 +101,29 @@
     return () => clearInterval(timer);
   }
 
-  // --- the microphone, as PCM16 24 kHz (WebSocket mode)
+  // --- the microphone, as PCM16 24 kHz (WebSocket mode). The AudioContext runs at the device's own rate (not
+  // every browser connects a microphone to a context of another rate): each 24 kHz sample is the mean of the
+  // input samples it spans (a box filter against aliasing).
   async function captureMic(ctx, stream, onPcm) {
     await ctx.audioWorklet.addModule("/console/capture.js");
     const source = ctx.createMediaStreamSource(stream);
     const worklet = new AudioWorkletNode(ctx, "pcm-capture");
-    let pending = [];
-    let count = 0;
+    const step = ctx.sampleRate / RATE;
+    let pending = new Float32Array(0);
     worklet.port.onmessage = ({ data }) => {
-      pending.push(data);
-      count += data.length;
-      if (count < SEND_SAMPLES) return;
+      const joined = new Float32Array(pending.length + data.length);
+      joined.set(pending);
+      joined.set(data, pending.length);
+      const count = Math.floor(joined.length / step);
+      if (count < SEND_SAMPLES) { pending = joined; return; }
       const pcm = new Int16Array(count);
-      let at = 0;
-      for (const chunk of pending) for (const s of chunk) pcm[at++] = Math.max(-1, Math.min(1, s)) * 0x7fff;
-      pending = [];
-      count = 0;
+      for (let i = 0; i < count; i++) {
+        const from = Math.floor(i * step), to = Math.max(from + 1, Math.floor((i + 1) * step));
+        let sum = 0;
+        for (let j = from; j < to; j++) sum += joined[j];
+        pcm[i] = Math.max(-1, Math.min(1, sum / (to - from))) * 0x7fff;
+      }
+      pending = joined.slice(Math.floor(count * step));
       onPcm(pcm);
     };
     source.connect(worklet);
@@ -167,7 +174,7 @@
   }
 
   async function openWebSocket(key, mic) {
-    const ctx = new AudioContext({ sampleRate: RATE });
+    const ctx = new AudioContext();
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/v1/realtime?model=gpt-realtime`,
                              ["realtime", "openai-insecure-api-key." + key]);
