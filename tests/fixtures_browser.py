@@ -44,8 +44,8 @@ OFFLINE_FLAGS = ["--disable-background-networking", "--disable-component-update"
                  "--password-store=basic", "--disable-features=MediaRouter,OptimizationHints,Translate,"
                  "AutofillServerCommunication,CertificateTransparencyComponentUpdater,DialMediaRouteProvider,"
                  "NetworkTimeServiceQuerying",
-                 # every name to a closed loopback port: not even a name lookup (whose IPv6 probe "connects"
-                 # to 2001:4860:4860::8888) for what still tries to phone home (the component updater does)
+                 # every host name to a closed loopback port, so what still phones home (the component updater
+                 # does) makes no DNS query; Chromium's route probes remain (scripts/offline.sh explains them)
                  "--host-resolver-rules=MAP * 127.0.0.1:9, EXCLUDE 127.0.0.1"]
 
 
