@@ -247,9 +247,13 @@
     const mic = await navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: $("transport").value === "webrtc", noiseSuppression: false, autoGainControl: false },
     });
-    const key = await ephemeralKey();
     const open = $("transport").value === "webrtc" ? openWebRtc : openWebSocket;
-    call = await open(key, mic);
+    try {
+      call = await open(await ephemeralKey(), mic);
+    } catch (err) {
+      for (const track of mic.getTracks()) track.stop();
+      throw err;
+    }
     call.mic = mic;
     state.connected = true;
     $("mic").setAttribute("aria-pressed", "true");
