@@ -22,7 +22,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ovos_realtime_plugin", "ovos_realtime_plugin.*"]),
     include_package_data=True,
-    package_data={"ovos_realtime_plugin": ["locale/*/*", "server/console/*.html"]},
+    package_data={"ovos_realtime_plugin": ["locale/*/*", "server/console/*"]},
     data_files=[],
     install_requires=requirements(),
     extras_require={"test": ["pytest", "pytest-asyncio", "pytest-timeout", "pytest-cov", "ruff", "mypy", "openai",

@@ -9,11 +9,17 @@ set -u
 trace=$(mktemp)
 trap 'rm -f "$trace"' EXIT
 if [ "$(id -u)" -eq 0 ]; then ns=(unshare --net); else ns=(unshare --net --map-root-user); fi
-"${ns[@]}" bash -c 'ip link set lo up && exec strace -f -qq --seccomp-bpf -e trace=connect -o "$0" "$@"' \
+"${ns[@]}" bash -c 'ip link set lo up && exec strace -f -qq -yy -Y --seccomp-bpf -e trace=connect -o "$0" "$@"' \
   "$trace" "$@"
 status=$?
+# Chromium's route probes: its network stack connect()s a UDP socket to Google's DNS address — port 443 before
+# name resolutions (the IPv6 reachability check, IP literals included), port 53 when WebRTC lists the machine's
+# networks (the default local address) — only to ask the kernel for a route: no packet is sent (here:
+# ENETUNREACH) and no flag turns them off. Allowed for Chromium's and chromedriver's own threads only.
+CHROMIUM_ROUTE_PROBE='^[0-9]+<(Chrome_[^>]*|ChromeDriver[^>]*)> connect\([0-9]+<UDP(v6)?:\[[0-9]+\]>, \{sa_family=AF_INET6?, sin6?_port=htons\((53|443)\), [^}]*(inet_addr\("8\.8\.8\.8"\)|"2001:4860:4860::8888")'
 # AF_INET/AF_INET6 connects to anything but 127.0.0.0/8 and ::1 are attempts to reach the network.
-remote=$(grep -E 'sa_family=AF_INET6?' "$trace" | grep -vE 'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|"::ffff:127\.' || true)
+remote=$(grep -E 'sa_family=AF_INET6?' "$trace" | grep -vE 'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|"::ffff:127\.' \
+  | grep -vE "$CHROMIUM_ROUTE_PROBE" || true)
 if [ -n "$remote" ]; then
   echo "offline.sh: $(printf '%s\n' "$remote" | wc -l) connection attempt(s) beyond loopback:" >&2
   printf '%s\n' "$remote" | head -5 | cut -c1-200 >&2

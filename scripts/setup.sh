@@ -27,4 +27,5 @@ extra=""; [ "${1:-}" = "test" ] && extra="[test]"
 [ "${1:-}" = "test" ] && scripts/setup_ovos_servers.sh
 # the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)
 [ "${1:-}" = "test" ] && scripts/setup_local_llm.sh
+[ "${1:-}" = "test" ] && scripts/setup_browser.sh
 exit 0

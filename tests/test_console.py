@@ -22,6 +22,9 @@ def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = 
 
 async def test_the_page_is_served_without_outside_resources(realtime: Running) -> None:
     status, page = await asyncio.to_thread(fetch, f"http://127.0.0.1:{realtime.server.port}/")
+    assert status == 200 and 'src="/console/console.js"' in page
+    status, script = await asyncio.to_thread(fetch, f"http://127.0.0.1:{realtime.server.port}/console/console.js")
+    page += script
     assert status == 200 and "oai-events" in page and "/v1/realtime/calls" in page
     assert "http://" not in page.replace("http://${", "") and "https://" not in page  # no CDN
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ovos_realtime_plugin.server.app import RealtimeServer
 
 KEY_PATH = "/console/client_secret"
+ASSETS = {"console.js": "text/javascript", "capture.js": "text/javascript", "console.css": "text/css"}
 
 
 def add_routes(app: web.Application, server: RealtimeServer) -> None:
@@ -35,11 +36,22 @@ def add_routes(app: web.Application, server: RealtimeServer) -> None:
             key = next(iter(server.settings.api_keys), None)  # the operator's own machine
         return await mint(server, request, key)
 
+    async def asset(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in ASSETS:
+            raise web.HTTPNotFound()
+        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        return web.Response(text=text, content_type=ASSETS[name], headers={"Cache-Control": "no-store"})
+
     app.router.add_get("/", index)
+    app.router.add_get("/console/{name}", asset)
     app.router.add_post(KEY_PATH, client_secret)
 
 
 def _loopback(request: web.Request) -> bool:
+    """Made on this machine, and not forwarded by a proxy on it for someone else."""
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
     except ValueError:
