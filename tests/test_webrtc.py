@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aioice.ice
 import pytest
 from websockets.asyncio.client import connect
 
@@ -182,3 +183,13 @@ async def test_cors_preflight_allows_any_origin(rtc_server: Running) -> None:
 
     status, origin, headers = await asyncio.to_thread(preflight)
     assert status == 204 and origin == "https://app.example" and "Authorization" in headers
+
+
+def test_default_host_candidates_include_loopback() -> None:
+    """With no ice_host_addresses, aioice's own addresses and 127.0.0.1 (aioice alone leaves loopback out)."""
+    ice.configure(WebRTCSettings())
+    try:
+        assert "127.0.0.1" in aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+        assert "127.0.0.1" not in aioice.ice.get_host_addresses(use_ipv4=False, use_ipv6=True)
+    finally:
+        ice.configure(LOOPBACK)

@@ -2,7 +2,8 @@
 
 aioice picks its host candidates itself (every interface but loopback) and has no setting for it, so
 :func:`configure` replaces its address lookup, process-wide, by one that answers the configured
-addresses (``["127.0.0.1"]`` makes loopback-only set-ups work) or, with none configured, aioice's own.
+addresses (``["127.0.0.1"]`` makes loopback-only set-ups work) or, with none configured, aioice's own
+and loopback.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from aiortc import RTCConfiguration, RTCIceServer
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 
 _own_addresses = aioice.ice.get_host_addresses
+LOOPBACK = "127.0.0.1"
 _configured: tuple[str, ...] = ()
 
 
 def _host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-    if not _configured:
-        return list(_own_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
+    if not _configured:  # the machine's own, and loopback: a page on this machine (the console) always connects
+        own = list(_own_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
+        return own + ([LOOPBACK] if use_ipv4 and LOOPBACK not in own else [])
     return [a for a in _configured if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
 
