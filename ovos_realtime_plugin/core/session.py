@@ -7,6 +7,7 @@ client event and the ``on_*`` methods for engine results, then sends :meth:`pop_
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -100,6 +101,16 @@ class RealtimeSession(input_audio.InputAudio):
     def _emit_session(self, kind: str) -> None:
         self.emit(kind, {"session": self.renderer.session(self.config, self.id, self.expires_at)})
 
+    def _renderable_session(self, config: SessionConfig) -> dict[str, Any]:
+        """``config`` as ``session.updated`` shows it; an update that cannot be sent is refused, never stored."""
+        rendered = self.renderer.session(config, self.id, self.expires_at)
+        try:
+            json.dumps(rendered)
+        except (RecursionError, ValueError, TypeError) as exc:
+            raise ProtocolError("invalid_value", f"Invalid session: it cannot be rendered ({exc}).",
+                                "session") from None
+        return rendered
+
     # -- client events --------------------------------------------------------------------------
     def handle(self, event: ce.ClientEvent) -> None:
         """Apply one client event. A bad one is answered with one ``error`` and changes nothing."""
@@ -150,9 +161,10 @@ class RealtimeSession(input_audio.InputAudio):
                 param = "session.voice" if self.renderer.beta else "session.audio.output.voice"
                 raise ProtocolError("cannot_update_voice",
                                     "Cannot update a conversation's voice if assistant audio is present.", param)
+        rendered = self._renderable_session(new)
         before, self.config = self.config, new
         self.input_config_changed()
-        self._emit_session("session.updated")
+        self.emit("session.updated", {"session": rendered})
         if isinstance(before, RealtimeSessionConfig) and isinstance(new, RealtimeSessionConfig):
             server_tools.list_new_servers(before.tools, new.tools, self.tool_lister, self.conversation,
                                           self.renderer, self.emit)
