@@ -111,7 +111,7 @@ class Renderer:
         elif part.type in ("input_audio", "output_audio"):
             out["transcript"] = part.transcript
             if with_audio and part.audio is not None:
-                out["audio"] = base64.b64encode(bytes(part.audio)).decode("ascii")
+                out["audio"] = _base64_audio(part)
         elif part.type == "input_image":
             out.update(image_url=part.image_url, detail=part.detail or "auto")
         return out
@@ -138,3 +138,12 @@ class Renderer:
         if part.type == "output_text":
             return {"type": "text", "text": part.text or ""}
         return {"type": "audio", "transcript": part.transcript or ""}
+
+
+def _base64_audio(part: Content) -> str:
+    """The part's audio in base64, encoded again only when the audio changed (it only grows or is cut)."""
+    assert part.audio is not None
+    cached = part.rendered_audio
+    if cached is None or cached[0] != len(part.audio):
+        cached = part.rendered_audio = (len(part.audio), base64.b64encode(part.audio).decode("ascii"))
+    return cached[1]

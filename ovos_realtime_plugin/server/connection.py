@@ -7,8 +7,8 @@ produced them whatever task produced them. Blocking work runs in the engines' wo
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +20,13 @@ from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.client_events import SessionClose
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
+from ovos_realtime_plugin.server.limits import FrameRate, too_fast
+from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES, Outbox
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+CLOSE_SLOW_CLIENT = 1008
 
 
 class SessionLog(logging.LoggerAdapter[logging.Logger]):
@@ -33,12 +36,17 @@ class SessionLog(logging.LoggerAdapter[logging.Logger]):
 
 class Connection:
     def __init__(self, ws: ServerConnection, session: RealtimeSession, assistant: Assistant,
-                 speech: SpeechEngines | None) -> None:
+                 speech: SpeechEngines | None, *, outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES,
+                 max_frames_per_s: float = 200.0) -> None:
         self.ws = ws
         self.session = session
         self.assistant = assistant
         self.log = SessionLog(log, {"session": session.id})
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._outbox = Outbox(outbox_budget_bytes)
+        self._closing: asyncio.Task[None] | None = None
+        self.overflowed = asyncio.Event()
+        """Set when the client left more than the outbox's budget unread and is being disconnected."""
+        self._rate = FrameRate(max_frames_per_s, time.monotonic())
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancellers: set[asyncio.Future[None]] = set()
         self.speech = SpeechDriver(session, speech, self.flush, self.log)
@@ -52,18 +60,25 @@ class Connection:
                 if self._receive(message):
                     break
                 self.flush()
+                if self._closing is not None:
+                    break
         except ConnectionClosed:
             pass
         finally:
             self.flush()
-            self._outbox.put_nowait(None)
+            self._outbox.end()
             ended = cancel_and_wait(self._tasks.values())
             self.speech.close()
             await ended  # the assistant's own clean-up (e.g. stopping a skill) is done before it is closed
             await writer
+            if self._closing is not None:
+                await self._closing
 
     def _receive(self, message: str | bytes) -> bool:
         """Apply one frame; ``True`` when the client asked to close the session."""
+        if not self._rate.allow(time.monotonic()):
+            self.session.error(too_fast(self._rate.per_second))
+            return False
         try:
             event = parse_event(message, self.session.renderer.dialect)
         except BadEvent as bad:
@@ -83,18 +98,27 @@ class Connection:
         while True:
             effects = session.pop_effects()
             for event in session.pop_events():
-                self._outbox.put_nowait(event)
+                if not self._outbox.put(event) and self._closing is None:
+                    self._closing = asyncio.create_task(self._close_slow_client())
             if not effects:
                 return
             for effect in effects:
                 self._execute(effect)
 
     async def _write(self) -> None:
-        while (event := await self._outbox.get()) is not None:
+        while (frame := await self._outbox.get()) is not None:
             try:
-                await self.ws.send(json.dumps(event, separators=(",", ":")))
+                await self.ws.send(frame)
             except ConnectionClosed:
                 return
+            self._outbox.written(frame)
+
+    async def _close_slow_client(self) -> None:
+        """The client left more than the outbox's budget unread: what was queued is dropped, the socket closed."""
+        budget = self._outbox.budget_bytes
+        self.overflowed.set()
+        self.log.warning("closing: the client left more than %d bytes unread", budget)
+        await self.ws.close(CLOSE_SLOW_CLIENT, f"slow client: more than {budget} bytes of events unread")
 
     def _execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunAssistant):
