@@ -25,8 +25,10 @@ from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.effects import CancelResponse, Effect, RunAssistant
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responses import ResponseStream
+from ovos_realtime_plugin.core.truncation import oldest_to_drop
 from ovos_realtime_plugin.protocol import client_events as ce
 from ovos_realtime_plugin.protocol.render import Renderer
 from ovos_realtime_plugin.protocol.validation import validate
@@ -41,8 +43,10 @@ class RealtimeSession(input_audio.InputAudio):
     def __init__(self, *, dialect: str = "ga", kind: str = "realtime", model: str = "gpt-realtime",
                  clock: Callable[[], float], limits: RateLimitSettings | None = None,
                  defaults: dict[str, Any] | None = None, language: str | None = None,
-                 early_transcripts: bool = True) -> None:
+                 early_transcripts: bool = True, session_limits: SessionLimits | None = None) -> None:
         self.id = new_id("sess")
+        self.session_limits = session_limits or SessionLimits()
+        self._items_seen = 0
         self.early_transcripts = early_transcripts
         self.renderer = Renderer(dialect)
         self.clock = clock
@@ -75,6 +79,8 @@ class RealtimeSession(input_audio.InputAudio):
         self._effects.append(effect)
 
     def pop_events(self) -> list[dict[str, Any]]:
+        if len(self.conversation) != self._items_seen:
+            self._truncate_conversation()
         events, self._events = self._events, []
         return events
 
@@ -235,6 +241,15 @@ class RealtimeSession(input_audio.InputAudio):
             max_output_tokens=spec.max_output_tokens, temperature=spec.temperature,
             parallel_tool_calls=spec.parallel_tool_calls, metadata=spec.metadata, language=spec.language,
             voice=spec.voice, session_id=self.id, model=self.model)
+
+    def _truncate_conversation(self) -> None:
+        """Past the conversation's limits the oldest finished items go, as ``truncation`` says."""
+        busy = set(self.pending_transcripts) | {i.id for s in self.responses.values() for i in s.spec.context}
+        truncation = getattr(self.config, "truncation", "auto")
+        for item_id in oldest_to_drop(self.conversation.items, truncation, self.session_limits, busy):
+            self.conversation.delete(item_id)
+            self.emit("conversation.item.deleted", {"item_id": item_id})
+        self._items_seen = len(self.conversation)
 
     def _response_done(self, stream: ResponseStream) -> None:
         now = self.clock()
