@@ -29,7 +29,7 @@ class ServerSettings:
     max_message_bytes: int = 16 * 1024 * 1024 + 64 * 1024  # admits a 15 MiB append once base64-encoded
     outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES  # events a client may leave unread before it is disconnected
     session_limits: SessionLimits = field(default_factory=SessionLimits)
-    max_sessions: int = 100
+    max_sessions: int = 1000
     max_frames_per_s: float = 200.0
     key_entries: tuple[ApiKey, ...] = ()  # the "keys" entries: per-key names, limits and permissions
 
