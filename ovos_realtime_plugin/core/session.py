@@ -67,6 +67,8 @@ class RealtimeSession(input_audio.InputAudio):
         self._client_event_id: str | None = None
         self.tool_lister: ToolLister | None = None
         """Lists the tools of ``mcp`` tools the client declares (set by whoever makes the assistant)."""
+        self.access: Any = None
+        """What the client's API key may reach (set by the server, read by whoever makes the assistant)."""
         input_audio.InputAudio.__init__(self)
 
     # -- plumbing -------------------------------------------------------------------------------

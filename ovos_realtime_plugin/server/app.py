@@ -20,7 +20,7 @@ from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.server import handshake
-from ovos_realtime_plugin.server.api_keys import find_key
+from ovos_realtime_plugin.server.api_keys import ApiKey, find_key
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.limits import CLOSE_SESSION_LIMIT, SessionCounter
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -121,17 +121,18 @@ class RealtimeServer:
             await self._reject(ws, refused, CLOSE_SESSION_LIMIT)
             return
         try:
-            await self._serve(ws, hs)
+            await self._serve(ws, hs, key)
         finally:
             self.sessions.close(key.name if key else None)
 
-    async def _serve(self, ws: ServerConnection, hs: handshake.Handshake) -> None:
+    async def _serve(self, ws: ServerConnection, hs: handshake.Handshake, key: ApiKey | None) -> None:
         session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
                                   clock=time.time, limits=self.settings.limits,
                                   defaults=self.settings.session_defaults if hs.kind == "realtime" else None,
                                   language=self.settings.language,
                                   early_transcripts=self.settings.early_transcripts,
                                   session_limits=self.settings.session_limits)
+        session.access = key
         try:
             assistant = self.assistant_factory(session)
         except Exception as exc:
