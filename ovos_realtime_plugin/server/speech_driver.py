@@ -131,6 +131,7 @@ class SpeechDriver:
             session.on_transcript_error(job.item_id, "no speech-to-text engine is configured", job.attempt)
             return
         pcm = decode_to_pcm16(job.audio, job.format.type)
+        pcm = pcm[:len(pcm) // 2 * 2]  # half a sample at the end (an odd-length append) cannot be read
         rate = job.format.rate
         lang = job.language or self.engines.language
         pieces = split_long_audio(pcm, rate)
