@@ -8,13 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from websockets.asyncio.client import connect
 
-from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings, assistant_factory
-from ovos_realtime_plugin.bus.client import BusConnection
-from ovos_realtime_plugin.bus.intents import IntentCatalogue
 from ovos_realtime_plugin.server.api_keys import ApiKey
-from ovos_realtime_plugin.server.app import RealtimeServer
-from ovos_realtime_plugin.server.settings import ServerSettings
-from tests.fixtures_ovos import SKILLS_DIR, TEST_SKILL_ID, TIME_LIKE, OvosStack
+from tests.fixtures_intents import intents_server
+from tests.fixtures_ovos import TIME_LIKE, OvosStack
 from tests.fixtures_server import API_KEY, Served
 from tests.sdk_helpers import user_text
 from tests.test_errors import Raw
@@ -25,17 +21,8 @@ HELLO_ONLY = ApiKey("sk-hello-only", "hello tablet", allow_skills=frozenset({HEL
 
 @pytest.fixture(scope="module")
 async def keyed(ovos_stack: OvosStack) -> AsyncIterator[Served]:
-    bus = BusConnection(port=ovos_stack.port, source="ovos-realtime-keys")
-    await bus.connect()
-    intents = IntentCatalogue(bus, skill_dirs={TEST_SKILL_ID: SKILLS_DIR / "ovos_realtime_test_skill"})
-    await intents.refresh()
-    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), key_entries=(HELLO_ONLY,)),
-                            assistant_factory(bus, OvosAssistantSettings(), intents))
-    await server.start()
-    yield Served(server)
-    await server.stop()
-    intents.close()
-    await bus.close()
+    async with intents_server(ovos_stack, "ovos-realtime-keys", key_entries=(HELLO_ONLY,)) as served:
+        yield served
 
 
 async def answer(raw: Raw, text: str) -> str:
