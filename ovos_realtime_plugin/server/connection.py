@@ -20,7 +20,7 @@ from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.client_events import SessionClose
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
-from ovos_realtime_plugin.server.limits import FrameRate, too_fast
+from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, FrameRate, too_fast
 from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES, Outbox
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
@@ -37,7 +37,7 @@ class SessionLog(logging.LoggerAdapter[logging.Logger]):
 class Connection:
     def __init__(self, ws: ServerConnection, session: RealtimeSession, assistant: Assistant,
                  speech: SpeechEngines | None, *, outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES,
-                 max_frames_per_s: float = 200.0) -> None:
+                 max_frames_per_s: float = DEFAULT_FRAMES_PER_S) -> None:
         self.ws = ws
         self.session = session
         self.assistant = assistant

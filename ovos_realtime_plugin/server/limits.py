@@ -13,6 +13,8 @@ from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.limits import SessionLimits
 
 CLOSE_SESSION_LIMIT = 1013  # "try again later"
+DEFAULT_FRAMES_PER_S = 2500.0
+"""A file streamed in 20 ms chunks at 50x real time still fits; a flood of tiny frames does not."""
 
 
 def limit_settings(section: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
 from ovos_realtime_plugin.server.api_keys import ApiKey, keys_from_config
-from ovos_realtime_plugin.server.limits import limit_settings
+from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, limit_settings
 from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES
 
 DEFAULT_PORT = 60200
@@ -30,7 +30,7 @@ class ServerSettings:
     outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES  # events a client may leave unread before it is disconnected
     session_limits: SessionLimits = field(default_factory=SessionLimits)
     max_sessions: int = 1000
-    max_frames_per_s: float = 200.0
+    max_frames_per_s: float = DEFAULT_FRAMES_PER_S
     key_entries: tuple[ApiKey, ...] = ()  # the "keys" entries: per-key names, limits and permissions
 
     def keys(self) -> tuple[ApiKey, ...]:
