@@ -8,8 +8,14 @@ from collections.abc import AsyncIterator
 import pytest
 from websockets.asyncio.client import connect
 
+from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings
+from ovos_realtime_plugin.bus.dialogs import Dialogs
+from ovos_realtime_plugin.llm.responders import Responders
 from ovos_realtime_plugin.server.api_keys import ApiKey
-from tests.fixtures_intents import intents_server
+from ovos_realtime_plugin.server.app import RealtimeServer
+from ovos_realtime_plugin.server.settings import ServerSettings
+from tests.fixtures_intents import HOLD_S, ToolsRealtime, intents_server
+from tests.fixtures_llm import LlmRealtime, say
 from tests.fixtures_ovos import TIME_LIKE, OvosStack
 from tests.fixtures_server import API_KEY, Served
 from tests.sdk_helpers import user_text
@@ -52,3 +58,29 @@ async def test_a_key_limited_to_one_skill(keyed: Served) -> None:
     all_names, time_answer, _ = await tools_and_answer(keyed, API_KEY)
     assert any(n.startswith("ovos-skill-date-time") for n in all_names)
     assert TIME_LIKE.search(time_answer), time_answer
+
+
+async def test_a_key_without_the_llm_gets_the_skills_alone(llm: LlmRealtime, tools_realtime: ToolsRealtime) -> None:
+    settings = OvosAssistantSettings(intent_output_wait_s=HOLD_S, fallback_skill_id="ovos-realtime-keys.fallback")
+    responders = Responders(tools_realtime.bus, settings, tools_realtime.intents, llm.ovos_first_backend)
+    no_llm = ApiKey("sk-no-llm", "no llm", allow_llm=False)
+    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), key_entries=(no_llm,)), responders)
+    await server.start()
+    try:
+        llm.chat.script.append(say("Air scatters blue light."))
+        for key, expected in (("sk-no-llm", None), (API_KEY, "Air scatters blue light.")):
+            url = f"{Served(server).url}/realtime?model=gpt-realtime"
+            async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+                raw = Raw(ws)
+                await raw.until("session.created")
+                await raw.send({"type": "session.update",
+                                "session": {"type": "realtime", "output_modalities": ["text"]}})
+                await raw.until("session.updated")
+                reply = await answer(raw, "why is the sky blue")
+            if expected is None:
+                assert reply in Dialogs("unknown").variants("en-US") and llm.chat.requests == []
+            else:
+                assert reply == expected and len(llm.chat.requests) == 1
+    finally:
+        await server.stop()
+        responders.close()
