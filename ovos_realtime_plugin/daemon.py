@@ -97,6 +97,8 @@ class Daemon:
         self.responders = Responders(self.bus, s.assistant, self.intents, self.llm)
         self.server = RealtimeServer(s.server, self.responders,
                                      speech=self.speech)
+        bus = self.bus
+        self.server.healthy = lambda: bus.connected  # /healthz is 503 while the messagebus is down
         await self.server.start(ready=False)
         self.status.set_alive()
         skills_settings = dataclasses.replace(s.skills or SkillsServiceSettings(), bus_host=address.host,

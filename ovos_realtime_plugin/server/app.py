@@ -43,6 +43,8 @@ class RealtimeServer:
         self.assistant_factory = assistant_factory
         self.speech = speech
         self.ready = False
+        self.healthy: Callable[[], bool] = lambda: True
+        """Whether what answers is reachable (the daemon: the messagebus is connected); /healthz is 503 when not."""
         self.connections: set[Connection] = set()
         self.sessions = SessionCounter(settings.max_sessions)
         self._keys = settings.keys()
@@ -79,8 +81,9 @@ class RealtimeServer:
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0].rstrip("/")
         if path == "/healthz":
-            status = HTTPStatus.OK if self.ready else HTTPStatus.SERVICE_UNAVAILABLE
-            return conn.respond(status, "ok\n" if self.ready else "starting\n")
+            up = self.ready and self.healthy()
+            status = HTTPStatus.OK if up else HTTPStatus.SERVICE_UNAVAILABLE
+            return conn.respond(status, "ok\n" if up else "starting\n" if not self.ready else "bus down\n")
         if path not in handshake.PATHS:
             return conn.respond(HTTPStatus.NOT_FOUND, "not found: use /v1/realtime\n")
         if request.headers.get("Upgrade", "").lower() != "websocket":
