@@ -53,7 +53,8 @@ async def tools_and_answer(served: Served, key: str) -> tuple[list[str], str, st
 async def test_a_key_limited_to_one_skill(keyed: Served) -> None:
     names, time_answer, hello_answer = await tools_and_answer(keyed, "sk-hello-only")
     assert names and all(n.startswith("ovos-skill-hello-world") for n in names), names
-    assert not TIME_LIKE.search(time_answer), time_answer
+    unknown = Dialogs("unknown").variants("en-US")  # "I don't know that one" is no time either
+    assert time_answer in unknown or not TIME_LIKE.search(time_answer), time_answer
     assert "hello" in hello_answer.lower() or "hi" in hello_answer.lower()
     all_names, time_answer, _ = await tools_and_answer(keyed, API_KEY)
     assert any(n.startswith("ovos-skill-date-time") for n in all_names)
