@@ -26,7 +26,8 @@ setup(
     data_files=[],
     install_requires=requirements(),
     extras_require={"test": ["pytest", "pytest-asyncio", "pytest-timeout", "pytest-cov", "ruff", "mypy", "openai",
-                             "openai-agents", "ovos-PHAL", "ovos-stt-plugin-server", "ovos-tts-plugin-server"]},
+                             "openai-agents", "ovos-PHAL", "ovos-stt-plugin-server", "ovos-tts-plugin-server",
+                             "hypothesis"]},
     entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"],
                   "opm.stt": ["ovos-stt-plugin-moonshine-base-en="
                               "ovos_realtime_plugin.engines.moonshine_stt:MoonshineSTT"],

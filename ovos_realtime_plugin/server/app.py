@@ -20,7 +20,9 @@ from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server import handshake, metrics, observability
+from ovos_realtime_plugin.server.api_keys import ApiKey, find_key
 from ovos_realtime_plugin.server.connection import Connection
+from ovos_realtime_plugin.server.limits import CLOSE_SESSION_LIMIT, SessionCounter
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 
@@ -43,6 +45,8 @@ class RealtimeServer:
         self.ready = False
         self.connections: set[Connection] = set()
         self.probe = observability.StatusProbe()
+        self.sessions = SessionCounter(settings.max_sessions)
+        self._keys = settings.keys()
         self._server: Server | None = None
 
     @property
@@ -95,8 +99,8 @@ class RealtimeServer:
     async def _handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         hs = handshake.read(ws.request.path, ws.request.headers or Headers())
-        keys = self.settings.api_keys
-        if keys and hs.api_key not in keys:
+        key = find_key(self._keys, hs.api_key)
+        if self._keys and key is None:
             await self._reject(ws, ProtocolError("invalid_api_key", "Incorrect API key provided."), CLOSE_AUTH)
             return
         if hs.dialect == "beta" and not self.settings.allow_beta:
@@ -113,11 +117,24 @@ class RealtimeServer:
             await self._reject(ws, ProtocolError("missing_model", "Missing required parameter: 'model'.", "model"),
                                CLOSE_REQUEST)
             return
+        refused = self.sessions.open(key.name if key else None, key.max_sessions if key else None)
+        if refused is not None:
+            log.warning("session refused: %s", refused.message)
+            await self._reject(ws, refused, CLOSE_SESSION_LIMIT)
+            return
+        try:
+            await self._serve(ws, hs, key)
+        finally:
+            self.sessions.close(key.name if key else None)
+
+    async def _serve(self, ws: ServerConnection, hs: handshake.Handshake, key: ApiKey | None) -> None:
         session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
                                   clock=time.time, limits=self.settings.limits,
                                   defaults=self.settings.session_defaults if hs.kind == "realtime" else None,
                                   language=self.settings.language,
-                                  early_transcripts=self.settings.early_transcripts)
+                                  early_transcripts=self.settings.early_transcripts,
+                                  session_limits=self.settings.session_limits)
+        session.access = key
         try:
             assistant = self.assistant_factory(session)
         except Exception as exc:
@@ -125,7 +142,9 @@ class RealtimeServer:
             await self._reject(ws, ProtocolError("server_error", f"assistant unavailable: {exc}", None,
                                                  "server_error"), 1011)
             return
-        connection = Connection(ws, session, assistant, self.speech)
+        connection = Connection(ws, session, assistant, self.speech,
+                                outbox_budget_bytes=self.settings.outbox_budget_bytes,
+                                max_frames_per_s=self.settings.max_frames_per_s)
         self.connections.add(connection)
         log.info("session %s opened (%s, %s)", session.id, hs.dialect, hs.kind)
         with metrics.session(hs.dialect, hs.kind):
