@@ -96,7 +96,7 @@ async def test_broken_tts_output_mid_response_fails_that_sentence_and_the_respon
     assert broken.calls >= 4
 
 
-async def test_a_decode_failure_fails_that_transcript_logs_the_bug_and_the_waiting_response_starts(
+async def test_a_decode_failure_fails_that_transcript_logs_the_bug_and_fails_the_waiting_response(
         speech: LoadedSpeech, caplog: pytest.LogCaptureFixture) -> None:
     session = RealtimeSession(clock=lambda: 1_700_000_000.0)
     session.start()
@@ -122,8 +122,9 @@ async def test_a_decode_failure_fails_that_transcript_logs_the_bug_and_the_waiti
     failed = first(events, "conversation.item.input_audio_transcription.failed")
     assert failed["item_id"] == transcribe.item_id and failed["error"]["code"] == "transcription_failed"
     assert "unsupported audio format" in failed["error"]["message"]
-    run = [e for e in session.pop_effects() if isinstance(e, fx.RunAssistant)]
-    assert len(run) == 1 and run[0].request.items[-1].id == transcribe.item_id
+    assert not any(isinstance(e, fx.RunAssistant) for e in session.pop_effects())  # it would hear nothing
+    done = first(events, "response.done")["response"]
+    assert done["status"] == "failed" and done["status_details"]["error"]["code"] == "transcription_failed"
     assert session.pending_transcripts == {}
     bug = [r for r in caplog.records if r.name == "test.speech" and r.levelno == logging.ERROR]
     assert bug and bug[0].exc_info is not None  # our own bug: logged with its traceback
