@@ -27,7 +27,7 @@ setup(
     install_requires=requirements(),
     extras_require={"test": ["pytest", "pytest-asyncio", "pytest-timeout", "pytest-cov", "ruff", "mypy", "openai",
                              "openai-agents", "ovos-PHAL", "ovos-stt-plugin-server", "ovos-tts-plugin-server",
-                             "selenium"]},
+                             "selenium", "hypothesis"]},
     entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"],
                   "opm.stt": ["ovos-stt-plugin-moonshine-base-en="
                               "ovos_realtime_plugin.engines.moonshine_stt:MoonshineSTT"],

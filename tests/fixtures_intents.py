@@ -4,7 +4,9 @@ catalogue: the server the tool tests (MCP intents, function tools with examples)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -26,17 +28,27 @@ class ToolsRealtime(Served):
     intents: IntentCatalogue
 
 
-@pytest.fixture(scope="session")
-async def tools_realtime(ovos_stack: OvosStack) -> AsyncIterator[ToolsRealtime]:
-    bus = BusConnection(port=ovos_stack.port, source="ovos-realtime-tools")
+@asynccontextmanager
+async def intents_server(ovos_stack: OvosStack, source: str, **settings: Any) -> AsyncIterator[ToolsRealtime]:
+    """A server on the OVOS stack with its own bus connection and intent catalogue; ``settings`` go to
+    :class:`ServerSettings` (the test API key is always accepted)."""
+    bus = BusConnection(port=ovos_stack.port, source=source)
     await bus.connect()
     # the test skill is loaded by the child from tests/skills: not an entry point of this Python
     intents = IntentCatalogue(bus, skill_dirs={TEST_SKILL_ID: SKILLS_DIR / "ovos_realtime_test_skill"})
     await intents.refresh()
     factory = assistant_factory(bus, OvosAssistantSettings(intent_output_wait_s=HOLD_S), intents)
-    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})), factory)
+    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), **settings), factory)
     await server.start()  # each session's assistant is closed by the server when the session ends
-    yield ToolsRealtime(server, bus, intents)
-    await server.stop()
-    intents.close()
-    await bus.close()
+    try:
+        yield ToolsRealtime(server, bus, intents)
+    finally:
+        await server.stop()
+        intents.close()
+        await bus.close()
+
+
+@pytest.fixture(scope="session")
+async def tools_realtime(ovos_stack: OvosStack) -> AsyncIterator[ToolsRealtime]:
+    async with intents_server(ovos_stack, "ovos-realtime-tools") as served:
+        yield served

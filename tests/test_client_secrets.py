@@ -16,7 +16,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from ovos_realtime_plugin.server.client_secrets import ClientSecrets
+from ovos_realtime_plugin.server.api_keys import ApiKey
+from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
 from tests.fixtures_server import API_KEY, Running
 from tests.sdk_helpers import TIMEOUT
 
@@ -97,9 +98,11 @@ async def test_bad_bodies_get_json_errors(realtime: Running, body: bytes, status
 
 def test_expired_key_is_unknown() -> None:
     now = [1000.0]
-    secrets = ClientSecrets(frozenset({API_KEY}), clock=lambda: now[0])
-    value = secrets.mint({"expires_after": {"anchor": "created_at", "seconds": 10}})["value"]
-    assert secrets.grant(value) is not None
+    operator = ApiKey(API_KEY, "operator", max_sessions=2)
+    secrets = ClientSecrets((operator,), clock=lambda: now[0])
+    value = secrets.mint({"expires_after": {"anchor": "created_at", "seconds": 10}}, operator)["value"]
+    grant = secrets.grant(value)
+    assert grant is not None and grant.ephemeral and grant.key == operator  # acts for the key that minted it
     now[0] += 10
     assert secrets.grant(value) is None
-    assert secrets.grant(API_KEY) is not None and secrets.grant("sk-other") is None
+    assert secrets.grant(API_KEY) == Grant(key=operator) and secrets.grant("sk-other") is None

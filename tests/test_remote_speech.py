@@ -104,7 +104,8 @@ async def test_losing_the_stt_server_mid_turn_fails_the_turn_and_it_recovers(
     assert (error["type"], error["code"]) == ("server_error", "transcription_failed")
     assert "ovos-stt-plugin-server returned no transcript" in error["message"]
     done = events[-1]["response"]
-    assert done["status"] == "failed" and done["status_details"]["error"] == error  # the assistant heard nothing
+    details = {k: v for k, v in error.items() if k != "param"}  # a response's error has no param
+    assert done["status"] == "failed" and done["status_details"]["error"] == details  # the assistant heard nothing
     assert delta(before, await scrape(port), "engine_calls_total", engine="stt", outcome="error") == 1
     events = await spoken_turn(remote_voice)
     assert words(first(events, "conversation.item.input_audio_transcription.completed")["transcript"]) == words(

@@ -55,6 +55,7 @@ from ovos_realtime_plugin.bus.dialogs import load_dialogs
 from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError
 from ovos_realtime_plugin.bus.function_tools import FunctionExamples
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
+from ovos_realtime_plugin.bus.permissions import Access, allows, restrict_session
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE, LLM_FALLBACK_PIPELINE, OvosSession, ovos_session_id
 from ovos_realtime_plugin.bus.tool_calls import (
     HANDLER_END,
@@ -94,8 +95,11 @@ class OvosAssistant:
     """The :class:`~ovos_realtime_plugin.core.assistant.Assistant` of one Realtime connection."""
 
     def __init__(self, bus: BusConnection, settings: OvosAssistantSettings | None = None, *,
-                 session_id: str | None = None, intents: IntentCatalogue | None = None):
+                 session_id: str | None = None, intents: IntentCatalogue | None = None,
+                 access: Access | None = None):
         self._bus = bus
+        self._access = access
+        """What this client's API key may reach (:mod:`.permissions`); ``None``: everything."""
         self._settings = settings or OvosAssistantSettings()
         self._intents = intents
         self._functions = FunctionExamples()
@@ -252,7 +256,7 @@ class OvosAssistant:
         does not have, ``ValueError`` for an argument the intent has no slot for, and the errors of a turn.
         """
         tool = self._intents.by_name(name) if self._intents is not None else None
-        if tool is None:
+        if tool is None or not allows(self._access, tool):
             raise UnknownIntentError(name)
         slots = {key: str(value) for key, value in (arguments or {}).items() if value is not None}
         unknown = sorted(set(slots) - set(tool.slots))
@@ -284,7 +288,8 @@ class OvosAssistant:
         """The ``ovos`` MCP tool's tools: the installed intents (the session core's ``ToolLister``)."""
         if tool.get("server_label") != self._settings.mcp_server_label or self._intents is None:
             return None
-        return self._intents.mcp_tools(allowed_tool_names(tool))
+        return [t for t in self._intents.mcp_tools(allowed_tool_names(tool))
+                if (known := self._intents.by_name(t["name"])) is None or allows(self._access, known)]
 
     @contextlib.contextmanager
     def _open_turn(self, turn_id: str) -> Iterator[Turn]:
@@ -325,6 +330,7 @@ class OvosAssistant:
         self.close()
         initial = new_session(session_id, self._settings.default_lang, self._settings.pipeline,
                               self._settings.location)
+        restrict_session(initial, self._access, self._intents.tools() if self._intents is not None else ())
         self._session = OvosSession(initial, self._settings.pipeline)
         self._subscription = self._bus.subscribe(session_id, self._on_message, self._on_drop)
         return self._session
@@ -371,7 +377,7 @@ def assistant_factory(bus: BusConnection, settings: OvosAssistantSettings | None
     session, which also lists the ``ovos`` MCP tool's tools for the session core."""
 
     def make(session: RealtimeSession) -> OvosAssistant:
-        assistant = OvosAssistant(bus, settings, session_id=session.id, intents=intents)
+        assistant = OvosAssistant(bus, settings, session_id=session.id, intents=intents, access=session.access)
         session.tool_lister = assistant
         return assistant
 

@@ -146,10 +146,34 @@ class RetentionRatio(Strict):
     token_limits: TokenLimits | None = None
 
 
+class PromptText(Strict):
+    type: Literal["input_text"]
+    text: str
+
+
+class PromptImage(Strict):
+    type: Literal["input_image"]
+    detail: Literal["low", "high", "auto", "original"] = "auto"
+    file_id: str | None = None
+    image_url: str | None = None
+
+
+class PromptFile(Strict):
+    type: Literal["input_file"]
+    detail: Literal["low", "high", "auto"] | None = None
+    file_data: str | None = None
+    file_id: str | None = None
+    file_url: str | None = None
+    filename: str | None = None
+
+
+PromptVariable = str | Annotated[PromptText | PromptImage | PromptFile, Field(discriminator="type")]
+
+
 class Prompt(Strict):
     id: str
     version: str | None = None
-    variables: dict[str, Any] | None = None
+    variables: dict[str, PromptVariable] | None = None
 
 
 class Reasoning(Strict):

@@ -18,6 +18,7 @@ from ovos_realtime_plugin.core.endpointing import looks_finished
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
+from ovos_realtime_plugin.core.limits import SessionLimits, buffer_full
 from ovos_realtime_plugin.core.transcripts import EARLY_TAIL_MS, Transcripts
 from ovos_realtime_plugin.core.turns import (
     SilenceStarted,
@@ -42,6 +43,9 @@ class InputAudioHost(Protocol):
 
     @property
     def early_transcripts(self) -> bool: ...
+
+    @property
+    def session_limits(self) -> SessionLimits: ...
 
     def emit(self, kind: str, fields: dict[str, Any]) -> None: ...
 
@@ -91,9 +95,22 @@ class InputAudio:
         except (binascii.Error, ValueError):
             raise ProtocolError("invalid_value", "Invalid 'audio'. Expected base64-encoded audio bytes (mono PCM16 "
                                                  "at 24kHz) but got an invalid value.", "audio") from None
+        self._make_room(len(audio))
         offset = self.buffer.append(audio)
         if self.detector is not None and audio:
             self.host.effect(DetectSpeech(audio, self.buffer.format, offset))
+
+    def _make_room(self, n_bytes: int) -> None:
+        """An append past the buffer's limit is refused; while turn detection hears no speech, the oldest
+        half of the buffer (silence no turn will commit) makes room instead."""
+        limits = self.host.session_limits
+        full = buffer_full(self.buffer.duration_ms, self.buffer.format.duration_ms(n_bytes), limits)
+        if full is None:
+            return
+        if self.detector is None or self.detector.speaking or n_bytes > self.buffer.format.bytes_for_ms(
+                limits.max_input_audio_ms // 2):
+            raise full
+        self.buffer.take(None, self.buffer.end_ms - limits.max_input_audio_ms / 2)
 
     def commit(self) -> None:
         held = self.buffer.duration_ms

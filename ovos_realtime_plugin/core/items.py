@@ -24,6 +24,8 @@ class Content:
     audio_format: AudioFormat | None = None
     image_url: str | None = None
     detail: str | None = None
+    rendered_audio: tuple[int, str] | None = field(default=None, repr=False, compare=False)
+    """(audio length, base64) of the last rendering: a retrieve renders an item's audio once, not once per call."""
 
     @property
     def audio_ms(self) -> int:

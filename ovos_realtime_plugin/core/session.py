@@ -7,6 +7,7 @@ client event and the ``on_*`` methods for engine results, then sends :meth:`pop_
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -28,10 +29,12 @@ from ovos_realtime_plugin.core.errors import ProtocolError, server_error
 from ovos_realtime_plugin.core.events import EventRenderer, SessionView, Validate, WithAudio
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.input_audio import InputAudio
+from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responses import ResponseStream
 from ovos_realtime_plugin.core.states import ResponseStatus, TranscriptState
 from ovos_realtime_plugin.core.transcripts import Transcripts
+from ovos_realtime_plugin.core.truncation import oldest_to_drop
 from ovos_realtime_plugin.core.turns import TurnDetector
 
 log = logging.getLogger(__name__)
@@ -46,8 +49,10 @@ class RealtimeSession:
     def __init__(self, *, renderer: EventRenderer, validate: Validate, kind: str = "realtime",
                  model: str = "gpt-realtime", clock: Callable[[], float], limits: RateLimitSettings | None = None,
                  defaults: dict[str, Any] | None = None, language: str | None = None,
-                 early_transcripts: bool = True) -> None:
+                 early_transcripts: bool = True, session_limits: SessionLimits | None = None) -> None:
         self.id = new_id("sess")
+        self.session_limits = session_limits or SessionLimits()
+        self._items_seen = 0
         self.early_transcripts = early_transcripts
         self.renderer = renderer
         """The edge's: renders each event in the connection's dialect as it is emitted."""
@@ -69,6 +74,8 @@ class RealtimeSession:
         self._waiting: list[ResponseStream] = []  # responses waiting for transcripts of their context
         self.tool_lister: ToolLister | None = None
         """Lists the tools of ``mcp`` tools the client declares (set by whoever makes the assistant)."""
+        self.access: Any = None
+        """What the client's API key may reach (set by the server, read by whoever makes the assistant)."""
         self.segments: dict[str, list[tuple[int, int]]] = {}  # audio item → (audio end, transcript end) per sentence
         self.transcripts = Transcripts(self)
         self.input = InputAudio(self, self.transcripts)
@@ -81,6 +88,8 @@ class RealtimeSession:
         self._effects.append(effect)
 
     def pop_events(self) -> list[dict[str, Any]]:
+        if len(self.conversation) != self._items_seen:
+            self._truncate_conversation()
         events, self._events = self._events, []
         return events
 
@@ -106,6 +115,18 @@ class RealtimeSession:
 
     def _emit_session(self, kind: str) -> None:
         self.emit(kind, {"session": SessionView(self.config, self.id, self.expires_at)})
+
+    def _renderable_session(self, config: SessionConfig) -> list[dict[str, Any]]:
+        """``session.updated`` for ``config`` as the wire shows it; an update that cannot be sent is refused,
+        never stored."""
+        rendered = self.renderer.render("session.updated",
+                                        {"session": SessionView(config, self.id, self.expires_at)})
+        try:
+            json.dumps(rendered)
+        except (RecursionError, ValueError, TypeError) as exc:
+            raise ProtocolError("invalid_value", f"Invalid session: it cannot be rendered ({exc}).",
+                                "session") from None
+        return rendered
 
     # -- client events --------------------------------------------------------------------------
     def handle(self, event: ce.ClientEvent) -> None:
@@ -155,9 +176,10 @@ class RealtimeSession:
             if self.audio_out_started and old_voice != new_voice:
                 raise ProtocolError("cannot_update_voice", "Cannot update a conversation's voice if assistant "
                                                            "audio is present.", "session.audio.output.voice")
+        rendered = self._renderable_session(new)
         before, self.config = self.config, new
         self.input.config_changed()
-        self._emit_session("session.updated")
+        self._events.extend(rendered)
         if isinstance(before, RealtimeSessionConfig) and isinstance(new, RealtimeSessionConfig):
             server_tools.list_new_servers(before.tools, new.tools, self.tool_lister, self.conversation,
                                           self.renderer.mcp_items, self.emit)
@@ -236,6 +258,15 @@ class RealtimeSession:
             max_output_tokens=spec.max_output_tokens, temperature=spec.temperature,
             parallel_tool_calls=spec.parallel_tool_calls, metadata=spec.metadata, language=spec.language,
             voice=spec.voice, session_id=self.id, model=self.model)
+
+    def _truncate_conversation(self) -> None:
+        """Past the conversation's limits the oldest finished items go, as ``truncation`` says."""
+        busy = set(self.pending_transcripts) | {i.id for s in self.responses.values() for i in s.spec.context}
+        truncation = getattr(self.config, "truncation", "auto")
+        for item_id in oldest_to_drop(self.conversation.items, truncation, self.session_limits, busy):
+            self.conversation.delete(item_id)
+            self.emit("conversation.item.deleted", {"item_id": item_id})
+        self._items_seen = len(self.conversation)
 
     def _response_done(self, stream: ResponseStream) -> None:
         now = self.clock()

@@ -91,7 +91,7 @@ class Responders:
     def __call__(self, session: RealtimeSession) -> Assistant:
         skills = self._ovos(session)
         chat = self._backend
-        if chat is None:
+        if chat is None or not getattr(session.access, "allow_llm", True):  # an API key without the LLM
             return skills
         from ovos_realtime_plugin.llm.assistant import LlmAssistant
 

@@ -9,7 +9,8 @@ from typing import Any
 from ovos_realtime_plugin.core.errors import ProtocolError, invalid_value
 from ovos_realtime_plugin.protocol import beta
 from ovos_realtime_plugin.protocol.client_events import ALIASES, CLIENT_EVENTS, ClientEvent
-from ovos_realtime_plugin.protocol.validation import validate
+from ovos_realtime_plugin.protocol.json_shape import MAX_DEPTH, check_shape
+from ovos_realtime_plugin.protocol.validation import type_name, validate
 
 BETA_ONLY = ("transcription_session.update",)
 
@@ -37,11 +38,15 @@ def parse_event(text: str | bytes, dialect: str) -> ClientEvent:
     except ValueError as exc:
         raise BadEvent(ProtocolError("invalid_json", f"Invalid event: failed to parse JSON value. {exc}"),
                        None) from None
+    except RecursionError:
+        raise BadEvent(ProtocolError("invalid_json", f"Invalid event: JSON nested deeper than {MAX_DEPTH} levels."),
+                       None) from None
     if not isinstance(data, dict):
         raise BadEvent(ProtocolError("invalid_json", "Invalid event: expected a JSON object."), None)
     raw_id = data.get("event_id")
     event_id = raw_id if isinstance(raw_id, str) else None
     try:
+        check_shape(data)
         return _typed(data, dialect)
     except ProtocolError as exc:
         raise BadEvent(exc, event_id) from None
@@ -51,7 +56,10 @@ def _typed(data: dict[str, Any], dialect: str) -> ClientEvent:
     kind = data.get("type")
     if kind is None:
         raise ProtocolError("missing_required_parameter", "Missing required parameter: 'type'.", "type")
-    kind = ALIASES.get(kind, kind) if isinstance(kind, str) else kind
+    if not isinstance(kind, str):
+        raise ProtocolError("invalid_type", "Invalid type for 'type': expected a string, but got "
+                                            f"{type_name(kind)} instead.", "type")
+    kind = ALIASES.get(kind, kind)
     if kind not in CLIENT_EVENTS and not (dialect == "beta" and kind in BETA_ONLY):
         raise invalid_value(kind, supported_types(dialect), "type")
     if dialect == "beta":

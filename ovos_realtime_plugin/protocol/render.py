@@ -140,7 +140,7 @@ class Renderer:
         elif part.type in ("input_audio", "output_audio"):
             out["transcript"] = part.transcript
             if with_audio and part.audio is not None:
-                out["audio"] = base64.b64encode(bytes(part.audio)).decode("ascii")
+                out["audio"] = _base64_audio(part)
         elif part.type == "input_image":
             out.update(image_url=part.image_url, detail=part.detail or "auto")
         return out
@@ -196,3 +196,12 @@ class Renderer:
         details = {k: v for k, v in usage["input_token_details"].items()
                    if k not in ("image_tokens", "cached_tokens_details")}
         return {**usage, "input_token_details": details}
+
+
+def _base64_audio(part: Content) -> str:
+    """The part's audio in base64, encoded again only when the audio changed (it only grows or is cut)."""
+    assert part.audio is not None
+    cached = part.rendered_audio
+    if cached is None or cached[0] != len(part.audio):
+        cached = part.rendered_audio = (len(part.audio), base64.b64encode(part.audio).decode("ascii"))
+    return cached[1]

@@ -13,7 +13,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # Names pydantic puts into an error location for a union branch rather than a field.
 _UNION_TAGS = frozenset({"server_vad", "semantic_vad", "function", "mcp", "audio/pcm", "audio/pcmu", "audio/pcma",
-                         "realtime", "transcription"})
+                         "realtime", "transcription", "str", "input_text", "input_image", "input_file"})
 
 
 def _is_field(part: str | int) -> bool:
@@ -37,7 +37,7 @@ def param_path(loc: tuple[str | int, ...], prefix: str = "") -> str:
     return text
 
 
-def _type_name(value: object) -> str:
+def type_name(value: object) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a decimal", str: "a string", list: "an array",
              dict: "an object", type(None): "null"}
     return names.get(type(value), "a value")
@@ -79,7 +79,7 @@ def error_from(details: ErrorDetails, prefix: str = "") -> ProtocolError:
         return ProtocolError("missing_required_parameter", f"Missing required parameter: '{tag_param}'.", tag_param)
     expected = kind.split("_")[0]
     return ProtocolError("invalid_type", f"Invalid type for '{param}': expected {expected}, "
-                                         f"but got {_type_name(value)} instead.", param)
+                                         f"but got {type_name(value)} instead.", param)
 
 
 def validate(model: type[M], data: object, prefix: str = "") -> M:

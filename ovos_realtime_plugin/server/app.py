@@ -21,6 +21,7 @@ from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server import console, handshake, http_api, metrics, observability
 from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
 from ovos_realtime_plugin.server.connection import Connection
+from ovos_realtime_plugin.server.limits import CLOSE_SESSION_LIMIT, SessionCounter
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from ovos_realtime_plugin.server.transport import Transport
@@ -47,9 +48,10 @@ class RealtimeServer:
         self.speech = speech
         self.ready = False
         self.connections: set[Connection] = set()
-        self.secrets = ClientSecrets(settings.api_keys)
+        self.secrets = ClientSecrets(settings.keys())
         self.calls: dict[str, Call] = {}  # WebRTC calls by id (see :mod:`.webrtc`)
         self.probe = observability.StatusProbe()
+        self.sessions = SessionCounter(settings.max_sessions)
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -133,20 +135,34 @@ class RealtimeServer:
             raise ProtocolError("beta_api_shape_disabled", "The beta Realtime API shape is disabled on this server.")
         if hs.kind == "realtime" and not hs.model and not grant.session.get("model"):
             raise ProtocolError("missing_model", "Missing required parameter: 'model'.", "model")
+        key = grant.key
+        refused = self.sessions.open(key.name if key else None, key.max_sessions if key else None)
+        if refused is not None:
+            log.warning("session refused: %s", refused.message)
+            raise refused
         s = self.settings
         defaults = deep_merge(s.session_defaults, grant.session) if hs.kind == "realtime" else None
         session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
                                   clock=time.time, limits=s.limits, defaults=defaults, language=s.language,
-                                  early_transcripts=s.early_transcripts)
+                                  early_transcripts=s.early_transcripts, session_limits=s.session_limits)
+        session.access = key  # the key's permissions, read by the assistant
         try:
             return session, self.assistant_factory(session)
         except Exception as exc:
+            self.release(session)
             log.exception("could not set up an assistant")
             raise ProtocolError("server_error", f"assistant unavailable: {exc}", None, "server_error") from exc
 
+    def release(self, session: RealtimeSession) -> None:
+        """``session`` has ended (or never ran): it no longer counts against the session limits."""
+        key = session.access
+        self.sessions.close(key.name if key else None)
+
     async def run_connection(self, transport: Transport, session: RealtimeSession, assistant: Assistant,
                              connection: Connection | None = None) -> None:
-        connection = connection or Connection(transport, session, assistant, self.speech)
+        connection = connection or Connection(transport, session, assistant, self.speech,
+                                              outbox_budget_bytes=self.settings.outbox_budget_bytes,
+                                              max_frames_per_s=self.settings.max_frames_per_s)
         self.connections.add(connection)
         log.info("session %s opened (%s, %s)", session.id, session.renderer.dialect, session.config.type)
         with metrics.session(session.renderer.dialect, session.config.type):
@@ -157,12 +173,14 @@ class RealtimeServer:
                 await transport.close(1011, "internal error")
             finally:
                 self.connections.discard(connection)
+                self.release(session)
                 await close_assistant(assistant)
                 log.info("session %s closed", session.id)
 
 
 async def reject(transport: Transport, err: ProtocolError) -> None:
-    code = {"invalid_api_key": CLOSE_AUTH, "server_error": 1011}.get(err.code or "", CLOSE_REQUEST)
+    code = {"invalid_api_key": CLOSE_AUTH, "server_error": 1011,
+            "session_limit_reached": CLOSE_SESSION_LIMIT}.get(err.code or "", CLOSE_REQUEST)
     event = {"type": "error", "event_id": new_id("event"), "error": err.payload(None)}
     await transport.send(event, json.dumps(event))
     await transport.close(code, f"{err.type}.{err.code}")

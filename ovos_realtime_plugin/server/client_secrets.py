@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ovos_realtime_plugin.server.api_keys import ApiKey, find_key
+
 PREFIX = "ek_"
 MIN_S, MAX_S, DEFAULT_S = 10, 7200, 600
 
@@ -27,10 +29,13 @@ class SecretRequestError(ValueError):
 
 @dataclass(frozen=True)
 class Grant:
-    """Who a key is: an operator's API key (may mint) or an ephemeral key with its session config."""
+    """Who a key is: an operator's API key (may mint) or an ephemeral key with its session config. ``key`` is
+    the configured API key it acts for (an ephemeral key: the one that minted it), with its limits and
+    permissions; ``None`` on a server with no keys."""
 
     session: dict[str, Any] = field(default_factory=dict)
     ephemeral: bool = False
+    key: ApiKey | None = None
 
 
 @dataclass(frozen=True)
@@ -38,22 +43,24 @@ class _Secret:
     value: str
     expires_at: float
     session: dict[str, Any]
+    minted_by: ApiKey | None
 
 
 class ClientSecrets:
-    def __init__(self, api_keys: frozenset[str], clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, api_keys: tuple[ApiKey, ...], clock: Callable[[], float] = time.time) -> None:
         self.api_keys = api_keys
         self.clock = clock
         self._secrets: list[_Secret] = []
 
-    def mint(self, body: dict[str, Any]) -> dict[str, Any]:
-        """OpenAI's ``POST /v1/realtime/client_secrets``: the response body for request ``body``."""
+    def mint(self, body: dict[str, Any], minted_by: ApiKey | None = None) -> dict[str, Any]:
+        """OpenAI's ``POST /v1/realtime/client_secrets``: the response body for request ``body``; the key acts
+        for ``minted_by`` (its limits and permissions)."""
         seconds = _seconds(body.get("expires_after"))
         session = body.get("session") or {"type": "realtime"}
         if not isinstance(session, dict):
             raise SecretRequestError("Invalid 'session': expected an object.", "session")
         self._forget_expired()
-        secret = _Secret(PREFIX + secrets.token_urlsafe(24), self.clock() + seconds, dict(session))
+        secret = _Secret(PREFIX + secrets.token_urlsafe(24), self.clock() + seconds, dict(session), minted_by)
         self._secrets.append(secret)
         return {"value": secret.value, "expires_at": int(secret.expires_at), "session": secret.session}
 
@@ -63,11 +70,11 @@ class ClientSecrets:
         With no API keys configured the server is open (loopback only): any key, or none, is an operator's."""
         if key and key.startswith(PREFIX):
             secret = self._find(key)
-            return Grant(dict(secret.session), ephemeral=True) if secret is not None else None
+            return Grant(dict(secret.session), ephemeral=True, key=secret.minted_by) if secret is not None else None
         if not self.api_keys:
             return Grant()
-        known = any(hmac.compare_digest((key or "").encode(), k.encode()) for k in self.api_keys)
-        return Grant() if known else None
+        found = find_key(self.api_keys, key)
+        return Grant(key=found) if found is not None else None
 
     def _find(self, key: str) -> _Secret | None:
         now = self.clock()

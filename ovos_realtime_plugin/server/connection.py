@@ -8,8 +8,8 @@ produced them whatever task produced them. Blocking work runs in the engines' wo
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from typing import Any
 
 from ovos_realtime_plugin.core import effects as fx
@@ -19,11 +19,14 @@ from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
 from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.failures import CoreBug, to_core
+from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, FrameRate, too_fast
+from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES, Outbox
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
 from ovos_realtime_plugin.server.transport import Transport
 
 log = logging.getLogger(__name__)
+CLOSE_SLOW_CLIENT = 1008
 
 
 class SessionLog(logging.LoggerAdapter[logging.Logger]):
@@ -33,13 +36,18 @@ class SessionLog(logging.LoggerAdapter[logging.Logger]):
 
 class Connection:
     def __init__(self, transport: Transport, session: RealtimeSession, assistant: Assistant,
-                 speech: SpeechEngines | None) -> None:
+                 speech: SpeechEngines | None, *, outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES,
+                 max_frames_per_s: float = DEFAULT_FRAMES_PER_S) -> None:
         self.transport = transport
         self.session = session
         self.assistant = assistant
         self.log = SessionLog(log, {"session": session.id})
         self.metrics = metrics.ConnectionMetrics()
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._outbox = Outbox(outbox_budget_bytes)
+        self._closing: asyncio.Task[None] | None = None
+        self.overflowed = asyncio.Event()
+        """Set when the client left more than the outbox's budget unread and is being disconnected."""
+        self._rate = FrameRate(max_frames_per_s, time.monotonic())
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancellers: set[asyncio.Future[None]] = set()
         self.speech = SpeechDriver(session, speech, self.flush, self.log)
@@ -53,17 +61,24 @@ class Connection:
                 if self._receive(message):
                     break
                 self.flush()
+                if self._closing is not None:
+                    break
         finally:
             self.flush()
-            self._outbox.put_nowait(None)
+            self._outbox.end()
             ended = cancel_and_wait(self._tasks.values())
             self.speech.close()
             await ended  # the assistant's own clean-up (e.g. stopping a skill) is done before it is closed
             await writer
+            if self._closing is not None:
+                await self._closing
 
     def _receive(self, message: str | bytes) -> bool:
         """Apply one frame; ``True`` when the client asked to close the session."""
         self.metrics.received(message)
+        if not self._rate.allow(time.monotonic()):
+            self.session.error(too_fast(self._rate.per_second))
+            return False
         try:
             event = parse_event(message, self.session.renderer.dialect)
         except BadEvent as bad:
@@ -84,18 +99,27 @@ class Connection:
             effects = session.pop_effects()
             for event in session.pop_events():
                 self.speech.trace.saw(event)
-                self._outbox.put_nowait(event)
+                if not self._outbox.put(event) and self._closing is None:
+                    self._closing = asyncio.create_task(self._close_slow_client())
             if not effects:
                 return
             for effect in effects:
                 self._execute(effect)
 
     async def _write(self) -> None:
-        while (event := await self._outbox.get()) is not None:
-            frame = json.dumps(event, separators=(",", ":"))
+        while (queued := await self._outbox.get()) is not None:
+            event, frame = queued
             if not await self.transport.send(event, frame):
                 return
+            self._outbox.written(frame)
             self.metrics.sent(event, frame)
+
+    async def _close_slow_client(self) -> None:
+        """The client left more than the outbox's budget unread: what was queued is dropped, the socket closed."""
+        budget = self._outbox.budget_bytes
+        self.overflowed.set()
+        self.log.warning("closing: the client left more than %d bytes unread", budget)
+        await self.transport.close(CLOSE_SLOW_CLIENT, f"slow client: more than {budget} bytes of events unread")
 
     def _execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunAssistant):

@@ -69,7 +69,7 @@ async def mint(server: RealtimeServer, request: web.Request, key: str | None) ->
         request_body = json.loads(body or b"{}")
         if not isinstance(request_body, dict):
             raise SecretRequestError("The request body must be a JSON object.")
-        return web.json_response(server.secrets.mint(request_body))
+        return web.json_response(server.secrets.mint(request_body, grant.key))
     except json.JSONDecodeError:
         return json_error(400, "The request body is not valid JSON.", "invalid_json")
     except SecretRequestError as err:

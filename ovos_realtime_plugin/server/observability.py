@@ -1,14 +1,17 @@
 """``GET /healthz`` and ``GET /metrics``: what they answer, whatever HTTP server carries them.
 
-``/healthz``: 200 once sessions are taken, else 503, with a JSON body::
+``/healthz``: 200 once sessions are taken and the messagebus (if any) is connected, else 503, with a JSON body::
 
     {"status": "ok", "bus": true, "skills_ready": true, "sessions": 2,
      "engines": {"stt": "ovos-stt-plugin-fasterwhisper", "tts": "ovos-tts-plugin-piper", "vad": null}}
 
-``bus`` is ``null`` for a server that has no messagebus (an embedded use). ``/metrics``: the Prometheus text
-format (:mod:`.metrics`). It follows the server's auth: with no API keys configured the server listens on loopback
-only and ``/metrics`` is open; with keys, a scrape needs one (``Authorization: Bearer <key>``) unless the
-``"realtime"`` section says ``"metrics": {"open": true}``. A refused scrape gets 401.
+``bus`` is ``null`` for a server that has no messagebus (an embedded use). ``status`` is ``"starting"`` before
+sessions are taken and ``"bus down"`` while the messagebus connection is lost (both 503).
+
+``/metrics``: the Prometheus text format (:mod:`.metrics`). It follows the server's auth: with no API keys
+configured the server listens on loopback only and ``/metrics`` is open; with keys (plain or ``keys`` entries), a
+scrape needs one (``Authorization: Bearer <key>``) unless the ``"realtime"`` section says ``"metrics": {"open":
+true}``. A refused scrape gets 401.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 
 from ovos_realtime_plugin.server import metrics
+from ovos_realtime_plugin.server.api_keys import find_key
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 
@@ -57,18 +61,20 @@ def engine_names(speech: SpeechEngines | None) -> dict[str, str | None]:
 
 
 def health(ready: bool, sessions: int, speech: SpeechEngines | None, probe: StatusProbe) -> HttpAnswer:
-    body = {"status": "ok" if ready else "starting",
-            "bus": probe.bus_connected() if probe.bus_connected is not None else None,
-            "skills_ready": probe.skills_ready(), "sessions": sessions, "engines": engine_names(speech)}
-    status = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
+    bus = probe.bus_connected() if probe.bus_connected is not None else None
+    state = "starting" if not ready else "bus down" if bus is False else "ok"
+    body = {"status": state, "bus": bus, "skills_ready": probe.skills_ready(), "sessions": sessions,
+            "engines": engine_names(speech)}
+    status = HTTPStatus.OK if state == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
     return HttpAnswer(status, JSON, json.dumps(body).encode() + b"\n")
 
 
 def scrape(settings: ServerSettings, headers: Mapping[str, str]) -> HttpAnswer:
     """The ``/metrics`` answer for a request with these headers."""
-    if settings.api_keys and not settings.metrics_open:
+    keys = settings.keys()
+    if keys and not settings.metrics_open:
         scheme, _, key = headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or key.strip() not in settings.api_keys:
+        if scheme.lower() != "bearer" or find_key(keys, key.strip()) is None:
             return HttpAnswer(HTTPStatus.UNAUTHORIZED, TEXT, b"an API key is required: Authorization: Bearer <key>\n")
     content_type, body = metrics.exposition()
     return HttpAnswer(HTTPStatus.OK, content_type, body)

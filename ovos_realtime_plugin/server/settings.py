@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
+from ovos_realtime_plugin.server.api_keys import ApiKey, keys_from_config
+from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, limit_settings
+from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings, webrtc_from_config
 
 DEFAULT_PORT = 60200
@@ -26,10 +30,19 @@ class ServerSettings:
     max_message_bytes: int = 16 * 1024 * 1024 + 64 * 1024  # admits a 15 MiB append once base64-encoded
     metrics_open: bool = False  # /metrics without an API key even when keys are configured
     webrtc: WebRTCSettings = field(default_factory=WebRTCSettings)
+    outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES  # events a client may leave unread before it is disconnected
+    session_limits: SessionLimits = field(default_factory=SessionLimits)
+    max_sessions: int = 1000
+    max_frames_per_s: float = DEFAULT_FRAMES_PER_S
+    key_entries: tuple[ApiKey, ...] = ()  # the "keys" entries: per-key names, limits and permissions
+
+    def keys(self) -> tuple[ApiKey, ...]:
+        """Every accepted key: the plain ``api_keys`` and the ``keys`` entries."""
+        return keys_from_config(self.api_keys, ()) + self.key_entries
 
     def check(self) -> None:
         """Refuse to listen beyond loopback without API keys."""
-        if not self.api_keys and self.host not in LOOPBACK:
+        if not self.api_keys and not self.key_entries and self.host not in LOOPBACK:
             raise ValueError(f"refusing to listen on {self.host} with no API keys: add \"api_keys\" to the "
                              "\"realtime\" section of mycroft.conf or pass --api-key")
 
@@ -50,6 +63,8 @@ def from_config(section: dict[str, Any], **overrides: Any) -> ServerSettings:
         "early_transcripts": bool(section.get("early_transcripts", True)),
         "metrics_open": bool((section.get("metrics") or {}).get("open", False)),
         "webrtc": webrtc_from_config(dict(section.get("webrtc") or {})),
+        **limit_settings(section.get("limits") or {}),
+        "key_entries": keys_from_config((), section.get("keys") or ()),
     }
     for key, value in overrides.items():
         if value is None:

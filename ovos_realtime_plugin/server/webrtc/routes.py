@@ -80,15 +80,18 @@ async def create_call(server: RealtimeServer, request: web.Request, prefix: str)
     hs = handshake.Handshake(path=request.path, dialect="ga", kind="realtime", model="gpt-realtime",
                              api_key=None, call_id=None)
     try:
-        rt_session, assistant = server.open_session(hs, Grant(deep_merge(grant.session, session), grant.ephemeral))
+        rt_session, assistant = server.open_session(hs, Grant(deep_merge(grant.session, session), grant.ephemeral,
+                                                              grant.key))
     except ProtocolError as err:
-        return json_error(400 if err.code != "server_error" else 500, err.message, err.code, err.param, err.type)
+        status = {"server_error": 500, "session_limit_reached": 429}.get(err.code or "", 400)
+        return json_error(status, err.message, err.code, err.param, err.type)
     call = Call(new_id("rtc"), rt_session, server.settings.webrtc)
     try:
         answer = await call.answer(sdp)
     except Exception as exc:  # aiortc's own words on an SDP it cannot use
         log.info("offer refused: %s", exc)
         await call.hang_up()
+        server.release(rt_session)
         await _close_assistant(assistant)
         return json_error(400, f"The SDP offer cannot be used: {exc}", "invalid_offer", "sdp")
     server.calls[call.id] = call

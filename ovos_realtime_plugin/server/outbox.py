@@ -1,0 +1,60 @@
+"""A connection's outbox: server events serialized once, queued for the one writer, within a byte budget.
+
+A client that stops reading makes the socket's send block, so events pile up here. Past the budget the
+client is over its share: :meth:`Outbox.put` drops everything queued and reports it, and the connection
+closes the socket (see :mod:`.connection`). One event larger than the budget still goes when nothing else
+waits, so a big ``conversation.item.retrieved`` is never refused on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from typing import Any
+
+DEFAULT_BUDGET_BYTES = 4 * 1024 * 1024
+Frame = tuple[dict[str, Any], str]
+"""An event and its JSON text (the event stays for what is counted once it is sent)."""
+
+
+class Outbox:
+    def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        self.budget_bytes = budget_bytes
+        self.queued_bytes = 0
+        """Bytes queued or being written (a frame counts until its send returns)."""
+        self.overflowed = False
+        self._frames: deque[Frame | None] = deque()
+        self._ready = asyncio.Event()
+
+    def put(self, event: dict[str, Any]) -> bool:
+        """Queue one event; ``False`` (and nothing kept) once the budget is exceeded."""
+        if self.overflowed:
+            return False
+        text = json.dumps(event, separators=(",", ":"))
+        if self.queued_bytes and self.queued_bytes + len(text) > self.budget_bytes:
+            self.overflowed = True
+            self._frames.clear()
+            self._frames.append(None)
+            self.queued_bytes = 0
+            self._ready.set()
+            return False
+        self._frames.append((event, text))
+        self.queued_bytes += len(text)
+        self._ready.set()
+        return True
+
+    def end(self) -> None:
+        """No more events: the writer stops once the queue is written."""
+        self._frames.append(None)
+        self._ready.set()
+
+    async def get(self) -> Frame | None:
+        """The next frame to write; ``None`` when the writer should stop."""
+        while not self._frames:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._frames.popleft()
+
+    def written(self, frame: str) -> None:
+        self.queued_bytes = max(0, self.queued_bytes - len(frame))
