@@ -24,6 +24,7 @@ from ovos_realtime_plugin.server.tasks import cancel_and_wait
 from ovos_realtime_plugin.server.transport import Transport
 
 log = logging.getLogger(__name__)
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds an encoder per call
 
 
 class SessionLog(logging.LoggerAdapter[logging.Logger]):
@@ -92,7 +93,7 @@ class Connection:
 
     async def _write(self) -> None:
         while (event := await self._outbox.get()) is not None:
-            frame = json.dumps(event, separators=(",", ":"))
+            frame = _encode(event)
             if not await self.transport.send(event, frame):
                 return
             self.metrics.sent(event, frame)
