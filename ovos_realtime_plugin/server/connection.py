@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from typing import Any
 
 from ovos_realtime_plugin.core import effects as fx
@@ -40,7 +41,8 @@ class Connection:
         self.assistant = assistant
         self.log = SessionLog(log, {"session": session.id})
         self.metrics = metrics.ConnectionMetrics()
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._outbox: deque[dict[str, Any] | None] = deque()  # None: the end
+        self._posted = asyncio.Event()  # the outbox has something for the writer
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancellers: set[asyncio.Future[None]] = set()
         self.speech = SpeechDriver(session, speech, self.flush, self.log)
@@ -56,7 +58,7 @@ class Connection:
                 self.flush()
         finally:
             self.flush()
-            self._outbox.put_nowait(None)
+            self._post(None)
             ended = cancel_and_wait(self._tasks.values())
             self.speech.close()
             await ended  # the assistant's own clean-up (e.g. stopping a skill) is done before it is closed
@@ -85,18 +87,30 @@ class Connection:
             effects = session.pop_effects()
             for event in session.pop_events():
                 self.speech.trace.saw(event)
-                self._outbox.put_nowait(event)
+                self._post(event)
             if not effects:
                 return
             for effect in effects:
                 self._execute(effect)
 
+    def _post(self, event: dict[str, Any] | None) -> None:
+        self._outbox.append(event)
+        self._posted.set()
+
     async def _write(self) -> None:
-        while (event := await self._outbox.get()) is not None:
-            frame = _encode(event)
-            if not await self.transport.send(event, frame):
-                return
-            self.metrics.sent(event, frame)
+        """Send what the outbox holds, all of it each time the writer wakes (one wake-up per burst of events)."""
+        outbox = self._outbox
+        while True:
+            await self._posted.wait()
+            self._posted.clear()
+            while outbox:
+                event = outbox.popleft()
+                if event is None:
+                    return
+                frame = _encode(event)
+                if not await self.transport.send(event, frame):
+                    return
+                self.metrics.sent(event, frame)
 
     def _execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunAssistant):
