@@ -112,7 +112,7 @@ async def main(turns: int) -> None:
     speech.close()
     for name, values in (("WebRTC call set-up (offer -> data channel open)", setup),
                          ("WebRTC speech_stopped -> first loud audio at the peer", rtc),
-                         ("WebSocket speech_stopped -> first audio delta", ws)):
+                         ("WebSocket speech_stopped -> first loud audio delta", ws)):
         median, p95 = stats(values)
         print(f"{name:55s} median {median * 1e3:7.1f} ms  p95 {p95 * 1e3:7.1f} ms")
     print(f"ratio WebRTC / WebSocket first audio (median): {stats(rtc)[0] / stats(ws)[0]:.2f}x")
