@@ -19,11 +19,9 @@ from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import silence, spoken
 from tests.sdk_helpers import TIMEOUT
-from tests.webrtc_client import Browser, post
+from tests.webrtc_client import VOICE, Browser, post
 
 LOOPBACK = WebRTCSettings(ice_host_addresses=("127.0.0.1",))
-VOICE = {"type": "realtime", "output_modalities": ["audio"],
-         "audio": {"input": {"transcription": {"model": "whisper-1"}}}}
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +55,7 @@ async def test_session_over_the_data_channel(browser: Browser, rtc_server: Runni
 
 
 async def test_spoken_turn_answered_on_the_audio_track(browser: Browser) -> None:
-    await browser.until("session.created")
-    browser.send({"type": "session.update", "session": VOICE})
-    await browser.until("session.updated")
+    await browser.start(VOICE)
     browser.say(silence(300) + spoken("hello there, how are you today") + silence(1500))
     transcript = await browser.until("conversation.item.input_audio_transcription.completed")
     assert "hello" in transcript["transcript"].lower()
@@ -71,9 +67,7 @@ async def test_spoken_turn_answered_on_the_audio_track(browser: Browser) -> None
 
 
 async def test_clear_cuts_the_answer_and_truncates_it(browser: Browser) -> None:
-    await browser.until("session.created")
-    browser.send({"type": "session.update", "session": {**VOICE, "audio": {"input": {"turn_detection": None}}}})
-    await browser.until("session.updated")
+    await browser.start({**VOICE, "audio": {"input": {"turn_detection": None}}})
     browser.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [
         {"type": "input_text", "text": "the quick brown fox jumps over the lazy dog and runs far away"}]}})
     browser.send({"type": "response.create"})
@@ -87,9 +81,7 @@ async def test_clear_cuts_the_answer_and_truncates_it(browser: Browser) -> None:
 
 
 async def test_barge_in_clears_the_answer(browser: Browser) -> None:
-    await browser.until("session.created")
-    browser.send({"type": "session.update", "session": VOICE})
-    await browser.until("session.updated")
+    await browser.start(VOICE)
     browser.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [
         {"type": "input_text", "text": "tell me a long story about a fox that runs far away"}]}})
     browser.send({"type": "response.create"})

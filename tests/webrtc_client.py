@@ -19,6 +19,8 @@ from ovos_realtime_plugin.server.webrtc.tracks import AnswerTrack
 from tests.sdk_helpers import TIMEOUT
 
 LOUD = 1000
+VOICE = {"type": "realtime", "output_modalities": ["audio"],
+         "audio": {"input": {"transcription": {"model": "whisper-1"}}}}
 
 
 @dataclass
@@ -72,6 +74,12 @@ class Browser:
             self.call_path = answer.headers["Location"]
             await asyncio.wait_for(self.opened.wait(), TIMEOUT)
         return answer
+
+    async def start(self, session: dict[str, Any]) -> None:
+        """Wait for the session, then set it up as ``session`` says."""
+        await self.until("session.created")
+        self.send({"type": "session.update", "session": session})
+        await self.until("session.updated")
 
     def send(self, event: dict[str, Any]) -> None:
         self.channel.send(json.dumps(event))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ovos_realtime_plugin.core.errors import ProtocolError, item_not_found
 from ovos_realtime_plugin.core.items import Item
+from ovos_realtime_plugin.core.usage import ContextTally
 
 ROOT = "root"
 
@@ -13,6 +14,7 @@ class Conversation:
         self.id = conversation_id
         self._items: list[Item] = []
         self._by_id: dict[str, Item] = {}
+        self.tally = ContextTally()  # usage counts of the context responses share
 
     def __len__(self) -> int:
         return len(self._items)

@@ -8,7 +8,7 @@ Audio is kept as raw bytes in the format it arrived or was produced in, never ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ovos_realtime_plugin.core.formats import AudioFormat
 
@@ -54,9 +54,13 @@ class Item:
     counted: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
     """(text tokens, audio ms) of a finished item, kept by :mod:`.usage`; :meth:`changed` forgets it."""
 
+    changes: ClassVar[int] = 0
+    """How many times any finished item changed: a count kept over many items is stale once it moves."""
+
     def changed(self) -> None:
         """A finished item's content changed (a transcript arrived, a truncate): count it again."""
         self.counted = None
+        Item.changes += 1
 
     def text(self) -> str:
         """The readable text of a message: typed text and transcripts, in order."""

@@ -302,7 +302,7 @@ class ResponseStream:
         if status is ResponseStatus.INCOMPLETE:
             details = {"type": "incomplete", "reason": self._incomplete}
         self.status_details = details
-        self.usage = response_usage(self.spec.context, self.output, self._reported)
+        self.usage = response_usage(self.spec.context, self.output, self._reported, self.conversation.tally)
         self._emit("response.done", {"response": self})
         self._on_done(self)
 

@@ -41,6 +41,7 @@ GA_LACKS = frozenset({"conversation.created"})  # beta-only events
 _BETA_CONTENT = {"output_text": "text", "output_audio": "audio"}
 _BETA_PARAMS = {"cannot_update_voice": "session.voice"}  # error code → its param in the beta dialect
 BETA_TEMPERATURE = 0.8
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list})  # values sent as they are
 """What a beta session shows for a temperature its client never set (OpenAI's default)."""
 
 
@@ -54,7 +55,7 @@ class Renderer:
 
     def render(self, kind: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
         """One core event (core objects as values) as this dialect's server events."""
-        rendered = {key: self._value(value) for key, value in fields.items()}
+        rendered = {key: value if type(value) in _PLAIN else self._value(value) for key, value in fields.items()}
         if self.beta and kind == "error" and rendered["error"].get("code") in _BETA_PARAMS:
             error = rendered["error"]
             rendered["error"] = {**error, "param": _BETA_PARAMS[error["code"]]}

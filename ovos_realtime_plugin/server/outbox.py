@@ -13,6 +13,8 @@ import json
 from collections import deque
 from typing import Any
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds one per call
+
 DEFAULT_BUDGET_BYTES = 4 * 1024 * 1024
 Frame = tuple[dict[str, Any], str]
 """An event and its JSON text (the event stays for what is counted once it is sent)."""
@@ -31,7 +33,7 @@ class Outbox:
         """Queue one event; ``False`` (and nothing kept) once the budget is exceeded."""
         if self.overflowed:
             return False
-        text = json.dumps(event, separators=(",", ":"))
+        text = _encode(event)
         if self.queued_bytes and self.queued_bytes + len(text) > self.budget_bytes:
             self.overflowed = True
             self._frames.clear()

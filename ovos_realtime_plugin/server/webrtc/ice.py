@@ -13,6 +13,7 @@ import re
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 
+from ovos_realtime_plugin.server.webrtc import ports
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 
 _own_addresses = aioice.ice.get_host_addresses
@@ -28,10 +29,12 @@ def _host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
 
 
 def configure(settings: WebRTCSettings) -> RTCConfiguration:
-    """Apply the host addresses; the peer connection's configuration (no STUN unless configured: offline)."""
+    """Apply the host addresses and UDP port range; the peer connection's configuration (no STUN unless
+    configured: offline)."""
     global _configured
     _configured = settings.ice_host_addresses
     aioice.ice.get_host_addresses = _host_addresses
+    ports.apply(settings.udp_port_range)
     return RTCConfiguration(iceServers=[RTCIceServer(url) for url in settings.stun_servers])
 
 

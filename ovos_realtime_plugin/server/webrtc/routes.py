@@ -20,6 +20,7 @@ from ovos_realtime_plugin.server import handshake
 from ovos_realtime_plugin.server.client_secrets import Grant
 from ovos_realtime_plugin.server.http_errors import bad_key, bearer_key, json_error, read_body, too_large
 from ovos_realtime_plugin.server.webrtc.call import Call
+from ovos_realtime_plugin.server.webrtc.ports import PortRangeExhausted
 from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 
 if TYPE_CHECKING:
@@ -88,11 +89,13 @@ async def create_call(server: RealtimeServer, request: web.Request, prefix: str)
     call = Call(new_id("rtc"), rt_session, server.settings.webrtc)
     try:
         answer = await call.answer(sdp)
-    except Exception as exc:  # aiortc's own words on an SDP it cannot use
+    except Exception as exc:  # aiortc's own words on an SDP it cannot use, or no free port in udp_port_range
         log.info("offer refused: %s", exc)
         await call.hang_up()
         server.release(rt_session)
         await _close_assistant(assistant)
+        if isinstance(exc, PortRangeExhausted):
+            return json_error(503, f"The call cannot be answered: {exc.strerror}.", None, kind="server_error")
         return json_error(400, f"The SDP offer cannot be used: {exc}", "invalid_offer", "sdp")
     server.calls[call.id] = call
     def ended(gone: Call) -> None:
