@@ -39,11 +39,11 @@ def check_typed(raw: dict[str, Any], beta: bool) -> Any:
 
 
 async def collect(conn: Any, until: str = "response.done", beta: bool = False,
-                  limit: int = 500) -> list[dict[str, Any]]:
-    """Raw events up to and including the first of type ``until``, each validated."""
+                  limit: int = 500, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+    """Raw events up to and including the first of type ``until``, each validated; each within ``timeout``."""
     events: list[dict[str, Any]] = []
     for _ in range(limit):
-        raw = json.loads(await asyncio.wait_for(conn.recv_bytes(), TIMEOUT))
+        raw = json.loads(await asyncio.wait_for(conn.recv_bytes(), timeout))
         check_typed(raw, beta)
         events.append(raw)
         if raw["type"] == until:

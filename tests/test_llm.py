@@ -20,7 +20,7 @@ from ovos_realtime_plugin.llm.settings import llm_settings
 from tests.fixtures_llm import TOOL_TIMEOUT_S, Hang, LlmRealtime, call, say, tool_messages
 from tests.fixtures_ovos import TIME_LIKE
 from tests.fixtures_server import API_KEY, Served
-from tests.sdk_helpers import collect, user_text
+from tests.sdk_helpers import TIMEOUT, collect, user_text
 from tests.test_function_examples import open_session as open_text_session
 from tests.test_intent_tools import OVOS_MCP, WHAT_TIME, list_events, output_of, reply_text
 
@@ -108,11 +108,11 @@ async def open_session(conn: Any, **session: Any) -> None:
         await list_events(conn)
 
 
-async def ask(conn: Any, text: str, **response: Any) -> list[dict[str, Any]]:
+async def ask(conn: Any, text: str, timeout: float = TIMEOUT, **response: Any) -> list[dict[str, Any]]:
     await conn.conversation.item.create(item=user_text(text))
     await collect(conn, "conversation.item.done")
     await conn.response.create(**({"response": response} if response else {}))
-    return await collect(conn, "response.done")
+    return await collect(conn, "response.done", timeout=timeout)
 
 
 def done(events: list[dict[str, Any]]) -> dict[str, Any]:
