@@ -55,7 +55,7 @@ from ovos_realtime_plugin.bus.dialogs import load_dialogs
 from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError
 from ovos_realtime_plugin.bus.function_tools import FunctionExamples
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
-from ovos_realtime_plugin.bus.permissions import Access, allows, restrict_session
+from ovos_realtime_plugin.bus.permissions import Access, allows, permitted, restrict_session
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE, LLM_FALLBACK_PIPELINE, OvosSession, ovos_session_id
 from ovos_realtime_plugin.bus.tool_calls import (
     HANDLER_END,
@@ -288,8 +288,7 @@ class OvosAssistant:
         """The ``ovos`` MCP tool's tools: the installed intents (the session core's ``ToolLister``)."""
         if tool.get("server_label") != self._settings.mcp_server_label or self._intents is None:
             return None
-        return [t for t in self._intents.mcp_tools(allowed_tool_names(tool))
-                if (known := self._intents.by_name(t["name"])) is None or allows(self._access, known)]
+        return [t.mcp_tool() for t in permitted(self._access, self._intents.tools(), allowed_tool_names(tool))]
 
     @contextlib.contextmanager
     def _open_turn(self, turn_id: str) -> Iterator[Turn]:
