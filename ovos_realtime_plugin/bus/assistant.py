@@ -52,7 +52,7 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings as OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage, Subscription, new_session, standard_lang
 from ovos_realtime_plugin.bus.dialogs import load_dialogs
-from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError
+from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError, SkillsUnavailableError
 from ovos_realtime_plugin.bus.function_tools import FunctionExamples
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
 from ovos_realtime_plugin.bus.permissions import Access, allows, permitted, restrict_session
@@ -164,8 +164,7 @@ class OvosAssistant:
 
     async def _ovos_turn(self, request: AssistantRequest, text: str, session: OvosSession,
                          lang: str | None) -> AsyncGenerator[AssistantOutput, None]:
-        if not self._bus.connected:
-            raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
+        self._check_reachable()
         with self._open_turn(request.response_id) as turn:
             self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
                            self._context(turn.id, session.for_turn(lang)))
@@ -265,8 +264,7 @@ class OvosAssistant:
         session = self._session
         if session is None:
             raise RuntimeError("run_intent needs the Realtime session id (OvosAssistant(session_id=...))")
-        if not self._bus.connected:
-            raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
+        self._check_reachable()
         lang = standard_lang(lang) if lang else session.lang
         said = utterance or tool.utterance_for(slots)
         spoken: list[str] = []
@@ -283,6 +281,13 @@ class OvosAssistant:
             turn.finished = True
             self._turn_ended(turn, session)
         return IntentRun(tool, slots, tuple(s for s in spoken if s), error)
+
+    def _check_reachable(self) -> None:
+        """Fail a turn at once while the bus or the skills behind it are down, rather than at its timeout."""
+        if not self._bus.connected:
+            raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
+        if self._bus.skills_down is not None:
+            raise SkillsUnavailableError(self._bus.skills_down)
 
     def list_tools(self, tool: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The ``ovos`` MCP tool's tools: the installed intents (the session core's ``ToolLister``)."""
