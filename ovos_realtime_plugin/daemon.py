@@ -71,8 +71,8 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start, serve until ``stop`` is set, stop. Raises :class:`ServiceStartError` or a ``BusError``
-        when start-up fails, :class:`ServiceExitedError` when the skills service dies; always stops
-        what was started."""
+        when start-up fails, :class:`ServiceExitedError` when the skills service dies more often than it may be
+        restarted; always stops what was started."""
         self.status.set_started()
         try:
             started = await _unless(stop, self.start())
