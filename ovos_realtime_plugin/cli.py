@@ -1,7 +1,8 @@
 """``ovos-realtime``: the daemon's command line. Reads mycroft.conf once, sets up logging, runs the
 :class:`~ovos_realtime_plugin.daemon.Daemon` until SIGINT/SIGTERM.
 
-Exit status: 0 after a signal, 1 when start-up fails or the skills service dies, 2 on bad settings.
+Exit status: 0 after a signal, 1 when start-up fails or the skills service dies more often than it may be restarted
+(bus/supervisor.py), 2 on bad settings.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@
 | 3. Realtime server listens     | ``/healthz`` 503, sessions refused          | same                            |
 | 4. skills                      | ovos-core's skills service, a child process | the device's ovos-core          |
 | 5. skills ready                | ``/healthz`` 200, sessions accepted, status ready | same                      |
+| the skills service dies        | restarted (bounded), ``/healthz`` 503 meanwhile | (the device's business)     |
 
 The speech engines (STT, TTS, VAD) load on their own threads while steps 3-4 run; a model that cannot load
 fails start-up. The intent catalogue (intents as tools) listens from step 2, so it hears the skills register,
@@ -28,10 +29,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.embedded_bus import EmbeddedBus
-from ovos_realtime_plugin.bus.errors import ServiceExitedError, ServiceStartError
+from ovos_realtime_plugin.bus.errors import ServiceStartError
 from ovos_realtime_plugin.bus.intents import IntentCatalogue
 from ovos_realtime_plugin.bus.skills_service import SkillsService, SkillsServiceSettings
 from ovos_realtime_plugin.bus.status import ServiceStatus
+from ovos_realtime_plugin.bus.supervisor import supervise
 from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.llm.responders import Responders
@@ -69,8 +71,8 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start, serve until ``stop`` is set, stop. Raises :class:`ServiceStartError` or a ``BusError``
-        when start-up fails, :class:`ServiceExitedError` when the skills service dies; always stops
-        what was started."""
+        when start-up fails, :class:`ServiceExitedError` when the skills service dies more often than it may be
+        restarted; always stops what was started."""
         self.status.set_started()
         try:
             started = await _unless(stop, self.start())
@@ -104,8 +106,8 @@ class Daemon:
         self.server = RealtimeServer(s.server, self.responders,
                                      speech=self.speech)
         await self.server.start(ready=False)
-        self.server.probe.watch(lambda: self.bus is not None and self.bus.connected,
-                                lambda: self.server is not None and self.server.ready)
+        self.server.probe.watch(lambda: self.bus is not None and self.bus.connected, self._skills_ready)
+        self.server.probe.skills_down = lambda: self.bus is not None and self.bus.skills_down is not None
         self.status.set_alive()
         skills_settings = dataclasses.replace(s.skills or SkillsServiceSettings(), bus_host=address.host,
                                               bus_port=address.port, bus_route=address.route)
@@ -122,6 +124,9 @@ class Daemon:
         self.status.set_ready()
         return True
 
+    def _skills_ready(self) -> bool:
+        return self.server is not None and self.server.ready and self.bus is not None and self.bus.skills_down is None
+
     async def stop(self) -> None:
         """Stop what was started, newest first; each step runs even if an earlier one failed."""
         self.status.set_stopping()
@@ -135,13 +140,18 @@ class Daemon:
                 logger.exception("stopping the %s failed", name)
 
     async def _watch(self) -> None:
-        """Returns never while all is well; raises when the skills service exits on its own."""
+        """Returns never while all is well; restarts a skills service that exits on its own (bounded:
+        :mod:`.bus.supervisor`) and raises once it exits too often."""
         if self.skills is None:
             await asyncio.Event().wait()
             return
-        code = await self.skills.wait_exit()
-        raise ServiceExitedError(f"the OVOS skills service exited with status {code}; see "
-                                 f"{self.skills.stdout_log}")
+        assert self.bus is not None
+        await supervise(self.skills, self.bus, self._skills_back)
+
+    async def _skills_back(self) -> None:
+        """The restarted skills service is ready: learn its intents again."""
+        if self.intents is not None:
+            await self.intents.refresh()
 
     async def _stop_server(self) -> None:
         server, self.server = self.server, None

@@ -17,7 +17,10 @@
             "data_dir": null,           // the skills' XDG_DATA_HOME (padatious cache); default state_dir/data
             "ready_timeout_s": 240,
             "report_offline": true,     // tell the skills there is no internet (no connectivity probes)
-            "skills_config": {}         // merged over the skills service's mycroft.conf
+            "skills_config": {},        // merged over the skills service's mycroft.conf
+            "max_restarts": 3,          // a skills service that died is restarted at most 3 times ...
+            "restart_window_s": 300,    // ... within 5 min (bus/supervisor.py), ...
+            "restart_backoff_s": 1      // ... after 1 s, 2 s, 4 s
         }}}
 
 Without ``--standalone`` the daemon joins the bus of mycroft.conf's ``websocket`` section (or ``--bus``).
@@ -125,5 +128,8 @@ def daemon_settings(conf: Mapping[str, Any], *, standalone: bool = False, host: 
         data_dir=Path(own["data_dir"]).expanduser() if own.get("data_dir") else None,
         config=deep_merge({**device, "lang": lang}, own.get("skills_config") or {}),
         ready_timeout_s=float(own.get("ready_timeout_s", SkillsServiceSettings.ready_timeout_s)),
-        report_offline=bool(own.get("report_offline", True)))
+        report_offline=bool(own.get("report_offline", True)),
+        max_restarts=int(own.get("max_restarts", SkillsServiceSettings.max_restarts)),
+        restart_window_s=float(own.get("restart_window_s", SkillsServiceSettings.restart_window_s)),
+        restart_backoff_s=float(own.get("restart_backoff_s", SkillsServiceSettings.restart_backoff_s)))
     return DaemonSettings(server, assistant, address, skills, bus_timeout_s, llm)

@@ -100,11 +100,12 @@ async def http_status(port: int, path: str = "/healthz") -> int | None:
         writer.close()
 
 
-async def wait_healthy(port: int, running: Callable[[], bool], timeout: float = READY_TIMEOUT_S) -> None:
-    """Poll /healthz (the readiness protocol a supervisor uses) until 200."""
+async def wait_healthy(port: int, running: Callable[[], bool], timeout: float = READY_TIMEOUT_S,
+                       status: int = 200) -> None:
+    """Poll /healthz (the readiness protocol a supervisor uses) until 200 (or ``status``)."""
     async def poll() -> None:
-        while await http_status(port) != 200:
-            assert running(), "the daemon stopped before it was ready"
+        while await http_status(port) != status:
+            assert running(), f"the daemon stopped before /healthz answered {status}"
             await asyncio.sleep(0.2)
     await asyncio.wait_for(poll(), timeout)
 
@@ -244,11 +245,12 @@ async def spawn_daemon(tmp_path: Path, *args: str, realtime: dict[str, object]) 
             stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT)
 
 
-async def spawn_standalone(tmp_path: Path) -> tuple[asyncio.subprocess.Process, int, int]:
-    """``ovos-realtime --standalone --port <free>`` with the tests' warm padatious cache: the process, its port
-    and its embedded bus's port."""
+async def spawn_standalone(tmp_path: Path, **settings: object) -> tuple[asyncio.subprocess.Process, int, int]:
+    """``ovos-realtime --standalone --port <free>`` with the tests' warm padatious cache (and ``settings`` in its
+    ``"standalone"`` section): the process, its port and its embedded bus's port."""
     port, bus_port = free_port(), free_port()
-    standalone = {"bus_port": bus_port, "state_dir": str(tmp_path / "skills"), "data_dir": str(CACHE_DIR / "data")}
+    standalone = {"bus_port": bus_port, "state_dir": str(tmp_path / "skills"), "data_dir": str(CACHE_DIR / "data"),
+                  **settings}
     proc = await spawn_daemon(tmp_path, "--standalone", "--port", str(port), realtime={"standalone": standalone})
     return proc, port, bus_port
 

@@ -3,6 +3,7 @@ cannot reach another skill by utterance (its OVOS session blacklists the rest); 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -61,27 +62,45 @@ async def test_a_key_limited_to_one_skill(keyed: Served) -> None:
     assert TIME_LIKE.search(time_answer), time_answer
 
 
-async def test_a_key_without_the_llm_gets_the_skills_alone(llm: LlmRealtime, tools_realtime: ToolsRealtime) -> None:
+@contextlib.asynccontextmanager
+async def llm_server(llm: LlmRealtime, tools_realtime: ToolsRealtime, *keys: ApiKey) -> AsyncIterator[Served]:
+    """A server answering with the scripted LLM (OVOS first) and the OVOS intents as its tools, with ``keys``."""
     settings = OvosAssistantSettings(intent_output_wait_s=HOLD_S, fallback_skill_id="ovos-realtime-keys.fallback")
     responders = Responders(tools_realtime.bus, settings, tools_realtime.intents, llm.ovos_first_backend)
-    no_llm = ApiKey("sk-no-llm", "no llm", allow_llm=False)
-    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), key_entries=(no_llm,)), responders)
+    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), key_entries=keys), responders)
     await server.start()
     try:
-        llm.chat.script.append(say("Air scatters blue light."))
-        for key, expected in (("sk-no-llm", None), (API_KEY, "Air scatters blue light.")):
-            url = f"{Served(server).url}/realtime?model=gpt-realtime"
-            async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
-                raw = Raw(ws)
-                await raw.until("session.created")
-                await raw.send({"type": "session.update",
-                                "session": {"type": "realtime", "output_modalities": ["text"]}})
-                await raw.until("session.updated")
-                reply = await answer(raw, "why is the sky blue")
-            if expected is None:
-                assert reply in Dialogs("unknown").variants("en-US") and llm.chat.requests == []
-            else:
-                assert reply == expected and len(llm.chat.requests) == 1
+        yield Served(server)
     finally:
         await server.stop()
         responders.close()
+
+
+async def text_reply(served: Served, key: str, text: str) -> str:
+    async with connect(f"{served.url}/realtime?model=gpt-realtime",
+                       additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+        raw = Raw(ws)
+        await raw.until("session.created")
+        await raw.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}})
+        await raw.until("session.updated")
+        return await answer(raw, text)
+
+
+async def test_a_key_without_the_llm_gets_the_skills_alone(llm: LlmRealtime, tools_realtime: ToolsRealtime) -> None:
+    async with llm_server(llm, tools_realtime, ApiKey("sk-no-llm", "no llm", allow_llm=False)) as served:
+        llm.chat.script.append(say("Air scatters blue light."))
+        assert await text_reply(served, "sk-no-llm", "why is the sky blue") in Dialogs("unknown").variants("en-US")
+        assert llm.chat.requests == []
+        assert await text_reply(served, API_KEY, "why is the sky blue") == "Air scatters blue light."
+        assert len(llm.chat.requests) == 1
+
+
+async def test_the_llm_is_offered_only_the_intents_a_key_allows(llm: LlmRealtime,
+                                                                tools_realtime: ToolsRealtime) -> None:
+    async with llm_server(llm, tools_realtime, HELLO_ONLY) as served:
+        llm.chat.script.extend([say("Air scatters blue light."), say("Air scatters blue light.")])
+        for key in ("sk-hello-only", API_KEY):
+            assert await text_reply(served, key, "why is the sky blue") == "Air scatters blue light."
+    limited, full = ([t["function"]["name"] for t in request.get("tools", ())] for request in llm.chat.requests)
+    assert limited and all(n.startswith("ovos-skill-hello-world") for n in limited), limited
+    assert any(n.startswith("ovos-skill-date-time") for n in full), full

@@ -52,10 +52,10 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings as OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage, Subscription, new_session, standard_lang
 from ovos_realtime_plugin.bus.dialogs import load_dialogs
-from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError
+from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError, SkillsUnavailableError
 from ovos_realtime_plugin.bus.function_tools import FunctionExamples
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
-from ovos_realtime_plugin.bus.permissions import Access, allows, restrict_session
+from ovos_realtime_plugin.bus.permissions import Access, allows, permitted, restrict_session
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE, LLM_FALLBACK_PIPELINE, OvosSession, ovos_session_id
 from ovos_realtime_plugin.bus.tool_calls import (
     HANDLER_END,
@@ -164,8 +164,7 @@ class OvosAssistant:
 
     async def _ovos_turn(self, request: AssistantRequest, text: str, session: OvosSession,
                          lang: str | None) -> AsyncGenerator[AssistantOutput, None]:
-        if not self._bus.connected:
-            raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
+        self._check_reachable()
         with self._open_turn(request.response_id) as turn:
             self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
                            self._context(turn.id, session.for_turn(lang)))
@@ -265,8 +264,7 @@ class OvosAssistant:
         session = self._session
         if session is None:
             raise RuntimeError("run_intent needs the Realtime session id (OvosAssistant(session_id=...))")
-        if not self._bus.connected:
-            raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
+        self._check_reachable()
         lang = standard_lang(lang) if lang else session.lang
         said = utterance or tool.utterance_for(slots)
         spoken: list[str] = []
@@ -284,12 +282,18 @@ class OvosAssistant:
             self._turn_ended(turn, session)
         return IntentRun(tool, slots, tuple(s for s in spoken if s), error)
 
+    def _check_reachable(self) -> None:
+        """Fail a turn at once while the bus or the skills behind it are down, rather than at its timeout."""
+        if not self._bus.connected:
+            raise BusUnavailableError(f"not connected to the OVOS messagebus at {self._bus.url}")
+        if self._bus.skills_down is not None:
+            raise SkillsUnavailableError(self._bus.skills_down)
+
     def list_tools(self, tool: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The ``ovos`` MCP tool's tools: the installed intents (the session core's ``ToolLister``)."""
         if tool.get("server_label") != self._settings.mcp_server_label or self._intents is None:
             return None
-        return [t for t in self._intents.mcp_tools(allowed_tool_names(tool))
-                if (known := self._intents.by_name(t["name"])) is None or allows(self._access, known)]
+        return [t.mcp_tool() for t in permitted(self._access, self._intents.tools(), allowed_tool_names(tool))]
 
     @contextlib.contextmanager
     def _open_turn(self, turn_id: str) -> Iterator[Turn]:

@@ -171,6 +171,9 @@ class BusConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._up = False
         self._closed = False
+        self.skills_down: str | None = None
+        """Why the skills behind this bus cannot answer now (set while the standalone daemon restarts the
+        skills service it runs, ``bus/supervisor.py``): turns then fail at once."""
         self._up_event: asyncio.Event | None = None
         self._subs: dict[str, list[Subscription]] = {}
         self._type_subs: dict[str, list[TypeSubscription]] = {}

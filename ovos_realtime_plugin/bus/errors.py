@@ -12,6 +12,10 @@ class BusUnavailableError(BusError):
     """Not connected to the messagebus (never reached it, or reconnecting after a drop)."""
 
 
+class SkillsUnavailableError(BusError):
+    """The skills service behind the bus is down (the standalone daemon is restarting it)."""
+
+
 class BusDisconnectedError(BusError):
     """The messagebus connection dropped while we were waiting on it."""
 

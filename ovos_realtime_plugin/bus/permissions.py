@@ -8,7 +8,7 @@ intents listed as tools and run by name, and the connection's OVOS session, whos
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Protocol
 
 from ovos_realtime_plugin.bus.intents import IntentTool
@@ -28,6 +28,13 @@ def allows(access: Access | None, tool: IntentTool) -> bool:
     if access.allow_skills is not None and tool.skill_id not in access.allow_skills:
         return False
     return tool.message_type not in access.deny_intents and tool.name not in access.deny_intents
+
+
+def permitted(access: Access | None, tools: Iterable[IntentTool],
+              names: Collection[str] | None = None) -> list[IntentTool]:
+    """The intent tools a client may be offered — by the ``ovos`` MCP tool and by the LLM alike: those its
+    access allows, and of them only ``names`` (an MCP tool's ``allowed_tools``) when given."""
+    return [t for t in tools if allows(access, t) and (names is None or t.name in names)]
 
 
 def restrict_session(session: dict[str, Any], access: Access | None, known: Iterable[IntentTool]) -> None:

@@ -59,6 +59,12 @@ class SkillsServiceSettings:
     report_offline: bool = False
     """Answer the start-up ``ovos.PHAL.internet_check`` with "offline" (no ovos-PHAL here): saves its
     3 s wait. Skills that need the network then do not load."""
+    max_restarts: int = 3
+    """The standalone daemon restarts a service that died at most this often within ``restart_window_s``
+    (:mod:`.supervisor`); one more exit in the window stops the daemon."""
+    restart_window_s: float = 300.0
+    restart_backoff_s: float = 1.0
+    """The pause before a restart, doubled for each restart already in the window."""
 
 
 class SkillsService:

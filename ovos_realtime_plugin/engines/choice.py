@@ -10,6 +10,9 @@ Order, for each of STT, TTS and VAD (first that applies wins):
 4. the offline defaults below, whose models install from PyPI.
 
 A plugin's settings are the device section's for that plugin, with the ``"realtime"`` section's laid over.
+How long one call of each engine may take before that transcript, sentence or detection fails (and the engine
+moves to a fresh thread, ``engines/worker.py``): ``"realtime": {"engines": {"stt_timeout_s": 60,
+"tts_timeout_s": 30, "vad_timeout_s": 10}}``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,21 @@ class EngineChoice:
 
 
 @dataclass(frozen=True)
+class EngineTimeouts:
+    """Seconds one engine call may take: STT one piece of at most 25 s of audio, TTS one sentence, VAD one chunk."""
+
+    stt_s: float = 60.0
+    tts_s: float = 30.0
+    vad_s: float = 10.0
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> EngineTimeouts:
+        defaults = cls()
+        return cls(*(float(section.get(f"{kind}_timeout_s", getattr(defaults, f"{kind}_s")))
+                     for kind in ("stt", "tts", "vad")))
+
+
+@dataclass(frozen=True)
 class SpeechChoices:
     stt: EngineChoice | None
     tts: EngineChoice | None
@@ -39,6 +57,7 @@ class SpeechChoices:
     language: str
     voices: dict[str, str]  # Realtime voice name → plugin voice
     allow_downloads: bool
+    timeouts: EngineTimeouts = EngineTimeouts()
 
 
 def cpu_threads() -> int:
@@ -96,4 +115,5 @@ def speech_choices(conf: dict[str, Any], shipped: dict[str, Any], *, stt: str | 
     return SpeechChoices(stt=choose("stt", conf, shipped, stt), tts=choose("tts", conf, shipped, tts),
                          vad=choose("vad", conf, shipped, vad), language=str(lang),
                          voices={str(k): str(v) for k, v in (ours.get("voices") or {}).items()},
-                         allow_downloads=bool(ours.get("allow_downloads", False)))
+                         allow_downloads=bool(ours.get("allow_downloads", False)),
+                         timeouts=EngineTimeouts.from_section(ours.get("engines") or {}))

@@ -39,12 +39,16 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
     started = time.perf_counter()
     no_telemetry()
     with downloads_refused(not choices.allow_downloads):
+        timeouts = choices.timeouts
         if choices.stt is not None:
             stt = PluginTranscriber.load(choices.stt, choices.language)
+            stt.timeout_s = timeouts.stt_s
         if choices.tts is not None:
             tts = PluginSynthesizer.load(choices.tts, choices.language, choices.voices)
+            tts.timeout_s = timeouts.tts_s
         if choices.vad is not None:
             vad = PluginVad.load(choices.vad)
+            vad.timeout_s = timeouts.vad_s
     loaded = LoadedSpeech(SpeechEngines(stt=stt, tts=tts, new_vad=vad.new_detector if vad else None,
                                         language=choices.language), stt, tts, vad)
     if warm:

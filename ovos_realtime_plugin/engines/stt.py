@@ -7,13 +7,12 @@ from typing import Any
 
 from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.audio.resample import resample
-from ovos_realtime_plugin.engines.choice import EngineChoice
+from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
 
 log = logging.getLogger(__name__)
 STT_RATE = 16000  # what OPM STT plugins expect (and some assume without checking)
-TIMEOUT_S = 60.0  # one call (at most 25 s of audio): past this the transcript fails (engines/worker.py)
 
 
 class TranscriptionError(RuntimeError):
@@ -25,7 +24,7 @@ class PluginTranscriber:
         self.plugin = plugin
         self.module = module
         self._thread = thread
-        self.timeout_s = TIMEOUT_S
+        self.timeout_s = EngineTimeouts.stt_s
 
     @classmethod
     def load(cls, choice: EngineChoice, language: str) -> PluginTranscriber:

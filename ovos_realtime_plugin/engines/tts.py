@@ -11,13 +11,12 @@ from typing import Any
 import numpy as np
 
 from ovos_realtime_plugin import heap
-from ovos_realtime_plugin.engines.choice import EngineChoice
+from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.lean_onnx import lean_piper
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
 
 log = logging.getLogger(__name__)
-TIMEOUT_S = 30.0  # one sentence: past this the response fails (engines/worker.py)
 
 
 class PluginSynthesizer:
@@ -31,7 +30,7 @@ class PluginSynthesizer:
         self._dir = tempfile.TemporaryDirectory(prefix="ovos-realtime-tts-")
         self._wav = os.path.join(self._dir.name, "sentence.wav")
         self._length_scale = getattr(plugin, "length_scale", None)
-        self.timeout_s = TIMEOUT_S
+        self.timeout_s = EngineTimeouts.tts_s
 
     @classmethod
     def load(cls, choice: EngineChoice, language: str, voices: dict[str, str]) -> PluginSynthesizer:

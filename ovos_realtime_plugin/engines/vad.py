@@ -2,7 +2,8 @@
 
 The VAD model keeps state across frames, so each connection gets its own plugin instance; all of them run
 on the one VAD thread. Plugins that give a speech probability (Silero: ``plugin.vad(samples)``) feed it to the
-turn detector as is; others give 0 or 1 from ``is_silence``.
+turn detector as is; others give 0 or 1 from ``is_silence``. A call that does not return within ``timeout_s``
+fails that audio's detection (an ``error`` event); the detector then starts over with a fresh plugin instance.
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime_plugin.engines.choice import EngineChoice
+from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.lean_onnx import share_onnx_session
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
-from ovos_realtime_plugin.engines.worker import EngineThread
+from ovos_realtime_plugin.engines.worker import EngineThread, EngineTimeout
 
 FRAME_SAMPLES = 512  # 32 ms at 16 kHz: what Silero expects and the server's VAD frame
 FRAME_BYTES = FRAME_SAMPLES * 2
 
 
 class PluginSpeechDetector:
-    def __init__(self, build: Callable[[], Any], thread: EngineThread) -> None:
+    def __init__(self, build: Callable[[], Any], thread: EngineThread, timeout_s: float = EngineTimeouts.vad_s) -> None:
         self._build = build
         self._thread = thread
+        self.timeout_s = timeout_s
         self._plugin: Any = None
         self._rest = b""
         self._reset = False
@@ -36,7 +38,11 @@ class PluginSpeechDetector:
         if not usable:
             return []
         reset, self._reset = self._reset, False
-        return await self._thread.run(self._run, data[:usable], reset)
+        try:
+            return await self._thread.run(self._run, data[:usable], reset, timeout=self.timeout_s)
+        except EngineTimeout:
+            self._plugin = None  # the stuck call may still hold it: the next audio gets a fresh instance
+            raise
 
     def reset(self) -> None:
         """Forget partial state (applied on the VAD thread before the next frames)."""
@@ -70,6 +76,7 @@ class PluginVad:
     def __init__(self, choice: EngineChoice, thread: EngineThread) -> None:
         self.module = choice.module
         self._thread = thread
+        self.timeout_s = EngineTimeouts.vad_s
         cls = plugin_class("vad", choice.module)
         config = dict(choice.config)
         self._build: Callable[[], Any] = lambda: _lean(construct("vad", choice.module, lambda: cls(config=config)))
@@ -81,7 +88,7 @@ class PluginVad:
         return vad
 
     def new_detector(self) -> PluginSpeechDetector:
-        return PluginSpeechDetector(self._build, self._thread)
+        return PluginSpeechDetector(self._build, self._thread, self.timeout_s)
 
     def warm(self) -> None:
         """Build one instance now: a model that cannot load fails start-up, not the first connection."""

@@ -31,6 +31,7 @@ from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from ovos_realtime_plugin.bus.errors import BusError
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
+from ovos_realtime_plugin.bus.permissions import Access, permitted
 from ovos_realtime_plugin.bus.tool_calls import IntentRun, mcp_tool_of
 from ovos_realtime_plugin.core.assistant import (
     AssistantOutput,
@@ -94,12 +95,14 @@ class LlmAssistant:
     """The :class:`~ovos_realtime_plugin.core.assistant.Assistant` of one Realtime connection."""
 
     def __init__(self, backend: ChatBackend, settings: LlmSettings, *, intents: IntentCatalogue | None = None,
-                 runner: IntentRunner | None = None, mcp_server_label: str = "ovos"):
+                 runner: IntentRunner | None = None, mcp_server_label: str = "ovos", access: Access | None = None):
         self._backend = backend
         self._settings = settings
         self._intents = intents if runner is not None and settings.intent_tools else None
         self._runner = runner
         self._label = mcp_server_label
+        self._access = access
+        """What this client's API key may reach: the intents offered as tools are only those it allows."""
 
     def close(self) -> None:
         """The connection is gone: so is the OVOS session the intents ran in."""
@@ -227,8 +230,8 @@ class LlmAssistant:
         if self._intents is None:
             return {}
         allowed = allowed_tool_names(mcp) if mcp is not None else None
-        return {t.name: chat_tool(t.name, t.description, t.input_schema()) for t in self._intents.tools()
-                if allowed is None or t.name in allowed}
+        return {t.name: chat_tool(t.name, t.description, t.input_schema())
+                for t in permitted(self._access, self._intents.tools(), allowed)}
 
     async def _run(self, call: _Call, request: AssistantRequest, intents: Mapping[str, Any],
                    mcp: Mapping[str, Any] | None) -> tuple[str, ServerToolCall | None]:

@@ -96,7 +96,7 @@ class Responders:
         from ovos_realtime_plugin.llm.assistant import LlmAssistant
 
         llm = LlmAssistant(chat, chat.settings, intents=self._intents, runner=skills,
-                           mcp_server_label=self._settings.mcp_server_label)
+                           mcp_server_label=self._settings.mcp_server_label, access=session.access)
         responder = SessionResponder(skills, llm, chat.settings.responder)
         responder.answer_as(session.model)
         self._answering.add(responder)

@@ -6,7 +6,8 @@
      "engines": {"stt": "ovos-stt-plugin-fasterwhisper", "tts": "ovos-tts-plugin-piper", "vad": null}}
 
 ``bus`` is ``null`` for a server that has no messagebus (an embedded use). ``status`` is ``"starting"`` before
-sessions are taken and ``"bus down"`` while the messagebus connection is lost (both 503).
+sessions are taken, ``"bus down"`` while the messagebus connection is lost and ``"skills down"`` while the
+standalone daemon restarts the skills service it runs (all 503).
 
 ``/metrics``: the Prometheus text format (:mod:`.metrics`). It follows the server's auth: with no API keys
 configured the server listens on loopback only and ``/metrics`` is open; with keys (plain or ``keys`` entries), a
@@ -44,6 +45,8 @@ class StatusProbe:
 
     bus_connected: Callable[[], bool] | None = None
     skills_ready: Callable[[], bool] = field(default=lambda: False)
+    skills_down: Callable[[], bool] = field(default=lambda: False)
+    """True while the skills service the daemon runs is being restarted."""
 
     def watch(self, bus_connected: Callable[[], bool], skills_ready: Callable[[], bool]) -> None:
         self.bus_connected, self.skills_ready = bus_connected, skills_ready
@@ -62,7 +65,7 @@ def engine_names(speech: SpeechEngines | None) -> dict[str, str | None]:
 
 def health(ready: bool, sessions: int, speech: SpeechEngines | None, probe: StatusProbe) -> HttpAnswer:
     bus = probe.bus_connected() if probe.bus_connected is not None else None
-    state = "starting" if not ready else "bus down" if bus is False else "ok"
+    state = "starting" if not ready else "bus down" if bus is False else "skills down" if probe.skills_down() else "ok"
     body = {"status": state, "bus": bus, "skills_ready": probe.skills_ready(), "sessions": sessions,
             "engines": engine_names(speech)}
     status = HTTPStatus.OK if state == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
