@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from openai import AsyncOpenAI
@@ -75,16 +76,8 @@ async def test_broken_tts_output_mid_response_fails_that_sentence_and_the_respon
     broken = BrokenSecondSentence(speech.engines.tts)
     running = await start_server(speech=SpeechEngines(stt=speech.engines.stt, tts=broken))
     try:
-        async with AsyncOpenAI(api_key=API_KEY, base_url=running.http).realtime.connect(
-                model="gpt-realtime") as conn:
-            await collect(conn, "session.created")
-            await conn.session.update(session={"type": "realtime", "output_modalities": ["audio"]})
-            await collect(conn, "session.updated")
-            await conn.conversation.item.create(item=user_text("the first one. Then the second one. The end"))
-            await conn.response.create()
-            spoken_events = await collect(conn, "response.done")
-            await conn.response.create()
-            later = await collect(conn, "response.done")
+        spoken_events, later = await two_responses(running.http, "audio",
+                                                   "the first one. Then the second one. The end")
     finally:
         await running.server.stop()
     error = first(spoken_events, "error")["error"]
@@ -195,16 +188,7 @@ async def test_a_core_bug_on_an_assistant_output_fails_that_response_at_error_le
     server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY})), lambda session: BrokenOutput())
     await server.start()
     try:
-        async with AsyncOpenAI(api_key=API_KEY, base_url=f"http://127.0.0.1:{server.port}/v1").realtime.connect(
-                model="gpt-realtime") as conn:
-            await collect(conn, "session.created")
-            await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
-            await collect(conn, "session.updated")
-            await conn.conversation.item.create(item=user_text("hello"))
-            await conn.response.create()
-            broken = await collect(conn, "response.done")
-            await conn.response.create()
-            later = await collect(conn, "response.done")
+        broken, later = await two_responses(f"http://127.0.0.1:{server.port}/v1", "text", "hello")
     finally:
         await server.stop()
     assert broken[-1]["response"]["status"] == "failed"
@@ -212,3 +196,19 @@ async def test_a_core_bug_on_an_assistant_output_fails_that_response_at_error_le
     assert later[-1]["response"]["status"] == "completed"
     bugs = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("ovos_realtime_plugin")]
     assert bugs and bugs[0].exc_info is not None and isinstance(bugs[0].exc_info[1], TypeError)
+
+
+Events = list[dict[str, Any]]
+
+
+async def two_responses(base_url: str, modality: str, text: str) -> tuple[Events, Events]:
+    """A session with ``modality`` output: ``text`` as a user message, then two responses in a row (their events)."""
+    async with AsyncOpenAI(api_key=API_KEY, base_url=base_url).realtime.connect(model="gpt-realtime") as conn:
+        await collect(conn, "session.created")
+        await conn.session.update(session={"type": "realtime", "output_modalities": [modality]})
+        await collect(conn, "session.updated")
+        await conn.conversation.item.create(item=user_text(text))
+        await conn.response.create()
+        first_events = await collect(conn, "response.done")
+        await conn.response.create()
+        return first_events, await collect(conn, "response.done")
