@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from ovos_realtime_plugin.server import console, handshake, http_api, metrics, o
 from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.limits import CLOSE_SESSION_LIMIT, SessionCounter
+from ovos_realtime_plugin.server.outbox import encode
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from ovos_realtime_plugin.server.transport import Transport
@@ -182,7 +182,7 @@ async def reject(transport: Transport, err: ProtocolError) -> None:
     code = {"invalid_api_key": CLOSE_AUTH, "server_error": 1011,
             "session_limit_reached": CLOSE_SESSION_LIMIT}.get(err.code or "", CLOSE_REQUEST)
     event = {"type": "error", "event_id": new_id("event"), "error": err.payload(None)}
-    await transport.send(event, json.dumps(event))
+    await transport.send(event, encode(event))
     await transport.close(code, f"{err.type}.{err.code}")
 
 

@@ -13,7 +13,8 @@ import json
 from collections import deque
 from typing import Any
 
-_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds one per call
+encode = json.JSONEncoder(separators=(",", ":")).encode
+"""A server event's JSON text, compact (one encoder: ``json.dumps`` with options builds one per call)."""
 
 DEFAULT_BUDGET_BYTES = 4 * 1024 * 1024
 Frame = tuple[dict[str, Any], str]
@@ -33,7 +34,7 @@ class Outbox:
         """Queue one event; ``False`` (and nothing kept) once the budget is exceeded."""
         if self.overflowed:
             return False
-        text = _encode(event)
+        text = encode(event)
         if self.queued_bytes and self.queued_bytes + len(text) > self.budget_bytes:
             self.overflowed = True
             self._frames.clear()

@@ -7,8 +7,6 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-COMPACT = (",", ":")
-
 
 class WebSocketTransport:
     def __init__(self, ws: web.WebSocketResponse) -> None:

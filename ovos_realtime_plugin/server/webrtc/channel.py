@@ -10,11 +10,11 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from ovos_realtime_plugin.server.outbox import encode
 from ovos_realtime_plugin.server.webrtc.playback import Playback
 
 Sink = Callable[[str], None]
 AUDIO_DELTAS = ("response.output_audio.delta", "response.audio.delta")
-COMPACT = (",", ":")
 
 
 class CallTransport:
@@ -83,7 +83,7 @@ class CallTransport:
         return not self.closed
 
     def _send_event(self, event: dict[str, Any]) -> None:
-        self._send_now(json.dumps(event, separators=COMPACT))
+        self._send_now(encode(event))
 
     def _send_now(self, text: str) -> None:
         if not self._sinks:
