@@ -2,9 +2,10 @@
 
 Both servers answer one client request with the same frames: the baseline replays a recorded turn
 (json.loads + json.dumps of each event, nothing else), ovos-realtime produces it through the whole
-protocol core with an instant assistant. One connection each, one growing conversation (as a long session);
-the two are measured in alternating blocks so that the machine's drift hits both alike. Printed: medians, p95,
-the ratio, and first-delta latency.
+protocol core with an instant assistant. A second baseline does the same with orjson, the JSON library
+ovos-realtime uses, so the cost of the core alone shows too. One connection each, one growing conversation
+(as a long session); they are measured in alternating blocks so that the machine's drift hits all alike.
+Printed: medians, p95, the ratios, and first-delta latency.
 
     python -m benchmarks.bench_roundtrip [--turns 300]
 """
@@ -20,6 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 from websockets.asyncio.client import connect
 
@@ -90,42 +92,50 @@ async def main(turns: int) -> None:
     url = f"ws://127.0.0.1:{server.port}/v1/realtime?model=gpt-realtime"
     recorded = await record_turn(url)
 
-    async def echo(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False)  # as ovos-realtime's
-        await ws.prepare(request)
-        pending = 0
-        async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                break
-            json.loads(message.data)
-            pending += 1
-            if pending == len(TURN):
-                pending = 0
-                for frame in recorded:
-                    await ws.send_str(json.dumps(json.loads(frame)))
-        return ws
+    def echo_with(loads: Any, dumps: Any) -> Any:
+        async def echo(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse(compress=False)  # as ovos-realtime's
+            await ws.prepare(request)
+            pending = 0
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    break
+                loads(message.data)
+                pending += 1
+                if pending == len(TURN):
+                    pending = 0
+                    for frame in recorded:
+                        await ws.send_str(dumps(loads(frame)))
+            return ws
+        return echo
 
-    async with echo_server(echo) as base_port:
-        base_url = f"ws://127.0.0.1:{base_port}/"
-        base_ws, our_ws = await open_client(base_url, False), await open_client(url, True)
+    async with echo_server(echo_with(json.loads, json.dumps)) as base_port, \
+            echo_server(echo_with(orjson.loads, lambda e: orjson.dumps(e).decode())) as fast_port:
+        base_ws, our_ws = await open_client(f"ws://127.0.0.1:{base_port}/", False), await open_client(url, True)
+        fast_ws = await open_client(f"ws://127.0.0.1:{fast_port}/", False)
         base: list[float] = []
+        fast: list[float] = []
         ours: list[float] = []
         first: list[float] = []
-        await measure(base_ws, 20, [], [])
-        await measure(our_ws, 20, [], [])  # warm-up both
-        # alternate blocks, so that drift in the machine's speed (other load, clocks) hits both alike
+        for ws in (base_ws, fast_ws, our_ws):  # warm-up
+            await measure(ws, 20, [], [])
+        # alternate blocks, so that drift in the machine's speed (other load, clocks) hits all alike
         for _ in range(BLOCKS):
             await measure(base_ws, turns // BLOCKS, base, [])
+            await measure(fast_ws, turns // BLOCKS, fast, [])
             await measure(our_ws, turns // BLOCKS, ours, first)
-        await base_ws.close()
-        await our_ws.close()
+        for ws in (base_ws, fast_ws, our_ws):
+            await ws.close()
     await server.stop()
     p = statistics.quantiles
     print(f"frames per turn: {len(recorded)}; turns: {turns}")
     print(f"baseline echo   median {statistics.median(base) * 1e3:7.3f} ms  p95 {p(base, n=20)[18] * 1e3:7.3f} ms")
+    print(f"echo on orjson  median {statistics.median(fast) * 1e3:7.3f} ms  p95 {p(fast, n=20)[18] * 1e3:7.3f} ms")
     print(f"ovos-realtime   median {statistics.median(ours) * 1e3:7.3f} ms  p95 {p(ours, n=20)[18] * 1e3:7.3f} ms")
     print(f"ratio ovos-realtime / echo (median): {statistics.median(ours) / statistics.median(base):.2f}x "
           "(goal <= 1.3x)")
+    print(f"ratio ovos-realtime / echo on orjson, ovos-realtime's JSON library (median): "
+          f"{statistics.median(ours) / statistics.median(fast):.2f}x")
     print(f"first text delta, instant assistant: p50 {statistics.median(first) * 1e3:.3f} ms")
 
 

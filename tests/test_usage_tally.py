@@ -3,6 +3,9 @@ conversation grows, when an item is changed, removed or still in progress."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.usage import ContextTally
 
@@ -41,3 +44,46 @@ def test_a_removed_item_and_an_item_in_progress() -> None:
     second.status = "completed"
     assert tally.count((first, second, third)) == fresh((first, second, third))
     assert tally.count((first, third)) == fresh((first, third))
+
+
+def totals(items: tuple[Item, ...]) -> tuple[int, int, int]:
+    return ContextTally().totals(items)
+
+
+def test_the_oldest_items_leaving_keep_the_sum_without_a_recount() -> None:
+    tally = ContextTally()
+    items = [message(n, "word " * n) for n in range(40)]
+    assert tally.totals(tuple(items)) == totals(tuple(items))
+    for _ in range(5):  # as a long conversation past its limits: the oldest go, a new one comes
+        del items[:2]
+        items.append(message(len(items) + 100, "a new turn"))
+        assert tally.totals(tuple(items)) == totals(tuple(items))
+    assert tally.totals(tuple(items))[2] == sum(len(item.content[0].text or "") for item in items)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add", "drop_head", "remove", "change", "insert_first", "finish"]),
+                          st.integers(0, 50)), max_size=40))
+def test_any_edit_of_the_conversation_counts_as_afresh(steps: list[tuple[str, int]]) -> None:
+    tally, items = ContextTally(), [message(n, "x" * n) for n in range(5)]
+    for n, (op, arg) in enumerate(steps):
+        if op == "add":
+            items.append(message(1000 + n, "y" * arg, "in_progress" if arg % 3 == 0 else "completed"))
+        elif op == "drop_head":
+            del items[:arg % 4]
+        elif op == "remove" and items:
+            del items[arg % len(items)]
+        elif op == "change" and items:
+            changed = items[arg % len(items)]
+            changed.content[0].text = "z" * arg
+            changed.status = "completed"
+            changed.changed()
+        elif op == "finish":  # a response's item streams on, then completes (no changed(): it was in progress)
+            for item in items:
+                if item.status == "in_progress":
+                    item.content[0].text = (item.content[0].text or "") + "v" * arg
+                    item.status = "completed" if arg % 2 else "in_progress"
+                    break
+        elif op == "insert_first":
+            items.insert(0, message(2000 + n, "w" * arg))
+        assert tally.totals(tuple(items)) == totals(tuple(items))

@@ -15,6 +15,7 @@ class Conversation:
         self._items: list[Item] = []
         self._by_id: dict[str, Item] = {}
         self.tally = ContextTally()  # usage counts of the context responses share
+        self.size = ContextTally()  # what the whole conversation holds, for its limits
 
     def __len__(self) -> int:
         return len(self._items)

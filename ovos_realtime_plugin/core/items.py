@@ -51,8 +51,9 @@ class Item:
     server_label: str | None = None
     tools: list[dict[str, Any]] | None = None
     error: dict[str, Any] | None = None
-    counted: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
-    """(text tokens, audio ms) of a finished item, kept by :mod:`.usage`; :meth:`changed` forgets it."""
+    counted: tuple[int, int, int] | None = field(default=None, init=False, repr=False, compare=False)
+    """(text tokens, audio ms, bytes held) of a finished item, kept by :mod:`.usage`; :meth:`changed` forgets
+    it."""
 
     changes: ClassVar[int] = 0
     """How many times any finished item changed: a count kept over many items is stale once it moves."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from ovos_realtime_plugin.core import client_events as ce
@@ -38,6 +39,7 @@ from ovos_realtime_plugin.core.truncation import oldest_to_drop
 from ovos_realtime_plugin.core.turns import TurnDetector
 
 log = logging.getLogger(__name__)
+_ID = attrgetter("id")
 SESSION_TTL_S = 3600
 
 
@@ -260,10 +262,17 @@ class RealtimeSession:
             voice=spec.voice, session_id=self.id, model=self.model)
 
     def _truncate_conversation(self) -> None:
-        """Past the conversation's limits the oldest finished items go, as ``truncation`` says."""
-        busy = set(self.pending_transcripts) | {i.id for s in self.responses.values() for i in s.spec.context}
+        """Past the conversation's limits the oldest items go, as ``truncation`` says; never one in use: being
+        transcribed, or the context or output of a running response."""
+        def busy() -> set[str]:  # asked only when something has to go
+            in_use = set(self.pending_transcripts)
+            for stream in self.responses.values():
+                in_use.update(map(_ID, stream.spec.context), map(_ID, stream.output))
+            return in_use
+
         truncation = getattr(self.config, "truncation", "auto")
-        for item_id in oldest_to_drop(self.conversation.items, truncation, self.session_limits, busy):
+        for item_id in oldest_to_drop(self.conversation.items, truncation, self.session_limits, busy,
+                                      self.conversation.size):
             self.conversation.delete(item_id)
             self.emit("conversation.item.deleted", {"item_id": item_id})
         self._items_seen = len(self.conversation)

@@ -4,42 +4,41 @@
 "retention_ratio": r}`` drops down to ``r`` of each limit, so truncation happens seldom (and a cached prefix
 would stay put). ``"disabled"`` keeps everything up to the limits and then behaves as ``"auto"``: the limits
 bound the server's memory, so they hold whatever the setting. Items still in use (being transcribed, or the
-context of a running response) are never dropped.
+context or output of a running response) are never dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container
+from itertools import compress
+from operator import attrgetter, not_
 
 from ovos_realtime_plugin.core.config import RetentionRatio
 from ovos_realtime_plugin.core.items import Item
 from ovos_realtime_plugin.core.limits import SessionLimits
+from ovos_realtime_plugin.core.usage import ContextTally, item_bytes
+
+_ID = attrgetter("id")
 
 
-def item_bytes(item: Item) -> int:
-    """What an item holds: its audio bytes and the characters of its text, arguments and output."""
-    size = len(item.arguments or "") + len(item.output or "")
-    for part in item.content:
-        size += len(part.audio or b"") + len(part.text or "") + len(part.transcript or "")
-    return size
+def oldest_to_drop(items: tuple[Item, ...], truncation: object, limits: SessionLimits,
+                   busy: Callable[[], Container[str]] = frozenset, tally: ContextTally | None = None) -> list[str]:
+    """Ids of the oldest items to drop so the conversation is within ``limits`` (empty when it is).
 
-
-def oldest_to_drop(items: Sequence[Item], truncation: object, limits: SessionLimits,
-                   busy: Iterable[str] = ()) -> list[str]:
-    """Ids of the oldest items to drop so the conversation is within ``limits`` (empty when it is)."""
-    sizes = [item_bytes(item) for item in items]
-    count, total = len(items), sum(sizes)
+    ``tally`` keeps the conversation's size between calls, so a conversation within its limits costs only
+    its new items; ``busy`` (the ids of the items in use) is asked for only when some have to go."""
+    count, total = len(items), (tally or ContextTally()).totals(items)[2]
     if count <= limits.max_items and total <= limits.max_conversation_bytes:
         return []
     ratio = truncation.retention_ratio if isinstance(truncation, RetentionRatio) else 1.0
     max_items, max_bytes = int(limits.max_items * ratio), int(limits.max_conversation_bytes * ratio)
-    in_use = set(busy)
+    in_use = busy()
+    # the items not in use, oldest first; iterated in C, for a running response holds nearly all of them
+    free = compress(items, map(not_, map(in_use.__contains__, map(_ID, items))))
     dropped: list[str] = []
-    for item, size in zip(items, sizes, strict=True):
+    for item in free:
         if count <= max_items and total <= max_bytes:
             break
-        if item.id in in_use:
-            continue
         dropped.append(item.id)
-        count, total = count - 1, total - size
+        count, total = count - 1, total - item_bytes(item)
     return dropped

@@ -23,22 +23,26 @@ def estimate_tokens_of(chars: int) -> int:
     return (chars + 3) // 4
 
 
+Counts = tuple[int, int, int]
+"""(text tokens, audio ms, bytes held) of one item or of several."""
+
+
 def _count(items: Iterable[Item]) -> tuple[int, int]:
     """(text tokens, audio tokens) of ``items``."""
-    text, audio_ms = _sum(items)
+    text, audio_ms, _ = _sum(items)
     return text, audio_ms * AUDIO_TOKENS_PER_S // 1000
 
 
-def _sum(items: Iterable[Item]) -> tuple[int, int]:
-    """(text tokens, audio ms) of ``items``. A finished item's count is kept on it."""
+def _sum(items: Iterable[Item]) -> Counts:
+    """The counts of ``items``. A finished item's counts are kept on it."""
     counts = [item.counted or _counted(item) for item in items]
     if not counts:
-        return 0, 0
-    text, audio_ms = map(sum, zip(*counts, strict=True))
-    return text, audio_ms
+        return 0, 0, 0
+    text, audio_ms, size = map(sum, zip(*counts, strict=True))
+    return text, audio_ms, size
 
 
-def _counted(item: Item) -> tuple[int, int]:
+def _counted(item: Item) -> Counts:
     counted = _count_item(item)
     if item.status != "in_progress":
         item.counted = counted
@@ -46,35 +50,65 @@ def _counted(item: Item) -> tuple[int, int]:
 
 
 class ContextTally:
-    """A conversation's counts of the finished items its last response's context began with: the next
-    context nearly always extends it, so a long conversation costs each response only its new items."""
+    """Counts of a sequence of items that nearly always extends the last one counted (a response's context,
+    the conversation): the finished items it began with are kept summed, so a long conversation costs
+    each count only its new items."""
 
     def __init__(self) -> None:
         self._items: tuple[Item, ...] = ()
-        self._sum = (0, 0)
+        self._sum: Counts = (0, 0, 0)
         self._changes = Item.changes
 
     def count(self, context: tuple[Item, ...]) -> tuple[int, int]:
         """(text tokens, audio tokens) of ``context``."""
+        text, audio_ms, _ = self.totals(context)
+        return text, audio_ms * AUDIO_TOKENS_PER_S // 1000
+
+    def totals(self, items: tuple[Item, ...]) -> Counts:
+        """(text tokens, audio ms, bytes held) of ``items``."""
         known = len(self._items)
-        if self._changes != Item.changes or context[:known] != self._items:  # an item changed, left or moved
-            known, self._sum = 0, (0, 0)
-        rest = context[known:]
+        if self._changes != Item.changes:  # an item changed: count afresh
+            known, self._sum = 0, (0, 0, 0)
+        elif items[:known] != self._items:  # items left or moved: count afresh unless the oldest just left
+            known = self._drop_head(items)
+        rest = items[known:]
         done = next((n for n, item in enumerate(rest) if item.status == "in_progress"), len(rest))
         head, tail = _sum(rest[:done]), _sum(rest[done:])
-        self._items, self._changes = context[:known + done], Item.changes
-        self._sum = (self._sum[0] + head[0], self._sum[1] + head[1])
-        return self._sum[0] + tail[0], (self._sum[1] + tail[1]) * AUDIO_TOKENS_PER_S // 1000
+        self._items, self._changes = items[:known + done], Item.changes
+        self._sum = (self._sum[0] + head[0], self._sum[1] + head[1], self._sum[2] + head[2])
+        return self._sum[0] + tail[0], self._sum[1] + tail[1], self._sum[2] + tail[2]
 
 
-def _count_item(item: Item) -> tuple[int, int]:
+    def _drop_head(self, items: tuple[Item, ...]) -> int:
+        """Forget the counted items that left from the front, if that is what happened (as when a long
+        conversation is truncated); how many counted items are still known (0: count afresh)."""
+        counted = self._items
+        first = items[0] if items else None
+        gone = next((n for n, item in enumerate(counted) if item is first), len(counted))
+        kept = counted[gone:]
+        if not kept or items[:len(kept)] != kept:
+            self._items, self._sum = (), (0, 0, 0)
+            return 0
+        left = _sum(counted[:gone])
+        self._items = kept
+        self._sum = (self._sum[0] - left[0], self._sum[1] - left[1], self._sum[2] - left[2])
+        return len(kept)
+
+
+def item_bytes(item: Item) -> int:
+    """What an item holds: its audio bytes and the characters of its text, arguments and output."""
+    return (item.counted or _count_item(item))[2]
+
+
+def _count_item(item: Item) -> Counts:
     chars = len(item.arguments or "") + len(item.output or "")
-    audio_ms = 0
+    audio_ms = held = 0
     for part in item.content:
         chars += len(part.text or part.transcript or "")
         if part.audio:
             audio_ms += part.audio_ms
-    return estimate_tokens_of(chars), audio_ms
+        held += len(part.audio or b"") + len(part.text or "") + len(part.transcript or "")
+    return estimate_tokens_of(chars), audio_ms, held + len(item.arguments or "") + len(item.output or "")
 
 
 def response_usage(context: tuple[Item, ...], output: Iterable[Item], reported: Usage | None,

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ovos_realtime_plugin.core.errors import ProtocolError, invalid_value
 from ovos_realtime_plugin.protocol import beta
 from ovos_realtime_plugin.protocol.client_events import ALIASES, CLIENT_EVENTS, ClientEvent
@@ -34,7 +36,7 @@ def parse_event(text: str | bytes, dialect: str) -> ClientEvent:
         raise BadEvent(ProtocolError("invalid_event",
                                      "Expected a text WebSocket message; binary frames are not supported."), None)
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except ValueError as exc:
         raise BadEvent(ProtocolError("invalid_json", f"Invalid event: failed to parse JSON value. {exc}"),
                        None) from None
@@ -50,6 +52,16 @@ def parse_event(text: str | bytes, dialect: str) -> ClientEvent:
         return _typed(data, dialect)
     except ProtocolError as exc:
         raise BadEvent(exc, event_id) from None
+
+
+def _loads(text: str) -> Any:
+    """orjson (several times faster: a voice client sends dozens of frames a second); what orjson refuses
+    goes to the standard library, which accepts a little more (``NaN``, a lone surrogate escape) and has
+    the error messages the protocol's ``invalid_json`` quotes."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _typed(data: dict[str, Any], dialect: str) -> ClientEvent:

@@ -12,7 +12,7 @@ from typing import Any
 from ovos_realtime_plugin.core.config import SessionConfig, TranscriptionSessionConfig, voice_name
 from ovos_realtime_plugin.core.events import SessionView, WithAudio
 from ovos_realtime_plugin.core.formats import beta_name, from_ga
-from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.ids import event_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.responses import ResponseStream
 
@@ -89,7 +89,7 @@ class Renderer:
                 name = kind.replace("session.", "transcription_session.")
         if name is None:
             return None
-        return {"type": name, "event_id": new_id("event"), **fields}
+        return {"type": name, "event_id": event_id(), **fields}
 
     # -- sessions -----------------------------------------------------------------------------
     def session(self, config: SessionConfig, session_id: str, expires_at: int) -> dict[str, Any]:

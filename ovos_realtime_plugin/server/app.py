@@ -15,7 +15,7 @@ from aiohttp import web
 from ovos_realtime_plugin.core.assistant import Assistant
 from ovos_realtime_plugin.core.config import deep_merge
 from ovos_realtime_plugin.core.errors import ProtocolError
-from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.ids import event_id
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server import console, handshake, http_api, metrics, observability
 from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
@@ -113,7 +113,7 @@ class RealtimeServer:
         ws = web.WebSocketResponse(protocols=(chosen,) if chosen else (), max_msg_size=s.max_message_bytes,
                                    heartbeat=s.ping_interval_s, compress=False)
         await ws.prepare(request)
-        transport = WebSocketTransport(ws)
+        transport = WebSocketTransport(ws, request)
         if hs.call_id is not None:
             await http_api.join_call(self, hs, transport)
             return ws
@@ -181,8 +181,8 @@ class RealtimeServer:
 async def reject(transport: Transport, err: ProtocolError) -> None:
     code = {"invalid_api_key": CLOSE_AUTH, "server_error": 1011,
             "session_limit_reached": CLOSE_SESSION_LIMIT}.get(err.code or "", CLOSE_REQUEST)
-    event = {"type": "error", "event_id": new_id("event"), "error": err.payload(None)}
-    await transport.send(event, encode(event))
+    event = {"type": "error", "event_id": event_id(), "error": err.payload(None)}
+    await transport.send([(event, encode(event))])
     await transport.close(code, f"{err.type}.{err.code}")
 
 

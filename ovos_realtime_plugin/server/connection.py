@@ -107,12 +107,11 @@ class Connection:
                 self._execute(effect)
 
     async def _write(self) -> None:
-        while (queued := await self._outbox.get()) is not None:
-            event, frame = queued
-            if not await self.transport.send(event, frame):
+        while (batch := await self._outbox.take()) is not None:
+            if not await self.transport.send(batch):
                 return
-            self._outbox.written(frame)
-            self.metrics.sent(event, frame)
+            self._outbox.written(batch)
+            self.metrics.sent(batch)
 
     async def _close_slow_client(self) -> None:
         """The client left more than the outbox's budget unread: what was queued is dropped, the socket closed."""

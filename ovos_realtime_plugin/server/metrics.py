@@ -18,7 +18,7 @@ and Python collectors): one server per process, as the daemon and the PHAL plugi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,9 +65,16 @@ def payload_size(frame: str | bytes) -> int:
     return len(frame)
 
 
-def event_sent(event: Mapping[str, Any], frame: str) -> None:
-    """One server event gone out as ``frame``: bytes, responses ended, errors, rate-limit refusals."""
-    SENT_BYTES.inc(payload_size(frame))
+def events_sent(frames: Sequence[tuple[Mapping[str, Any], str]]) -> None:
+    """Server events gone out, each with its JSON text: bytes, responses ended, errors, rate-limit refusals."""
+    SENT_BYTES.inc(sum(payload_size(text) for _, text in frames))
+    for event, _ in frames:
+        kind = event.get("type")
+        if kind == "response.done" or kind == "error":
+            _counted(event)
+
+
+def _counted(event: Mapping[str, Any]) -> None:
     kind = event.get("type")
     if kind == "response.done":
         RESPONSES.labels(str((event.get("response") or {}).get("status", "unknown"))).inc()
@@ -111,9 +118,10 @@ class ConnectionMetrics:
     def received(self, frame: str | bytes) -> None:
         RECEIVED_BYTES.inc(payload_size(frame))
 
-    def sent(self, event: Mapping[str, Any], frame: str) -> None:
-        event_sent(event, frame)
-        self.stages.saw(str(event.get("type")))
+    def sent(self, frames: Sequence[tuple[Mapping[str, Any], str]]) -> None:
+        events_sent(frames)
+        for event, _ in frames:
+            self.stages.saw(str(event.get("type")))
 
 
 TURN_START = "input_audio_buffer.speech_stopped"

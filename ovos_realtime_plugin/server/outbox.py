@@ -13,8 +13,19 @@ import json
 from collections import deque
 from typing import Any
 
-encode = json.JSONEncoder(separators=(",", ":")).encode
-"""A server event's JSON text, compact (one encoder: ``json.dumps`` with options builds one per call)."""
+import orjson
+
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def encode(event: dict[str, Any]) -> str:
+    """A server event's JSON text, compact: by orjson (ten times faster than the standard library on our
+    events); what orjson refuses (a lone surrogate, an integer past 64 bits) by the standard library."""
+    try:
+        return orjson.dumps(event).decode()
+    except TypeError:
+        return _compact(event)
+
 
 DEFAULT_BUDGET_BYTES = 4 * 1024 * 1024
 Frame = tuple[dict[str, Any], str]
@@ -52,12 +63,20 @@ class Outbox:
         self._frames.append(None)
         self._ready.set()
 
-    async def get(self) -> Frame | None:
-        """The next frame to write; ``None`` when the writer should stop."""
+    async def take(self) -> list[Frame] | None:
+        """Every frame queued now, oldest first, for one write; ``None`` when the writer should stop."""
         while not self._frames:
             self._ready.clear()
             await self._ready.wait()
-        return self._frames.popleft()
+        frames = self._frames
+        batch: list[Frame] = []
+        while frames and (frame := frames[0]) is not None:
+            batch.append(frame)
+            frames.popleft()
+        if not batch:
+            frames.popleft()
+            return None
+        return batch
 
-    def written(self, frame: str) -> None:
-        self.queued_bytes = max(0, self.queued_bytes - len(frame))
+    def written(self, batch: list[Frame]) -> None:
+        self.queued_bytes = max(0, self.queued_bytes - sum(len(text) for _, text in batch))

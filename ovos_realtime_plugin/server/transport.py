@@ -6,8 +6,10 @@ A WebSocket is one implementation (:mod:`.ws_transport`), a WebRTC data channel 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from ovos_realtime_plugin.server.outbox import Frame
 
 
 class Transport(Protocol):
@@ -15,8 +17,8 @@ class Transport(Protocol):
         """The client's frames until it goes away."""
         ...
 
-    async def send(self, event: dict[str, Any], frame: str) -> bool:
-        """Send one server event (``frame`` is its JSON text); ``False`` once the peer is gone."""
+    async def send(self, frames: Sequence[Frame]) -> bool:
+        """Send server events, in order (each with its JSON text); ``False`` once the peer is gone."""
         ...
 
     async def close(self, code: int, reason: str) -> None: ...

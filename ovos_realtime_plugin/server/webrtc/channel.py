@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from ovos_realtime_plugin.server.outbox import encode
+from ovos_realtime_plugin.server.outbox import Frame, encode
 from ovos_realtime_plugin.server.webrtc.playback import Playback
 
 Sink = Callable[[str], None]
@@ -70,17 +70,21 @@ class CallTransport:
         if sink in self._sinks:
             self._sinks.remove(sink)
 
-    async def send(self, event: dict[str, Any], frame: str) -> bool:
+    async def send(self, frames: Sequence[Frame]) -> bool:
+        for event, frame in frames:
+            self._send_one(event, frame)
+        return not self.closed
+
+    def _send_one(self, event: dict[str, Any], frame: str) -> None:
         kind = event.get("type")
         if kind in AUDIO_DELTAS:
             self.playback.add(event["response_id"], event["item_id"], self.decode(base64.b64decode(event["delta"])))
-            return not self.closed
+            return
         self._send_now(frame)
         if kind == "response.done":
             self.playback.finish(event["response"]["id"])
         elif kind == "input_audio_buffer.speech_started" and self.playback.playing:
             self.cut()  # barge-in
-        return not self.closed
 
     def _send_event(self, event: dict[str, Any]) -> None:
         self._send_now(encode(event))

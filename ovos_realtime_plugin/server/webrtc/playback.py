@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.ids import event_id
 
 RATE = 24000
 BYTES_PER_MS = RATE * 2 // 1000
@@ -91,4 +91,4 @@ class Playback:
         self._event("output_audio_buffer.started", response_id)
 
     def _event(self, kind: str, response_id: str) -> None:
-        self.emit({"type": kind, "event_id": new_id("event"), "response_id": response_id})
+        self.emit({"type": kind, "event_id": event_id(), "response_id": response_id})
