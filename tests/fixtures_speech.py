@@ -23,9 +23,9 @@ BROKEN_VOICE = "broken"
 
 
 @functools.lru_cache(maxsize=64)
-def spoken(text: str, rate: int = 24000, wpm: int = 160) -> bytes:
-    """``text`` spoken by espeak-ng (en-us), as mono PCM16 at ``rate``."""
-    out = subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(wpm), "-w", "/dev/stdout", text],
+def spoken(text: str, rate: int = 24000, wpm: int = 160, voice: str = "en-us") -> bytes:
+    """``text`` spoken by espeak-ng (``voice``), as mono PCM16 at ``rate``."""
+    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", "/dev/stdout", text],
                          check=True, capture_output=True).stdout
     import io
     import wave

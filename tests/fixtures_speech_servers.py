@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ovos_realtime_plugin.engines.choice import offline_default
+from ovos_realtime_plugin.engines.choice import EngineChoice, choose, offline_default
 from tests.test_daemon import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,13 +40,20 @@ class OvosSpeechServer:
 
     def command(self) -> list[str]:
         if self.kind == "stt":
-            return [str(SERVERS_VENV / "bin" / "ovos-stt-server"), "--engine", offline_default("stt").module,
+            return [str(SERVERS_VENV / "bin" / "ovos-stt-server"), "--engine", self.choice().module,
                     "--host", "127.0.0.1", "--port", str(self.port)]
         return [str(SERVERS_VENV / "bin" / "ovos-tts-server"), "--engine", offline_default("tts").module,
                 "--host", "127.0.0.1", "--port", str(self.port), "--lang", "en-US"]
 
-    def environment(self) -> dict[str, str]:
+    def choice(self) -> EngineChoice:
+        """The offline model, on the stock OPM plugin that ovos-stt-http-server's venv has (ours is not there)."""
         choice = offline_default(self.kind)
+        if self.kind == "stt":
+            return choose("stt", {"realtime": {"stt": {"module": "ovos-stt-plugin-fasterwhisper"}}}, {}, None) or choice
+        return choice
+
+    def environment(self) -> dict[str, str]:
+        choice = self.choice()
         conf = {self.kind: {"module": choice.module, choice.module: choice.config}}
         (self.home / "config" / "mycroft").mkdir(parents=True, exist_ok=True)
         (self.home / "config" / "mycroft" / "mycroft.conf").write_text(json.dumps(conf))

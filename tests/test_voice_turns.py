@@ -52,9 +52,10 @@ async def test_beta_transcription_session(voice_server: Running) -> None:
         await conn.send({"type": "transcription_session.update", "session": {
             "input_audio_transcription": {"model": "gpt-4o-transcribe", "language": "en"}}})
         await collect(conn, "transcription_session.updated", beta=True)
-        await stream_audio(conn, silence(300) + spoken("hello world") + silence(800), 48)
+        said = "turn on the kitchen lights please"  # tiny.en mishears some short phrases ("hello world"): not this
+        await stream_audio(conn, silence(300) + spoken(said) + silence(800), 48)
         events = await collect(conn, "conversation.item.input_audio_transcription.completed", beta=True)
-    assert words(events[-1]["transcript"]) == ["hello", "world"]
+    assert words(events[-1]["transcript"]) == said.split()
     assert not [t for t in types(events) if t.startswith("response.")]
 
 

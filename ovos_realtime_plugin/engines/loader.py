@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 import os
 import urllib.request
@@ -50,19 +51,32 @@ def no_telemetry() -> None:
     onnxruntime.disable_telemetry_events()
 
 
-def plugin_class(kind: str, module: str) -> Callable[..., Any]:
-    """The plugin class registered for ``module`` under OPM's entry points for ``kind`` (stt, tts, vad)."""
-    from ovos_plugin_manager import stt, tts, vad  # type: ignore[import-untyped]
+ENTRY_POINT_GROUPS = {"stt": ("opm.stt", "mycroft.plugin.stt"), "tts": ("opm.tts", "mycroft.plugin.tts"),
+                      "vad": ("opm.VAD", "opm.vad", "ovos.plugin.VAD")}
+"""OPM's entry point groups per kind, the current name first (the others are older names OPM still reads)."""
 
-    loaders = {"stt": stt.load_stt_plugin, "tts": tts.load_tts_plugin, "vad": vad.load_vad_plugin}
+
+def plugin_class(kind: str, module: str) -> Callable[..., Any]:
+    """The plugin class registered for ``module`` under OPM's entry points for ``kind`` (stt, tts, vad).
+
+    Only that plugin is imported: OPM's own loader imports every installed plugin of the kind to find one by
+    name (with faster-whisper's, PyAV: ~25 MB resident for a plugin not used)."""
+    entry = next((ep for group in ENTRY_POINT_GROUPS[kind] for ep in importlib.metadata.entry_points(group=group)
+                  if ep.name == module), None)
     try:
-        cls = loaders[kind](module)
+        cls = entry.load() if entry is not None else _opm_loader(kind)(module)
     except Exception as exc:
         raise EngineLoadError(f"the {kind.upper()} plugin '{module}' failed to import: {exc}") from exc
     if cls is None:
         raise EngineLoadError(f"the {kind.upper()} plugin '{module}' is not installed "
                               f"(pip install {module}) or does not register an OPM entry point")
     return cls  # type: ignore[no-any-return]
+
+
+def _opm_loader(kind: str) -> Callable[[str], Any]:
+    from ovos_plugin_manager import stt, tts, vad  # type: ignore[import-untyped]
+
+    return {"stt": stt.load_stt_plugin, "tts": tts.load_tts_plugin, "vad": vad.load_vad_plugin}[kind]  # type: ignore[no-any-return]
 
 
 def construct(kind: str, module: str, build: Callable[[], Any]) -> Any:

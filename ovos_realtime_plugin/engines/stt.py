@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
@@ -29,17 +28,14 @@ class PluginTranscriber:
     @classmethod
     def load(cls, choice: EngineChoice, language: str) -> PluginTranscriber:
         """Import and construct the plugin on its own thread (where its model will run)."""
-        thread = EngineThread("stt")
+        thread = EngineThread("stt", heavy=True)
         plugin_cls = plugin_class("stt", choice.module)
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "stt", choice.module, lambda: plugin_cls(config=config))
         return cls(plugin, choice.module, thread)
 
     async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
-        try:
-            return await self._thread.run(self._transcribe, pcm16, rate, lang, timeout=self.timeout_s)
-        finally:
-            self._thread.later(heap.trim)  # after the result is out: what the model's run needed goes back
+        return await self._thread.run(self._transcribe, pcm16, rate, lang, timeout=self.timeout_s)
 
     def _transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
         from ovos_plugin_manager.utils.audio import AudioData  # type: ignore[import-untyped]

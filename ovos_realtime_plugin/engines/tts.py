@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.lean_onnx import lean_piper
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
@@ -34,7 +33,7 @@ class PluginSynthesizer:
 
     @classmethod
     def load(cls, choice: EngineChoice, language: str, voices: dict[str, str]) -> PluginSynthesizer:
-        thread = EngineThread("tts")
+        thread = EngineThread("tts", heavy=True)
         plugin_cls = plugin_class("tts", choice.module)
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "tts", choice.module, lambda: plugin_cls(config=config))
@@ -42,10 +41,7 @@ class PluginSynthesizer:
         return cls(plugin, choice.module, thread, voices)
 
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
-        try:
-            return await self._thread.run(self._synthesize, text, voice, speed, lang, timeout=self.timeout_s)
-        finally:
-            self._thread.later(heap.trim)  # after the result is out: what the sentence needed goes back
+        return await self._thread.run(self._synthesize, text, voice, speed, lang, timeout=self.timeout_s)
 
     def _synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
         self._set_speed(speed)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.server import metrics
 
 T = TypeVar("T")
@@ -25,8 +26,11 @@ class EngineTimeout(TimeoutError):
 class EngineThread:
     """Runs an engine's blocking calls, one at a time, off the event loop."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, heavy: bool = False) -> None:
+        """``heavy``: its calls allocate a model run's worth of memory (STT, TTS), handed back once the heavy
+        engines are quiet (:data:`heap.IDLE`); VAD's small, constant calls are left out of that count."""
         self.name = name
+        self._quiet: heap.IdleTrimmer | None = heap.IDLE if heavy else None
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ThreadPoolExecutor:
@@ -45,13 +49,8 @@ class EngineThread:
                 raise EngineTimeout(f"the {self.name} engine did not answer within {timeout:g} s") from None
 
     def _timed(self, fn: Callable[..., T], *args: object) -> T:
-        with metrics.engine_call(self.name):
+        with metrics.engine_call(self.name), self._quiet.busy() if self._quiet else contextlib.nullcontext():
             return fn(*args)
-
-    def later(self, fn: Callable[[], object]) -> None:
-        """Run ``fn`` on the engine's thread once the work before it is done; nobody waits for it."""
-        with contextlib.suppress(RuntimeError):  # the engine was closed meanwhile
-            self._pool.submit(fn)
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Run on the engine's thread and wait (start-up and warm-up, before the loop serves anyone)."""

@@ -3,6 +3,7 @@ installed, the WebRTC ``calls``."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from typing import TYPE_CHECKING
@@ -28,11 +29,11 @@ def add_routes(app: web.Application, server: RealtimeServer) -> None:
 
     for prefix in PREFIXES:
         app.router.add_post(prefix + "/client_secrets", client_secrets)
-    try:
-        from ovos_realtime_plugin.server.webrtc import routes as webrtc
-    except ImportError as exc:  # aiortc is installed by scripts/setup.sh
-        log.warning("no WebRTC calls: %s", exc)
+    if importlib.util.find_spec("aiortc") is None:  # installed by scripts/setup.sh; imported once a call comes
+        log.warning("no WebRTC calls: aiortc is not installed")
         return
+    from ovos_realtime_plugin.server.webrtc import routes as webrtc
+
     webrtc.add_routes(app, server, PREFIXES)
 
 

@@ -19,12 +19,11 @@ from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.server import handshake
 from ovos_realtime_plugin.server.client_secrets import Grant
 from ovos_realtime_plugin.server.http_errors import bad_key, bearer_key, json_error, read_body, too_large
-from ovos_realtime_plugin.server.webrtc.call import Call
-from ovos_realtime_plugin.server.webrtc.ports import PortRangeExhausted
 from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.webrtc.call import Call
 
 log = logging.getLogger(__name__)
 CORS_HEADERS = {"Access-Control-Allow-Methods": "POST, DELETE, OPTIONS",
@@ -86,6 +85,9 @@ async def create_call(server: RealtimeServer, request: web.Request, prefix: str)
     except ProtocolError as err:
         status = {"server_error": 500, "session_limit_reached": 429}.get(err.code or "", 400)
         return json_error(status, err.message, err.code, err.param, err.type)
+    from ovos_realtime_plugin.server.webrtc.call import Call  # aiortc and PyAV (~50 MB) once a call comes
+    from ovos_realtime_plugin.server.webrtc.ports import PortRangeExhausted
+
     call = Call(new_id("rtc"), rt_session, server.settings.webrtc)
     try:
         answer = await call.answer(sdp)
@@ -106,9 +108,8 @@ async def create_call(server: RealtimeServer, request: web.Request, prefix: str)
                         headers={"Location": f"{prefix}/calls/{call.id}"})
 
 
-async def sideband(call: Any, transport: WebSocketTransport) -> None:
+async def sideband(call: Call, transport: WebSocketTransport) -> None:
     """The call's session seen and driven from a WebSocket too (OpenAI's ``?call_id=`` sideband)."""
-    assert isinstance(call, Call)
 
     def sink(text: str) -> None:
         asyncio.ensure_future(transport.ws.send_str(text))
@@ -131,7 +132,7 @@ async def hang_up(server: RealtimeServer, request: web.Request) -> web.Response:
     if server.secrets.grant(bearer_key(request)) is None:
         return bad_key()
     call = server.calls.get(request.match_info["call_id"])
-    if not isinstance(call, Call):
+    if call is None:
         return json_error(404, f"No call with id '{request.match_info['call_id']}'.", "call_not_found", "call_id")
     await call.hang_up()
     return web.Response(status=200)

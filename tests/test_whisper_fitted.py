@@ -1,0 +1,71 @@
+"""The default STT, Whisper tiny.en on a window fitted to the utterance: found by name through OPM, loaded
+from the PyPI package's model, and it hears real speech (espeak-ng) word for word, on both sides of its
+fitted/30 s threshold; its features are Whisper's (checked against faster-whisper's extractor)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from ovos_realtime_plugin.engines.choice import STT_DEFAULT, offline_default
+from ovos_realtime_plugin.engines.stt import PluginTranscriber
+from ovos_realtime_plugin.engines.whisper_features import log_mel
+from ovos_realtime_plugin.engines.whisper_stt import FULL_S, MIN_WINDOW_S, repeats_itself, window_s
+from tests.fixtures_speech import silence, spoken
+from tests.voice_helpers import words
+
+LONG = "remind me to call my mother at six this evening and to buy some bread on the way home from work"
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Iterator[PluginTranscriber]:
+    assert STT_DEFAULT == "ovos-stt-plugin-whisper-fitted"
+    stt = PluginTranscriber.load(offline_default("stt"), "en-US")
+    yield stt
+    stt.close()
+
+
+@pytest.mark.parametrize("said", ["what time is it", "turn on the kitchen lights please",
+                                  "play some relaxing music in the living room"])
+async def test_short_commands_are_heard_word_for_word(whisper: PluginTranscriber, said: str) -> None:
+    assert words(await whisper.transcribe(silence(200) + spoken(said) + silence(500), 24000, "en-US")) == \
+        said.split()
+
+
+async def test_a_long_utterance_is_heard_in_the_full_window(whisper: PluginTranscriber) -> None:
+    audio = spoken(LONG, wpm=140)
+    assert len(audio) / 48000 > 6  # past fitted_max_s
+    heard = words(await whisper.transcribe(audio, 24000, "en-US"))
+    assert heard[:6] == LONG.split()[:6] and heard[-3:] == LONG.split()[-3:]
+
+
+async def test_silence_gives_no_words(whisper: PluginTranscriber) -> None:
+    assert words(await whisper.transcribe(silence(1500), 24000, "en-US")) == []
+
+
+def test_windows_fit_short_speech_and_long_speech_gets_thirty_seconds() -> None:
+    assert window_s(1.6, 6) == MIN_WINDOW_S
+    assert window_s(5.9, 6) == 11
+    assert window_s(6.1, 6) == FULL_S
+    assert window_s(2.0, 0) == FULL_S  # fitting turned off
+
+
+def test_a_decoder_repeating_itself_is_told_from_a_command() -> None:
+    assert repeats_itself("Tell me a joke " * 8)
+    assert repeats_itself("Play some music. Play some music. Play some music. Play")
+    assert not repeats_itself("Turn on the kitchen lights, please.")
+    assert not repeats_itself("Play some music, and play it loud.")
+    assert not repeats_itself("Stop.")
+
+
+def test_features_match_faster_whispers_extractor() -> None:
+    from faster_whisper.feature_extractor import FeatureExtractor  # type: ignore[import-untyped]
+
+    pcm = np.frombuffer(spoken("what time is it", rate=16000), "<i2").astype(np.float32) / 32768
+    padded = np.zeros(10 * 16000, np.float32)
+    padded[:len(pcm)] = pcm
+    ours, theirs = log_mel(padded), FeatureExtractor(feature_size=80)(padded)
+    assert ours.shape == (80, 1000)
+    assert float(np.abs(ours - theirs[:, :1000]).max()) < 0.02
