@@ -32,5 +32,6 @@ setup(
                   "opm.stt": ["ovos-stt-plugin-moonshine-base-en="
                               "ovos_realtime_plugin.engines.moonshine_stt:MoonshineSTT",
                               "ovos-stt-plugin-whisper-fitted=ovos_realtime_plugin.engines.whisper_stt:FittedWhisperSTT"],
+                  "opm.VAD": ["ovos-vad-plugin-silero-v6=ovos_realtime_plugin.engines.silero_vad:SileroV6VAD"],
                   "opm.phal": ["ovos-PHAL-plugin-realtime=ovos_realtime_plugin.phal:RealtimePhalPlugin"]},
 )

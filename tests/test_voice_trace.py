@@ -3,6 +3,8 @@ real spoken turn through the server and the real engines reports each of them to
 
 from __future__ import annotations
 
+import asyncio
+import base64
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +14,7 @@ from ovos_realtime_plugin.server.voice_trace import VoiceTrace, add_stage_observ
 from tests.fixtures_server import API_KEY, Running
 from tests.fixtures_speech import silence, spoken
 from tests.sdk_helpers import collect
-from tests.voice_helpers import open_voice_session, stream_audio
+from tests.voice_helpers import open_voice_session
 
 
 @pytest.fixture
@@ -54,7 +56,10 @@ async def test_a_spoken_turn_reports_every_stage(voice_server: Running, observed
     client = AsyncOpenAI(api_key=API_KEY, base_url=voice_server.http)
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await open_voice_session(conn)
-        await stream_audio(conn, silence(300) + spoken("what time is it") + silence(1000), 48)
+        audio = silence(300) + spoken("what time is it") + silence(1000)
+        for start in range(0, len(audio), 4800):  # a microphone's pace (100 ms a chunk): the pause is found in
+            await conn.input_audio_buffer.append(audio=base64.b64encode(audio[start:start + 4800]).decode())
+            await asyncio.sleep(0.1)  # earlier audio than speech_stopped, as a live turn has it
         await collect(conn, "response.done")
     got = dict(reversed(observed))
     assert {"pause", "stt_start", "stt_end", "speech_stopped", "transcript", "utterance_sent", "first_answer",

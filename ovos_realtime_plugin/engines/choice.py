@@ -24,7 +24,7 @@ from typing import Any
 STT_DEFAULT = "ovos-stt-plugin-whisper-fitted"  # ours: engines/whisper_stt.py
 WHISPER_PLUGINS = (STT_DEFAULT, "ovos-stt-plugin-fasterwhisper")  # both take a CTranslate2 Whisper folder
 TTS_DEFAULT = "ovos-tts-plugin-piper"
-VAD_DEFAULT = "ovos-vad-plugin-silero"
+VAD_DEFAULT = "ovos-vad-plugin-silero-v6"  # ours: engines/silero_vad.py
 PIPER_LOCAL_VOICE = "joe-local"
 
 

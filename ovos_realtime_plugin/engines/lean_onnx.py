@@ -35,11 +35,12 @@ def share_onnx_session(plugin: Any) -> None:
     path = getattr(session, "_model_path", None)
     if model is None or not isinstance(path, str) or not hasattr(session, "run"):
         return
-    model.session = _lean_session(path)
+    model.session = shared_session(path)
 
 
 @functools.lru_cache(maxsize=4)
-def _lean_session(path: str) -> Any:
+def shared_session(path: str) -> Any:
+    """One sequential, non-spinning session per model file, shared by every detector (their state is theirs)."""
     log.debug("one sequential onnxruntime session for %s", path)
     return lean_session(path, threads=1, arena=True)
 

@@ -55,6 +55,9 @@ class PluginSpeechDetector:
             plugin = self._plugin = self._build()
         elif reset and hasattr(plugin, "reset"):
             plugin.reset()
+        batched = getattr(plugin, "probabilities", None)  # ours: the whole chunk in one model call
+        if callable(batched):
+            return [float(p) for p in batched(pcm)]
         return [frame_probability(plugin, pcm[i:i + FRAME_BYTES]) for i in range(0, len(pcm), FRAME_BYTES)]
 
 

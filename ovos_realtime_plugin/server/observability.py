@@ -3,7 +3,8 @@
 ``/healthz``: 200 once sessions are taken and the messagebus (if any) is connected, else 503, with a JSON body::
 
     {"status": "ok", "bus": true, "skills_ready": true, "sessions": 2,
-     "engines": {"stt": "ovos-stt-plugin-whisper-fitted", "tts": "ovos-tts-plugin-piper", "vad": null}}
+     "engines": {"stt": "ovos-stt-plugin-whisper-fitted", "tts": "ovos-tts-plugin-piper",
+                 "vad": "ovos-vad-plugin-silero-v6"}}
 
 ``bus`` is ``null`` for a server that has no messagebus (an embedded use). ``status`` is ``"starting"`` before
 sessions are taken, ``"bus down"`` while the messagebus connection is lost and ``"skills down"`` while the

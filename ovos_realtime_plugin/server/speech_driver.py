@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -58,7 +59,7 @@ class SpeechDriver:
         self.flush = flush
         self.log = log
         self._cancelled: set[str] = set()
-        self._queues: dict[str, asyncio.Queue[Any]] = {}
+        self._queues: dict[str, Lane] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._vad: SpeechDetector | None = None
         self._vad_resampler: StreamResampler | None = None
@@ -88,11 +89,11 @@ class SpeechDriver:
     def _submit(self, lane: str, effect: Any, run: Callable[[Any], Awaitable[None]]) -> None:
         queue = self._queues.get(lane)
         if queue is None:
-            queue = self._queues[lane] = asyncio.Queue()
+            queue = self._queues[lane] = Lane()
             self._workers.append(asyncio.create_task(self._drain(queue)))
-        queue.put_nowait((run, effect))
+        queue.put(run, effect)
 
-    async def _drain(self, queue: asyncio.Queue[Any]) -> None:
+    async def _drain(self, queue: Lane) -> None:
         while True:
             run, effect = await queue.get()
             try:
@@ -217,3 +218,31 @@ def split_long_audio(pcm16: bytes, rate: int) -> list[bytes]:
         start = cut
     pieces.append(samples[start:].tobytes())
     return pieces
+
+
+class Lane:
+    """One engine's work, in order. Audio for the VAD that queues up behind a running detection (a client
+    sending faster than real time, or a busy machine) is joined into one job: one model call and one thread
+    hop for all of it, instead of one per append."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[tuple[Callable[[Any], Awaitable[None]], Any]] = deque()  # DetectSpeech gathered in lists
+        self._ready = asyncio.Event()
+
+    def put(self, run: Callable[[Any], Awaitable[None]], effect: Any) -> None:
+        if isinstance(effect, fx.DetectSpeech) and self._jobs:
+            _, last = self._jobs[-1]
+            if isinstance(last, list) and last[0].format == effect.format:
+                last.append(effect)
+                return
+        self._jobs.append((run, [effect] if isinstance(effect, fx.DetectSpeech) else effect))
+        self._ready.set()
+
+    async def get(self) -> tuple[Callable[[Any], Awaitable[None]], Any]:
+        while not self._jobs:
+            self._ready.clear()
+            await self._ready.wait()
+        run, job = self._jobs.popleft()
+        if isinstance(job, list):  # the detections that queued up, as one
+            job = fx.DetectSpeech(b"".join(part.audio for part in job), job[0].format, job[0].offset_ms)
+        return run, job
