@@ -134,9 +134,11 @@ class CrashOnce:
 
     def __init__(self) -> None:
         self.chunks = 0
+        self.sizes: list[int] = []
 
     async def probabilities(self, pcm16_16k: bytes) -> list[float]:
         self.chunks += 1
+        self.sizes.append(len(pcm16_16k))
         if self.chunks == 1:
             raise RuntimeError("the VAD model crashed")
         return [0.0] * (len(pcm16_16k) // 1024)
@@ -149,28 +151,32 @@ async def test_a_vad_failure_is_reported_and_detection_goes_on_for_later_audio()
     session = RealtimeSession(clock=lambda: 1_700_000_000.0)
     session.start()
     detector = CrashOnce()
-    flushes: list[None] = []
-    three_done = asyncio.Event()
+    flushed = asyncio.Queue[None]()
 
     def flush() -> None:  # the driver flushes after each job
-        flushes.append(None)
-        if len(flushes) == 3:
-            three_done.set()
+        flushed.put_nowait(None)
 
     driver = SpeechDriver(session, SpeechEngines(new_vad=lambda: detector), flush,
                           logging.LoggerAdapter(logging.getLogger("test.speech")))
     audio = base64.b64encode(silence(200)).decode()
-    try:
-        for _ in range(3):
+
+    def append(times: int) -> None:
+        for _ in range(times):
             session.handle(parse_event(json.dumps({"type": "input_audio_buffer.append", "audio": audio}), "ga"))
             for effect in session.pop_effects():
                 driver.execute(effect)
-        await asyncio.wait_for(three_done.wait(), 30)
+
+    try:
+        append(1)
+        await asyncio.wait_for(flushed.get(), 30)  # the first detection crashed
+        append(2)  # queued together behind nothing running: still one job, one model call
+        await asyncio.wait_for(flushed.get(), 30)
     finally:
         driver.close()
     errors = [e["error"] for e in session.pop_events() if e["type"] == "error"]
     assert [(e["type"], e["code"]) for e in errors] == [("server_error", "speech_detection_failed")]
-    assert "the VAD model crashed" in errors[0]["message"] and detector.chunks == 3
+    assert "the VAD model crashed" in errors[0]["message"] and detector.chunks == 2
+    assert detector.sizes[1] > 1.5 * detector.sizes[0]  # the two appends' audio in one detection
 
 
 class BrokenOutput:
