@@ -4,8 +4,8 @@
 with ``inspect.stack()``, which builds the source context of every frame on the stack: ~10 ms per call at
 the depth a plugin runs at here, paid even when the record is below the level and dropped. The piper plugin
 logs once per sentence, so every sentence spoken paid it. :func:`cheap_caller_names` gives ``LOG`` the same
-name from the caller's frame directly (its module's ``__name__``, function and line). In diagnostic mode
-OVOS's own lookup stays (it also digs for the bus message being handled).
+name from the caller's frame directly (its module's ``__name__``, function and line); in diagnostic mode it
+also logs the bus message being handled, as OVOS's own does.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def cheap_caller_names() -> None:
 
     if getattr(LOG, "_realtime_cheap", False):
         return
+
     def real_logger(cls: Any) -> Any:
         caller = sys._getframe(2)  # 0: this, 1: LOG.debug() / info() ..., 2: whoever logged
         prefix = f"{cls.name} - " if cls.name is not None else ""

@@ -8,6 +8,7 @@ Audio is kept as raw bytes in the format it arrived or was produced in, never ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from ovos_realtime_plugin.core.formats import AudioFormat
@@ -67,3 +68,7 @@ class Item:
         """The readable text of a message: typed text and transcripts, in order."""
         parts = [c.text if c.text is not None else c.transcript for c in self.content]
         return " ".join(p for p in parts if p)
+
+
+ITEM_ID = attrgetter("id")
+"""An item's id, as a key function that runs in C (``map(ITEM_ID, items)``)."""

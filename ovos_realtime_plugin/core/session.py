@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 from ovos_realtime_plugin.core import client_events as ce
@@ -30,6 +29,7 @@ from ovos_realtime_plugin.core.errors import ProtocolError, server_error
 from ovos_realtime_plugin.core.events import EventRenderer, SessionView, Validate, WithAudio
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.input_audio import InputAudio
+from ovos_realtime_plugin.core.items import ITEM_ID
 from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responses import ResponseStream
@@ -39,7 +39,6 @@ from ovos_realtime_plugin.core.truncation import oldest_to_drop
 from ovos_realtime_plugin.core.turns import TurnDetector
 
 log = logging.getLogger(__name__)
-_ID = attrgetter("id")
 SESSION_TTL_S = 3600
 
 
@@ -267,7 +266,7 @@ class RealtimeSession:
         def busy() -> set[str]:  # asked only when something has to go
             in_use = set(self.pending_transcripts)
             for stream in self.responses.values():
-                in_use.update(map(_ID, stream.spec.context), map(_ID, stream.output))
+                in_use.update(map(ITEM_ID, stream.spec.context), map(ITEM_ID, stream.output))
             return in_use
 
         truncation = getattr(self.config, "truncation", "auto")

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 from itertools import compress
-from operator import attrgetter, not_
+from operator import not_
 
 from ovos_realtime_plugin.core.config import RetentionRatio
-from ovos_realtime_plugin.core.items import Item
+from ovos_realtime_plugin.core.items import ITEM_ID, Item
 from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.usage import ContextTally, item_bytes
-
-_ID = attrgetter("id")
 
 
 def oldest_to_drop(items: tuple[Item, ...], truncation: object, limits: SessionLimits,
@@ -34,7 +32,7 @@ def oldest_to_drop(items: tuple[Item, ...], truncation: object, limits: SessionL
     max_items, max_bytes = int(limits.max_items * ratio), int(limits.max_conversation_bytes * ratio)
     in_use = busy()
     # the items not in use, oldest first; iterated in C, for a running response holds nearly all of them
-    free = compress(items, map(not_, map(in_use.__contains__, map(_ID, items))))
+    free = compress(items, map(not_, map(in_use.__contains__, map(ITEM_ID, items))))
     dropped: list[str] = []
     for item in free:
         if count <= max_items and total <= max_bytes:

@@ -75,9 +75,8 @@ class ContextTally:
         done = next((n for n, item in enumerate(rest) if item.status == "in_progress"), len(rest))
         head, tail = _sum(rest[:done]), _sum(rest[done:])
         self._items, self._changes = items[:known + done], Item.changes
-        self._sum = (self._sum[0] + head[0], self._sum[1] + head[1], self._sum[2] + head[2])
-        return self._sum[0] + tail[0], self._sum[1] + tail[1], self._sum[2] + tail[2]
-
+        self._sum = _plus(self._sum, head)
+        return _plus(self._sum, tail)
 
     def _drop_head(self, items: tuple[Item, ...]) -> int:
         """Forget the counted items that left from the front, if that is what happened (as when a long
@@ -89,10 +88,13 @@ class ContextTally:
         if not kept or items[:len(kept)] != kept:
             self._items, self._sum = (), (0, 0, 0)
             return 0
-        left = _sum(counted[:gone])
         self._items = kept
-        self._sum = (self._sum[0] - left[0], self._sum[1] - left[1], self._sum[2] - left[2])
+        self._sum = _plus(self._sum, _sum(counted[:gone]), -1)
         return len(kept)
+
+
+def _plus(a: Counts, b: Counts, sign: int = 1) -> Counts:
+    return a[0] + sign * b[0], a[1] + sign * b[1], a[2] + sign * b[2]
 
 
 def item_bytes(item: Item) -> int:
@@ -101,14 +103,14 @@ def item_bytes(item: Item) -> int:
 
 
 def _count_item(item: Item) -> Counts:
-    chars = len(item.arguments or "") + len(item.output or "")
-    audio_ms = held = 0
+    chars = held = len(item.arguments or "") + len(item.output or "")
+    audio_ms = 0
     for part in item.content:
         chars += len(part.text or part.transcript or "")
         if part.audio:
             audio_ms += part.audio_ms
         held += len(part.audio or b"") + len(part.text or "") + len(part.transcript or "")
-    return estimate_tokens_of(chars), audio_ms, held + len(item.arguments or "") + len(item.output or "")
+    return estimate_tokens_of(chars), audio_ms, held
 
 
 def response_usage(context: tuple[Item, ...], output: Iterable[Item], reported: Usage | None,

@@ -103,9 +103,9 @@ def choose(kind: str, conf: dict[str, Any], shipped: dict[str, Any], override: s
     if module in ("", "none"):
         return None
     config = {**(device.get(module) or {}), **(ours.get(module) or {})}
-    if kind == "stt" and module in WHISPER_PLUGINS and "model" not in config:  # the packaged model, not a download
-        config = {**offline_default("stt").config, **config}
     if kind == "stt" and module in WHISPER_PLUGINS:
+        if "model" not in config:  # the packaged model, not a download
+            config = {**offline_default("stt").config, **config}
         config.setdefault("cpu_threads", cpu_threads())
     return EngineChoice(kind, module, config)
 

@@ -76,7 +76,8 @@ def plugin_class(kind: str, module: str) -> Callable[..., Any]:
 def _opm_loader(kind: str) -> Callable[[str], Any]:
     from ovos_plugin_manager import stt, tts, vad  # type: ignore[import-untyped]
 
-    return {"stt": stt.load_stt_plugin, "tts": tts.load_tts_plugin, "vad": vad.load_vad_plugin}[kind]  # type: ignore[no-any-return]
+    loaders = {"stt": stt.load_stt_plugin, "tts": tts.load_tts_plugin, "vad": vad.load_vad_plugin}
+    return loaders[kind]  # type: ignore[no-any-return]
 
 
 def construct(kind: str, module: str, build: Callable[[], Any]) -> Any:

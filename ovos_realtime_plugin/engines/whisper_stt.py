@@ -2,10 +2,11 @@
 
 Whisper hears 30 s at a time: faster-whisper pads every utterance to 30 s, and the encoder's cost is that
 window's, however short the speech (a 1.6 s "what time is it" costs Whisper tiny.en ~650 ms on 2 cores, ~600
-of it in the encoder). CTranslate2's encoder takes a shorter window, so a short command is heard in a 10 s
-window of its audio and silence: ~120-200 ms for the same question, the same words. Measured on 39 spoken
-commands (3 espeak-ng voices): 26 transcribed word for word against 25 with the 30 s window; windows under
-8 s made the decoder repeat itself, so 10 s is the floor. Past ``fitted_max_s`` of speech (default 6 s) the
+of it in the encoder). CTranslate2's encoder takes a shorter window, so a short command is heard in a window
+of max(10 s, 1.5 x its length + 2 s) of its audio and silence: ~120-200 ms for the same question. Measured
+(``benchmarks/bench_stt_accuracy``, 183 spoken commands, 3 espeak-ng voices): WER 0.232, 111 word for word,
+median 206 ms, against 0.284, 102 and 733 ms in the 30 s window; windows under 8 s made the decoder repeat
+itself, so 10 s is the floor. Past ``fitted_max_s`` of speech (default 6 s) the
 30 s window is used as faster-whisper does: a long run-on utterance lost words in a fitted window. A decode
 that repeats itself (runs on to its length bound of 10 tokens a second, or compresses better than Whisper's
 own 2.4 limit, or says the same words over again) is done again on 30 s. Only
@@ -27,9 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from ovos_plugin_manager.templates.stt import STT  # type: ignore[import-untyped]
 
-from ovos_realtime_plugin.engines.whisper_features import log_mel
+from ovos_realtime_plugin.engines.whisper_features import RATE, log_mel
 
-RATE = 16000
 FULL_S = 30
 MIN_WINDOW_S = 10
 REPEATING = 2.4  # Whisper's compression-ratio limit: text that compresses better than this repeats itself

@@ -69,12 +69,10 @@ def events_sent(frames: Sequence[tuple[Mapping[str, Any], str]]) -> None:
     """Server events gone out, each with its JSON text: bytes, responses ended, errors, rate-limit refusals."""
     SENT_BYTES.inc(sum(payload_size(text) for _, text in frames))
     for event, _ in frames:
-        kind = event.get("type")
-        if kind == "response.done" or kind == "error":
-            _counted(event)
+        _count_outcome(event)
 
 
-def _counted(event: Mapping[str, Any]) -> None:
+def _count_outcome(event: Mapping[str, Any]) -> None:
     kind = event.get("type")
     if kind == "response.done":
         RESPONSES.labels(str((event.get("response") or {}).get("status", "unknown"))).inc()
