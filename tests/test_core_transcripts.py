@@ -142,6 +142,20 @@ def test_semantic_vad_ends_a_turn_early_when_the_words_read_as_finished() -> Non
     assert completed["transcript"] == "What time is it?"
 
 
+def test_semantic_vad_does_not_end_a_turn_on_a_voiced_frame_inside_the_pause() -> None:
+    """A transcript that reads finished arrives while the last frame heard is voiced (speech may be resuming:
+    the detector counts one voiced frame as a blip in the pause until a second one follows). The pause has lasted
+    long enough on paper, but the turn ends only on a frame that is quiet; here speech resumes."""
+    core = VoiceCore({"type": "semantic_vad", "eagerness": "low"})
+    _, effects = core.hear((5, 0.0), (20, 0.9), (4, 0.1))  # the pause is told after 64 ms
+    (early,) = transcribes(effects)
+    core.hear((1, 0.9))  # one voiced frame: 160 ms since the pause began
+    core.session.on_transcript(early.item_id, "What?", 0.7, attempt=early.attempt)
+    assert "input_audio_buffer.speech_stopped" not in types(core.take())
+    events, _ = core.hear((10, 0.9), (3, 0.1))  # "time is it", then a new pause
+    assert "input_audio_buffer.speech_stopped" not in types(events)
+
+
 def test_semantic_vad_waits_longer_when_the_words_read_as_unfinished() -> None:
     core = VoiceCore({"type": "semantic_vad", "eagerness": "high"})  # 250 ms pause ends the turn otherwise
     _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))

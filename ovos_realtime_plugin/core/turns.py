@@ -141,4 +141,6 @@ class TurnDetector:
             self._window = min(self._window, FINISHED_PAUSE_MS)
         else:
             self._window = self.silence_ms * UNFINISHED_FACTOR
+        if self._voiced_since is not None:  # the last frame was voiced: speech may be resuming; the next quiet
+            return []  # frame ends the turn if the pause is still long enough
         return self._end_if_long_enough()
