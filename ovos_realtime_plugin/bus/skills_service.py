@@ -1,4 +1,5 @@
-"""Launch ovos-core's skills service (``python -m ovos_core --disable-installer``) on a given bus.
+"""Launch ovos-core's skills service (``python -m ovos_core --disable-installer``, by way of
+:mod:`ovos_realtime_plugin.skills_child`) on a given bus.
 
 ovos-config has no command-line switch for the bus address: every OVOS process reads
 ``websocket.{host,port,route}`` from the layered ``mycroft.conf`` (bundled defaults →
@@ -37,6 +38,7 @@ from ovos_realtime_plugin.bus.errors import BusError, ServiceStartError
 from ovos_realtime_plugin.merge import deep_merge
 
 logger = logging.getLogger(__name__)
+CHILD = "ovos_realtime_plugin.skills_child"  # ovos-core's ``python -m ovos_core``, its stack walks made cheap
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ class SkillsService:
         if pythonpath:
             env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *filter(None, [os.environ.get("PYTHONPATH")])])
         with self.stdout_log.open("wb") as log:
-            self._proc = subprocess.Popen([s.python, "-m", "ovos_core", "--disable-installer"], env=env,
+            self._proc = subprocess.Popen([s.python, "-m", CHILD, "--disable-installer"], env=env,
                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                           start_new_session=True)
         logger.info("OVOS skills service started (pid %d) on ws://%s:%d%s", self._proc.pid,
