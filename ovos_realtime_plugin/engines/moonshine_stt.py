@@ -19,6 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from ovos_plugin_manager.templates.stt import STT  # type: ignore[import-untyped]
 
+from ovos_realtime_plugin.engines.choice import cpu_threads
+
 RATE = 16000
 START, END = 1, 2
 BYTE_TOKENS = range(3, 259)  # <0x00> ... <0xFF>
@@ -97,7 +99,7 @@ class MoonshineSTT(STT):  # type: ignore[misc]
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        threads = int(self.config.get("threads") or min(4, os.cpu_count() or 1))
+        threads = int(self.config.get("threads") or cpu_threads())
         self.model = MoonshineModel(self.config.get("model_dir") or model_dir(), threads)
 
     def execute(self, audio: Any, language: str | None = None) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
+from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts, cpu_threads
 from ovos_realtime_plugin.engines.espeak_phonemes import phonemize_in_process
 from ovos_realtime_plugin.engines.lean_onnx import lean_piper
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
@@ -38,7 +38,7 @@ class PluginSynthesizer:
         plugin_cls = plugin_class("tts", choice.module)
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "tts", choice.module, lambda: plugin_cls(config=config))
-        thread.call(lean_piper, plugin, min(2, os.cpu_count() or 1))
+        thread.call(lean_piper, plugin, min(2, cpu_threads()))  # the cores this process may use
         thread.call(phonemize_in_process, plugin)
         return cls(plugin, choice.module, thread, voices)
 
