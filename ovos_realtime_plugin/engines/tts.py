@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts, cpu_threads
-from ovos_realtime_plugin.engines.espeak_phonemes import phonemize_in_process
 from ovos_realtime_plugin.engines.lean_onnx import lean_piper
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
@@ -39,7 +38,6 @@ class PluginSynthesizer:
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "tts", choice.module, lambda: plugin_cls(config=config))
         thread.call(lean_piper, plugin, min(2, cpu_threads()))  # the cores this process may use
-        thread.call(phonemize_in_process, plugin)
         return cls(plugin, choice.module, thread, voices)
 
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
@@ -48,7 +46,6 @@ class PluginSynthesizer:
     def _synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
         self._set_speed(speed)
         plugin_voice = self.voices.get(voice or "")  # Realtime voice names mean nothing to a plugin unless mapped
-        phonemize_in_process(self.plugin)  # a voice loaded since
         self.plugin.get_tts(text, self._wav, lang=lang, voice=plugin_voice)
         return read_wav(self._wav)
 
