@@ -1,11 +1,12 @@
-"""The embedded skills service: ovos-core's own ``python -m ovos_core``, with OVOS's stack walks made cheap first.
+"""The embedded skills service: ovos-core's own ``python -m ovos_core``, three per-utterance costs removed first.
 
 Two OVOS helpers walk the stack with ``inspect.stack()``, which reads the source of every frame: ``LOG`` (to
 name its caller) and ``dig_for_message`` (to find the message being handled). ovos-core calls both on every
 utterance. Measured with py-spy on "what time is it": ``LOG`` was 28 % of the intent service's time, and
 ``dig_for_message`` 76 % of the date-time skill's handler. :mod:`~ovos_realtime_plugin.ovos_log` and
-:mod:`~ovos_realtime_plugin.ovos_frames` give the same results from the frames themselves. Everything else is
-ovos-core's own entry point, arguments included.
+:mod:`~ovos_realtime_plugin.ovos_frames` give the same results from the frames themselves. The third is
+padatious's thread pool per utterance (:func:`match_intents_inline`). Everything else is ovos-core's own entry
+point, arguments included.
 
     python -m ovos_realtime_plugin.skills_child --disable-installer
 """

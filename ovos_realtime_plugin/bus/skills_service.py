@@ -38,7 +38,7 @@ from ovos_realtime_plugin.bus.errors import BusError, ServiceStartError
 from ovos_realtime_plugin.merge import deep_merge
 
 logger = logging.getLogger(__name__)
-CHILD = "ovos_realtime_plugin.skills_child"  # ovos-core's ``python -m ovos_core``, its stack walks made cheap
+CHILD = "ovos_realtime_plugin.skills_child"  # ovos-core's ``python -m ovos_core``, per-utterance costs removed
 
 
 @dataclass(frozen=True)

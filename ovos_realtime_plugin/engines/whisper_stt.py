@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from ovos_plugin_manager.templates.stt import STT  # type: ignore[import-untyped]
 
+from ovos_realtime_plugin.engines.choice import cpu_threads
 from ovos_realtime_plugin.engines.whisper_features import RATE, log_mel
 
 FULL_S = 30
@@ -126,8 +127,6 @@ class FittedWhisperSTT(STT):  # type: ignore[misc]
     """OPM STT plugin (see the module's documentation for its config)."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
-        from ovos_realtime_plugin.engines.choice import cpu_threads
-
         super().__init__(config)
         path = self.config.get("model") or _packaged_model()
         self.model = FittedWhisper(str(path), str(self.config.get("compute_type", "int8")),
