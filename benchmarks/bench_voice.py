@@ -52,8 +52,8 @@ QUESTION = "what time is it"
 WARM_UP = 2
 VADS = {"server_vad": {"type": "server_vad", "silence_duration_ms": 500},
         "semantic_vad": {"type": "semantic_vad", "eagerness": "auto"}}
-TRACED = ("pause", "stt_start", "stt_end", "stt_dropped", "speech_stopped", "transcript", "utterance_sent",
-          "first_answer", "tts_start", "tts_end", "first_audio")
+TRACED = ("pause", "stt_start", "stt_end", "stt_dropped", "answer_prepared", "tts_prepare", "speech_stopped",
+          "transcript", "utterance_sent", "first_answer", "tts_start", "tts_end", "first_audio")
 
 
 async def voice_turn(ws: ClientConnection, utterance: bytes, speech_end_ms: int) -> tuple[float, float]:

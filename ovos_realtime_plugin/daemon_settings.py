@@ -107,6 +107,8 @@ def daemon_settings(conf: Mapping[str, Any], *, standalone: bool = False, host: 
         assistant_values["turn_timeout_s"] = float(section["turn_timeout_s"])
     if "fallback_priority" in section:
         assistant_values["fallback_priority"] = int(section["fallback_priority"])
+    if "early_answer_skills" in section:
+        assistant_values["early_answer_skills"] = frozenset(map(str, section["early_answer_skills"] or ()))
     if section.get("fallback_skill_id"):
         assistant_values["fallback_skill_id"] = str(section["fallback_skill_id"])
     assistant = OvosAssistantSettings(**assistant_values)

@@ -52,6 +52,7 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings as OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage, Subscription, new_session, standard_lang
 from ovos_realtime_plugin.bus.dialogs import load_dialogs
+from ovos_realtime_plugin.bus.early_answer import EarlyAnswer, EarlyAnswers
 from ovos_realtime_plugin.bus.errors import BusUnavailableError, SkillsTimeoutError, SkillsUnavailableError
 from ovos_realtime_plugin.bus.function_tools import FunctionExamples
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
@@ -77,6 +78,7 @@ from ovos_realtime_plugin.core.assistant import (
     TextDelta,
     answer_of,
 )
+from ovos_realtime_plugin.core.effects import Anticipate
 from ovos_realtime_plugin.core.items import Item
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ class OvosAssistant:
         self._session: OvosSession | None = None
         self._subscription: Subscription | None = None
         self._turns: dict[str, Turn] = {}
+        self._early = EarlyAnswers()
         self._question_turns: set[str] = set()
         self.fallback: Assistant | None = None
         """Answers a turn no intent matched (instead of the ``unknown`` line) and the client's function outputs."""
@@ -132,9 +135,44 @@ class OvosAssistant:
 
     def close(self) -> None:
         """Stop following the session on the bus (the connection is gone)."""
+        self._early.drop()
         if self._subscription is not None:
             self._subscription.cancel()
             self._subscription = None
+
+    def anticipate(self, words: Anticipate, session_id: str, speak_early: Callable[[str], None] | None) -> None:
+        """The user paused on ``words``: prepare their answer if a skill that only answers would give it
+        (:mod:`.early_answer`); any earlier prepared answer is dropped."""
+        self._early.drop()
+        allowed = self._settings.early_answer_skills
+        session = self._ensure_session(session_id)
+        lang = standard_lang(words.language) if words.language else None
+        text = words.text.strip()
+        if not allowed or not text or session.wants_converse() or not self._bus.connected or \
+                self._bus.skills_down is not None:
+            return
+        if self._functions.match(text, words.tools, words.tool_choice, lang or session.lang or "en-US") is not None:
+            return  # the turn will call the client's function
+        early = EarlyAnswer(text, lang, speak_early)
+        self._early.start(early)
+        early.task = asyncio.create_task(self._prepare(early, session, allowed))
+
+    async def _prepare(self, early: EarlyAnswer, session: OvosSession, allowed: frozenset[str]) -> None:
+        context = self._context(early.turn.id, session.for_turn(early.lang))
+        lang = early.lang or session.lang
+        try:
+            self._bus.emit(names.INTENT_GET, {"utterance": early.text, "lang": lang}, context)
+            reply = await early.wait_for_match()
+            intent = reply.data.get("intent") if reply is not None else None
+            skill = intent.get("skill_id") if isinstance(intent, dict) else None
+            if skill not in allowed:
+                logger.debug("no answer prepared for %r: %s", early.text, skill or "no match in time")
+                return
+            self._bus.emit(names.UTTERANCE, {"utterances": [early.text], "lang": lang}, context)
+            early.sent = True
+            logger.debug("answer to %r prepared by %s", early.text, skill)
+        except BusUnavailableError as exc:  # nothing prepared: the response sends the words itself
+            logger.debug("no answer prepared: %s", exc)
 
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
         session = self._ensure_session(request.session_id)
@@ -165,9 +203,11 @@ class OvosAssistant:
     async def _ovos_turn(self, request: AssistantRequest, text: str, session: OvosSession,
                          lang: str | None) -> AsyncGenerator[AssistantOutput, None]:
         self._check_reachable()
-        with self._open_turn(request.response_id) as turn:
-            self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
-                           self._context(turn.id, session.for_turn(lang)))
+        prepared = await self._early.take(text, lang)
+        with self._open_turn(request.response_id, prepared) as turn:
+            if prepared is None:
+                self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
+                               self._context(turn.id, session.for_turn(lang)))
             speech = SpokenText()
             async with contextlib.aclosing(self._skill_outputs(turn, request, speech)) as outputs:
                 async for output in outputs:
@@ -296,10 +336,11 @@ class OvosAssistant:
         return [t.mcp_tool() for t in permitted(self._access, self._intents.tools(), allowed_tool_names(tool))]
 
     @contextlib.contextmanager
-    def _open_turn(self, turn_id: str) -> Iterator[Turn]:
-        """Route ``turn_id``'s messages to a new :class:`Turn`; one that ends early (cancelled, closed or
-        timed out before its messages ended) stops what OVOS still does for it."""
-        turn = Turn(turn_id)
+    def _open_turn(self, turn_id: str, prepared: Turn | None = None) -> Iterator[Turn]:
+        """Route ``turn_id``'s messages to a new :class:`Turn` (or to the ``prepared`` one, whose words are
+        already on the bus); one that ends early (cancelled, closed or timed out before its messages ended)
+        stops what OVOS still does for it."""
+        turn = prepared or Turn(turn_id)
         self._turns[turn.id] = turn
         try:
             yield turn
@@ -312,7 +353,8 @@ class OvosAssistant:
 
     def _heard_speak(self, turn: Turn, msg: BusMessage) -> str:
         """A skill spoke in ``turn``: we are the audio sink; a question keeps routing its turn here. The words."""
-        self._audio_output(turn.id)
+        if not any(msg is early for early in turn.heard_early):
+            self._audio_output(turn.id)
         if msg.data.get("expect_response"):
             turn.asked = True
             self._question_turns.add(str(msg.context.get(TURN_KEY) or turn.id))
@@ -343,6 +385,8 @@ class OvosAssistant:
         if self._session is not None and msg.session is not None:
             self._session.update(msg.session)
         turn_id = msg.context.get(TURN_KEY)
+        if self._early.route(turn_id, msg, lambda: self._audio_output(str(turn_id))):
+            return
         turn = self._turns.get(turn_id) if isinstance(turn_id, str) else None
         if turn is None and self._turns and (turn_id is None or turn_id in self._question_turns):
             turn = next(reversed(self._turns.values()))

@@ -34,6 +34,10 @@ class OvosAssistantSettings:
     """Its fallback priority: (0, 5] high, (5, 90] medium, (90, 101] low (``ovos-skill-fallback-unknown``: 100)."""
     mcp_server_label: str = "ovos"
     """The ``server_label`` of the MCP tool whose tools are the OVOS intents."""
+    early_answer_skills: frozenset[str] = frozenset({"ovos-skill-date-time.openvoiceos",
+                                                     "ovos-skill-hello-world.openvoiceos"})
+    """Skills that only answer (never act): their answer to a paused turn is prepared before the turn has ended
+    (:mod:`.early_answer`). Empty: nothing runs before a turn ends."""
     intent_output_wait_s: float = 1.0
     """With that MCP tool declared, how long an intent's speech is held for its ``mcp_call`` output when its
     handler goes on running (a skill that speaks, then waits); after that the speech streams."""

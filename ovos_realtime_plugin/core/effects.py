@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ovos_realtime_plugin.core.assistant import AssistantRequest
 from ovos_realtime_plugin.core.formats import AudioFormat
@@ -57,6 +58,25 @@ class Transcribe:
 
 
 @dataclass(frozen=True)
+class Anticipate:
+    """The user paused and the words so far are ``text``: if the turn ends here, a response the server creates
+    will answer them with these settings. The driver may prepare that answer (work without side effects only)
+    so it can start the moment the turn ends; nothing is reported back. What was prepared is used only by a
+    response whose user message has the same words; it is dropped when another ``Anticipate`` comes.
+    """
+
+    text: str
+    language: str | None
+    voice: str
+    speed: float
+    audio: bool
+    tools: tuple[dict[str, Any], ...]
+    tool_choice: str | dict[str, Any]
+    model: str = ""
+    """The session's ``model``, as the response's request will carry it (it may pick who answers)."""
+
+
+@dataclass(frozen=True)
 class DetectSpeech:
     """Run voice activity detection on newly appended input audio (``offset_ms`` into the input stream)."""
 
@@ -70,4 +90,5 @@ class ResetSpeechDetector:
     """The input buffer was cleared or committed: forget partial VAD state."""
 
 
-Effect = RunAssistant | CancelResponse | Synthesize | Transcribe | DetectSpeech | ResetSpeechDetector
+Effect = (RunAssistant | CancelResponse | Synthesize | Transcribe | Anticipate | DetectSpeech
+          | ResetSpeechDetector)

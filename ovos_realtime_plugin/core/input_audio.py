@@ -19,6 +19,7 @@ from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.limits import SessionLimits, buffer_full
+from ovos_realtime_plugin.core.states import TurnState
 from ovos_realtime_plugin.core.transcripts import EARLY_TAIL_MS, Transcripts
 from ovos_realtime_plugin.core.turns import (
     SilenceStarted,
@@ -151,10 +152,19 @@ class InputAudio:
                 self._turn_event(event)
         self._check_idle()
 
-    def early_words(self, text: str) -> None:
-        if self.detector is not None:
-            for event in self.detector.words_so_far(looks_finished(text)):
-                self._turn_event(event)
+    def early_words(self, text: str) -> bool:
+        """The turn's words up to the pause (``semantic_vad`` may end the turn on them). True when the turn is
+        still paused after them, they do not read as unfinished, and a response follows should it end here:
+        an answer to them may be prepared."""
+        if self.detector is None:
+            return False
+        finished = looks_finished(text)
+        for event in self.detector.words_so_far(finished):
+            self._turn_event(event)
+        td = self.host.config.audio.input.turn_detection
+        return (self.detector.state is TurnState.PAUSED and finished is not None
+                and not (self.detector.semantic and finished is False)
+                and td is not None and td.create_response and isinstance(self.host.config, RealtimeSessionConfig))
 
     def _turn_event(self, event: TurnEvent) -> None:
         if isinstance(event, SpeechStarted):

@@ -24,7 +24,7 @@ from ovos_realtime_plugin.core.config import (
     voice_name,
 )
 from ovos_realtime_plugin.core.conversation import Conversation
-from ovos_realtime_plugin.core.effects import CancelResponse, Effect, RunAssistant
+from ovos_realtime_plugin.core.effects import Anticipate, CancelResponse, Effect, RunAssistant
 from ovos_realtime_plugin.core.errors import ProtocolError, server_error
 from ovos_realtime_plugin.core.events import EventRenderer, SessionView, Validate, WithAudio
 from ovos_realtime_plugin.core.ids import new_id
@@ -386,7 +386,10 @@ class RealtimeSession:
         self.start_ready_responses()
 
     def early_words(self, text: str) -> None:
-        self.input.early_words(text)
+        if self.input.early_words(text) and self.active_response() is None:
+            spec = items_in.response_spec(self, ce.ResponseParams())  # what the response would be made with
+            self.effect(Anticipate(text, spec.language, spec.voice, spec.speed, spec.audio, spec.tools,
+                                   spec.tool_choice, self.model))
 
 
 def _stop_failed(stream: ResponseStream, error: ProtocolError) -> None:

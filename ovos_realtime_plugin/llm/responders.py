@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Literal
 
 from ovos_realtime_plugin.bus.assistant import OvosAssistant, assistant_factory
@@ -30,6 +30,7 @@ from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.fallback import FallbackSkill
 from ovos_realtime_plugin.bus.intents import IntentCatalogue
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantOutput, AssistantRequest, answer_of
+from ovos_realtime_plugin.core.effects import Anticipate
 from ovos_realtime_plugin.llm.settings import Responder
 
 if TYPE_CHECKING:  # the LLM modules import openai (~30 MB): only when an LLM is configured
@@ -59,6 +60,11 @@ class SessionResponder:
         self.skills.fallback = self._llm if first else None
         self.skills.use_llm_pipeline(first)
         return self._llm if order == "llm" else self.skills
+
+    def anticipate(self, words: Anticipate, session_id: str, speak_early: Callable[[str], None] | None) -> None:
+        """Where the skills answer first, they may prepare the answer to a paused turn (the LLM does not)."""
+        if self.order(words.model) != "llm":
+            self.skills.anticipate(words, session_id, speak_early)
 
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
         async with contextlib.aclosing(answer_of(self.answer_as(request.model), request)) as outputs:

@@ -130,8 +130,27 @@ class Connection:
             if task is not None:
                 self._cancel(task)
             self.speech.cancel(effect.response_id)
+        elif isinstance(effect, fx.Anticipate):
+            self._anticipate(effect)
         else:
             self.speech.execute(effect)
+
+    def _anticipate(self, effect: fx.Anticipate) -> None:
+        """Let an assistant that can (:class:`~.assistant.Anticipating`) prepare the answer to a paused turn,
+        its speech synthesized early too; one that cannot ignores it."""
+        anticipate = getattr(self.assistant, "anticipate", None)
+        if anticipate is None:
+            return
+        speech = self.speech
+
+        def speak_early(text: str) -> None:
+            speech.prepare(text, effect.voice, effect.speed, effect.language)
+            self.speech.trace.mark("answer_prepared")
+
+        try:
+            anticipate(effect, self.session.id, speak_early if effect.audio else None)
+        except Exception:  # preparing is optional: the response answers all the same
+            self.log.exception("anticipating an answer failed")
 
     def _cancel(self, task: asyncio.Task[None]) -> None:
         """Cancel a response's assistant, again if the cancellation got lost (see :mod:`.tasks`)."""

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16, whole_samples
 from ovos_realtime_plugin.audio.resample import StreamResampler, resample
 from ovos_realtime_plugin.core import effects as fx
+from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.server.failures import describe, report_failure
 from ovos_realtime_plugin.server.voice_trace import VoiceTrace
@@ -25,6 +26,7 @@ PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pie
 CUT_WINDOW_S = 5
 VAD_FRAME_MS = 32
 CHUNK_MS = 100  # audio deltas sent to clients are cut to this length
+PREPARED_SENTENCES = 2  # of an anticipated answer, synthesized before its response asks for them
 
 
 class Transcriber(Protocol):
@@ -39,6 +41,17 @@ class SpeechDetector(Protocol):
     async def probabilities(self, pcm16_16k: bytes) -> list[float]: ...
 
     def reset(self) -> None: ...
+
+
+SpeechKey = tuple[str, str, float, str]  # text, voice, speed, language: what a sentence sounds like
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """Synthesize a sentence of an anticipated answer before its response asks for it (a job of this driver's
+    TTS lane, not an effect of the core: nothing is reported back)."""
+
+    key: SpeechKey
 
 
 @dataclass
@@ -65,6 +78,7 @@ class SpeechDriver:
         self._vad_resampler: StreamResampler | None = None
         self._vad_start_ms: int | None = None  # stream time (the core's clock) where the VAD's frames start
         self._vad_frames = 0
+        self._prepared: dict[SpeechKey, tuple[bytes, int] | None] = {}  # None: queued or running
         self.trace = VoiceTrace(session.id)
 
     def close(self) -> None:
@@ -113,6 +127,32 @@ class SpeechDriver:
             self.log.exception("reporting a failed %s failed", type(effect).__name__)
 
     # -- TTS ------------------------------------------------------------------------------------
+    def prepare(self, text: str, voice: str, speed: float, language: str | None) -> None:
+        """Synthesize the first sentences of an answer the core anticipates (:class:`~.fx.Anticipate`), cut
+        as its response will cut them (a whole ``speak``), so that response finds them ready. What an earlier
+        anticipation prepared and no response used is dropped."""
+        self._prepared.clear()
+        if self.engines.tts is None:
+            return
+        splitter = SentenceSplitter()
+        sentences = [s for s in (*splitter.feed(text), splitter.flush()) if s]
+        for sentence in sentences[:PREPARED_SENTENCES]:
+            key = (sentence, voice, speed, language or self.engines.language)
+            if key not in self._prepared:
+                self._prepared[key] = None
+                self._submit("tts", Prepare(key), self._prepare)
+
+    async def _prepare(self, job: Prepare) -> None:
+        tts = self.engines.tts
+        if self._prepared.get(job.key, ()) is not None or tts is None:
+            return  # dropped meanwhile (another anticipation, or a response took it), or already there
+        self.trace.mark("tts_prepare", job.key[0][:24])
+        try:
+            self._prepared[job.key] = await tts.synthesize(*job.key)
+        except Exception as exc:  # the response synthesizes the sentence itself and reports its own failure
+            self.log.warning("preparing speech failed (the response will try again): %s", describe(exc))
+            self._prepared.pop(job.key, None)
+
     async def _synthesize(self, job: fx.Synthesize) -> None:
         session = self.session
         if job.response_id in self._cancelled:
@@ -121,9 +161,10 @@ class SpeechDriver:
         if tts is None:
             session.on_speech_end(job.response_id, job.item_id, job.seq)  # transcript only
             return
+        key = (job.text, job.voice, job.speed, job.language or self.engines.language)
         self.trace.mark("tts_start", str(job.seq))
         try:
-            pcm, rate = await tts.synthesize(job.text, job.voice, job.speed, job.language or self.engines.language)
+            pcm, rate = self._prepared.pop(key, None) or await tts.synthesize(*key)
         except Exception as exc:
             self.log.warning("speech synthesis failed: %s", describe(exc))
             report_failure(session, job, exc)

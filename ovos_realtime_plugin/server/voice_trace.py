@@ -6,6 +6,8 @@
 | ``stt_start``    | a transcription starts on the STT engine (early attempt or final)           |
 | ``stt_end``      | it ends                                                                     |
 | ``stt_dropped``  | an early attempt was of no use any more (speech resumed) and was skipped    |
+| ``answer_prepared`` | the answer to the paused turn was said before the turn ended (early_answer) |
+| ``tts_prepare``  | its first sentence's synthesis starts, before the response asks for it     |
 | ``speech_stopped`` | the turn ended (the 0 every other stage is measured from)                 |
 | ``transcript``   | the user's words were known to the core                                     |
 | ``utterance_sent`` | the words went to the assistant (for OVOS: onto the bus)                  |

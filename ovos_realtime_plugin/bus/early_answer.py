@@ -1,0 +1,123 @@
+"""An answer prepared while the end of the user's turn is still being confirmed, for skills that only answer.
+
+With ``server_vad`` a turn ends ``silence_duration_ms`` (500 ms by default) after the user stops talking, and the
+early transcript is ready a couple of hundred milliseconds into that pause; the session core then says so
+(:class:`~ovos_realtime_plugin.core.effects.Anticipate`). :meth:`OvosAssistant.anticipate` asks OVOS's intent
+service which skill would answer those words (``intent.service.intent.get``: matching only, no handler runs).
+If it is one of the skills configured as answering without acting (``early_answer_skills``; by default the
+date-time and hello-world skills), the words go onto the bus at once, in the connection's own OVOS session; the
+skill's first ``speak`` is synthesized at once, and its messages wait here. When the turn ends with the same
+words, the response takes this turn over instead of starting one: its speech is ready as the turn ends. When
+the user goes on speaking, or the turn ends with other words, the prepared turn is dropped (its skill answered
+a question nobody hears; its later ``speak``\\ s are still acknowledged, so it does not wait on us).
+
+A skill that acts (lights, timers, messages) never runs before the turn has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable
+
+from ovos_realtime_plugin.bus import names
+from ovos_realtime_plugin.bus.client import BusMessage
+from ovos_realtime_plugin.bus.turns import Turn, next_within
+
+logger = logging.getLogger(__name__)
+
+MATCH_TIMEOUT_S = 2.0  # the intent service's answer to "which skill?"; later than this, nothing is prepared
+DROPPED_KEPT = 4  # dropped turns whose speaks are still acknowledged
+
+
+class EarlyAnswer:
+    """One prepared turn: the words, the OVOS turn they went out in, and whether they went out."""
+
+    def __init__(self, text: str, lang: str | None, speak_early: Callable[[str], None] | None) -> None:
+        self.text, self.lang = text, lang
+        self.turn = Turn(f"early-{uuid.uuid4().hex}")
+        self.sent = False
+        """The utterance went onto the bus in :attr:`turn` (its skill is one that only answers)."""
+        self._speak_early = speak_early
+        self.task: asyncio.Task[None] | None = None
+
+    def heard(self, msg: BusMessage, acknowledge: Callable[[], None]) -> None:
+        """A message of this turn before a response took it: kept for the response; a ``speak`` is acknowledged
+        (we are the session's audio sink) and the first one synthesized."""
+        self.turn.queue.put_nowait(msg)
+        if not names.is_speak(msg.type):
+            return
+        acknowledge()
+        first = not self.turn.heard_early
+        self.turn.heard_early.append(msg)
+        utterance = str(msg.data.get("utterance") or "").strip()
+        if first and utterance and self._speak_early is not None:
+            self._speak_early(utterance)
+
+    async def wait_for_match(self) -> BusMessage | None:
+        """The intent service's reply in this turn, or None within :data:`MATCH_TIMEOUT_S`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MATCH_TIMEOUT_S
+        while True:
+            try:
+                msg = await next_within(self.turn.queue, max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                return None
+            if isinstance(msg, BusMessage) and msg.type == names.INTENT_GET_REPLY:
+                return msg
+
+
+class EarlyAnswers:
+    """The one prepared turn of a connection, and the few dropped ones still acknowledged."""
+
+    def __init__(self) -> None:
+        self.current: EarlyAnswer | None = None
+        self._dropped: deque[str] = deque(maxlen=DROPPED_KEPT)
+
+    def start(self, early: EarlyAnswer) -> None:
+        self.drop()
+        self.current = early
+
+    def drop(self) -> None:
+        early, self.current = self.current, None
+        if early is None:
+            return
+        if early.task is not None:
+            early.task.cancel()
+        self._dropped.append(early.turn.id)
+        logger.debug("prepared answer to %r dropped", early.text)
+
+    def route(self, turn_id: object, msg: BusMessage, acknowledge: Callable[[], None]) -> bool:
+        """Take ``msg`` if it belongs to a prepared turn (True)."""
+        early = self.current
+        if early is not None and turn_id == early.turn.id:
+            early.heard(msg, acknowledge)
+            return True
+        if turn_id in self._dropped:
+            if names.is_speak(msg.type):
+                acknowledge()
+            return True
+        return False
+
+    async def take(self, text: str, lang: str | None) -> Turn | None:
+        """The prepared turn for these words, if they went out (its messages keep coming here until the caller
+        routes its id); a prepared turn for other words is dropped."""
+        early = self.current
+        if early is None:
+            return None
+        if early.text != text or early.lang != lang:
+            self.drop()
+            return None
+        if early.task is not None and not early.task.done():
+            try:
+                await asyncio.wait({early.task})  # the intent service's answer: bounded by MATCH_TIMEOUT_S
+            except asyncio.CancelledError:
+                if self.current is early:
+                    self.drop()
+                raise
+        if self.current is not early:
+            return None
+        self.current = None
+        return early.turn if early.sent else None
