@@ -226,6 +226,12 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def skills_service(pids: list[int]) -> int:
+    """Which of the daemon's child processes is the skills service (piper's espeak-ng program is another)."""
+    (pid,) = [pid for pid in pids if b"skills_child" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return pid
+
+
 def alive(pids: list[int]) -> list[int]:
     return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
