@@ -156,6 +156,20 @@ def test_semantic_vad_does_not_end_a_turn_on_a_voiced_frame_inside_the_pause() -
     assert "input_audio_buffer.speech_stopped" not in types(events)
 
 
+def test_semantic_vad_does_not_add_up_two_gaps_between_words_into_a_finished_pause() -> None:
+    """Silero on espeak-ng's "what time is it" (a session's tenth turn): after "what", two quiet frames, one voiced
+    frame (the release of the "t"), two quiet frames — 160 ms counting the voiced one held as a blip — and the
+    early transcript "What?" arrives then. The quiet since the last voiced frame is 64 ms: the turn goes on."""
+    core = VoiceCore({"type": "semantic_vad", "eagerness": "auto"})
+    _, effects = core.hear((5, 0.0), (5, 0.9), (1, 0.02), (1, 0.13))
+    (early,) = transcribes(effects)
+    core.hear((1, 0.71), (1, 0.17), (1, 0.15))
+    core.session.on_transcript(early.item_id, "What?", 0.3, attempt=early.attempt)
+    assert "input_audio_buffer.speech_stopped" not in types(core.take())
+    events, _ = core.hear((1, 0.46), (12, 0.95))  # "time is it"
+    assert "input_audio_buffer.speech_stopped" not in types(events)
+
+
 def test_semantic_vad_waits_longer_when_the_words_read_as_unfinished() -> None:
     core = VoiceCore({"type": "semantic_vad", "eagerness": "high"})  # 250 ms pause ends the turn otherwise
     _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))

@@ -15,7 +15,7 @@ from ovos_realtime_plugin.core.states import TurnState, move
 # semantic_vad eagerness → how long a pause must last before the turn ends
 EAGERNESS_SILENCE_MS = {"high": 250, "medium": 600, "auto": 600, "low": 1200}
 MIN_SPEECH_MS = 64  # shorter bursts (clicks, breaths) do not start a turn
-FINISHED_PAUSE_MS = 160  # semantic_vad: a pause after words that read as finished ends the turn this soon
+FINISHED_PAUSE_MS = 160  # semantic_vad: quiet this long after words that read as finished ends the turn
 UNFINISHED_FACTOR = 2  # semantic_vad: a pause after words that read as unfinished must last this much longer
 HYSTERESIS = 0.15
 # An early transcript started at a gap between words is wasted work that the final one may queue behind on the
@@ -74,6 +74,8 @@ class TurnDetector:
         self._silence_start: int | None = None  # first silent frame while speaking
         self._pause_told = False  # SilenceStarted sent for this pause
         self._voiced_since: int | None = None  # first voiced frame of a run inside a pause
+        self._quiet_since: int | None = None  # first frame of the pause's latest run of quiet frames
+        self._finished = False  # semantic_vad: the words before this pause read as a finished turn
         self._window = self.silence_ms  # how long this pause must last to end the turn
         self._last_end = 0
 
@@ -107,6 +109,8 @@ class TurnDetector:
         if probability >= self.threshold - HYSTERESIS:
             return self._voiced_in_pause(start_ms, end_ms)
         self._voiced_since = None
+        if self._quiet_since is None:
+            self._quiet_since = start_ms
         if self._silence_start is None:
             self._silence_start = start_ms
         if not self._pause_told and end_ms - self._silence_start >= EARLY_PAUSE_MS:
@@ -117,17 +121,25 @@ class TurnDetector:
     def _voiced_in_pause(self, start_ms: int, end_ms: int) -> list[TurnEvent]:
         if self._silence_start is None:
             return []
+        self._quiet_since = None
         if self._voiced_since is None:
             self._voiced_since = start_ms
         if end_ms - self._voiced_since < RESUME_MS and end_ms - self._silence_start >= EARLY_PAUSE_MS:
             return []  # a blip in a pause: the pause goes on
         resumed: list[TurnEvent] = [SpeechResumed(self._voiced_since)] if self._pause_told else []
         self._silence_start, self._voiced_since, self._pause_told = None, None, False
-        self._window = self.silence_ms
+        self._window, self._finished = self.silence_ms, False
         return resumed
 
     def _end_if_long_enough(self) -> list[TurnEvent]:
-        if self._silence_start is None or self._last_end - self._silence_start < self._window:
+        """The pause has lasted the window, or (after finished words) the frames since the last voiced one are
+        quiet long enough: a voiced frame held as a blip inside the pause (a stop consonant's release between
+        two words: "what | t | ime") restarts that count, so two short gaps do not add up to a finished turn."""
+        if self._silence_start is None:
+            return []
+        quiet_enough = self._finished and self._quiet_since is not None and \
+            self._last_end - self._quiet_since >= FINISHED_PAUSE_MS
+        if not quiet_enough and self._last_end - self._silence_start < self._window:
             return []
         stopped = SpeechStopped(self._silence_start, self._last_end)
         self.reset()
@@ -137,9 +149,8 @@ class TurnDetector:
         """``semantic_vad``: what the words before the current pause say about the end of the turn."""
         if not self.semantic or self._silence_start is None or finished is None:
             return []
-        if finished:
-            self._window = min(self._window, FINISHED_PAUSE_MS)
-        else:
+        self._finished = finished
+        if not finished:
             self._window = self.silence_ms * UNFINISHED_FACTOR
         if self._voiced_since is not None:  # the last frame was voiced: speech may be resuming; the next quiet
             return []  # frame ends the turn if the pause is still long enough
