@@ -8,7 +8,8 @@ round, in one run and alternating:
 - **skill + TTS alone**: the same words typed, ``response.create`` → first audio delta (the real date-time
   skill answers, piper speaks);
 - **spoken, ``server_vad`` 500 ms** and **spoken, ``semantic_vad`` auto**: the utterance streamed at a mic's
-  pace; ``speech_stopped`` → first audio delta, and end of the user's speech → first audio delta.
+  pace in 100 ms appends (the silence before it varies by round, so that where the speech ends within an append
+  varies too); ``speech_stopped`` → first audio delta, and end of the user's speech → first audio delta.
 
 Printed: medians (and p95), the ratio of ``speech_stopped`` → first audio to STT alone + skill & TTS alone
 (target ≤ 0.40), the stage breakdown of the spoken turns (ms after ``speech_stopped``), and ingest speed
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
 
-from benchmarks.voice_client import BYTES_PER_MS, open_session, send_audio, stats, text_turn, until
+from benchmarks.voice_client import BYTES_PER_MS, CHUNK_MS, open_session, send_audio, stats, text_turn, until
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import daemon_settings
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, speech_choices
@@ -76,18 +77,21 @@ async def stt_alone(stt: PluginTranscriber | None, words: bytes) -> float:
 async def rounds(port: int, speech: LoadedSpeech, turns: int,
                  other: PluginTranscriber | None) -> dict[str, list[float]]:
     words = spoken(QUESTION)
-    utterance = silence(300) + words + silence(1500)
-    speech_end_ms = 300 + voiced_ms(words)[1]
     sessions = {"text": await open_session(port, {"output_modalities": ["audio"]})}
     for name, detection in VADS.items():
         sessions[name] = await open_session(port, {"output_modalities": ["audio"],
                                                    "audio": {"input": {"turn_detection": detection}}})
     results: dict[str, list[float]] = defaultdict(list)
     for n in range(turns + WARM_UP):
+        lead = 300 + n * 37 % CHUNK_MS  # where the speech ends within the client's 100 ms appends varies
+        utterance, speech_end_ms = silence(lead) + words + silence(1500), lead + voiced_ms(words)[1]
         sample = {"stt alone": await stt_alone(speech.stt, words),
                   "skill + TTS alone (typed)": await text_turn(sessions["text"], QUESTION)}
         for name in VADS:
-            stopped, ended = await voice_turn(sessions[name], utterance, speech_end_ms)
+            try:
+                stopped, ended = await voice_turn(sessions[name], utterance, speech_end_ms)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{name}, speech after {lead} ms of silence: {exc}") from exc
             sample[f"{name}: speech_stopped -> first audio"] = stopped
             sample[f"{name}: end of speech -> first audio"] = ended
         if other is not None:
