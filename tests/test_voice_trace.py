@@ -32,7 +32,8 @@ def test_a_turns_stages_are_reported_from_speech_stopped_once_its_response_is_do
         observed: list[tuple[str, float]]) -> None:
     now = [10.0]
     trace = VoiceTrace("sess_x", clock=lambda: now[0])
-    script = [("input_audio_buffer.speech_started", None), ("pause", 10.5), ("stt_start", 10.5),
+    script = [("input_audio_buffer.speech_started", None), ("pause", 10.2), ("stt_start", 10.2), ("stt_end", 10.4),
+              ("pause", 10.5), ("stt_start", 10.5),
               ("input_audio_buffer.speech_stopped", 11.0), ("stt_end", 11.1), ("first_answer", 11.2),
               ("tts_start", 11.2), ("response.output_audio.delta", 11.3), ("response.output_audio.delta", 11.4),
               ("tts_start", 11.5)]
@@ -46,7 +47,7 @@ def test_a_turns_stages_are_reported_from_speech_stopped_once_its_response_is_do
     trace.saw({"type": "response.done"})
     got = {stage: round(seconds, 3) for stage, seconds in observed}
     assert got == {"pause": -0.5, "stt_start": -0.5, "speech_stopped": 0.0, "stt_end": 0.1, "first_answer": 0.2,
-                   "tts_start": 0.2, "first_audio": 0.3}  # the first of each stage
+                   "tts_start": 0.2, "first_audio": 0.3}  # the last before speech_stopped, else the first after
     observed.clear()
     trace.saw({"type": "response.done"})  # a text turn (no speech_stopped) reports nothing
     assert observed == []

@@ -16,7 +16,8 @@
 | ``first_audio``  | the first audio delta was queued for the client                             |
 
 A turn's marks are logged at debug level when its response is done, one line per turn, and the first of each
-stage is handed to every observer (:func:`add_stage_observer`, e.g. a metrics exporter) and kept in
+stage from the turn's last pause on (not a pause at a gap between words and its dropped transcript) is handed to
+every observer (:func:`add_stage_observer`, e.g. a metrics exporter) and kept in
 :data:`RECENT` (the last :data:`KEEP` values per stage).
 """
 
@@ -43,7 +44,7 @@ _EVENT_STAGES = {
 
 
 def add_stage_observer(observer: StageObserver) -> None:
-    """Call ``observer(stage, seconds after speech_stopped)`` for the first mark of each stage of every turn."""
+    """Call ``observer(stage, seconds after speech_stopped)`` for one mark of each stage of every turn (see above)."""
     _observers.append(observer)
 
 
@@ -94,10 +95,12 @@ class VoiceTrace:
         self._marks, self._stopped = [], None
         if stopped is None:
             return  # not a voice turn (a text turn, or the response of a commit without VAD)
-        first: dict[str, float] = {}
-        for stage, at, _ in marks:
-            first.setdefault(stage, at - stopped)
-        for stage, seconds in first.items():
+        last_pause = max((i for i, (stage, at, _) in enumerate(marks) if stage == "pause" and at <= stopped),
+                         default=0)
+        chosen: dict[str, float] = {}
+        for stage, at, _ in marks[last_pause:] + marks[:last_pause]:  # the turn's last pause first
+            chosen.setdefault(stage, at - stopped)
+        for stage, seconds in chosen.items():
             RECENT.setdefault(stage, deque(maxlen=KEEP)).append(seconds)
             for observer in list(_observers):
                 observer(stage, seconds)
