@@ -153,17 +153,18 @@ class InputAudio:
         self._check_idle()
 
     def early_words(self, text: str) -> bool:
-        """The turn's words up to the pause (``semantic_vad`` may end the turn on them). True when the turn is
-        still paused after them, they do not read as unfinished, and a response follows should it end here:
-        an answer to them may be prepared."""
+        """The turn's words up to the pause (``semantic_vad`` may end the turn on them). True when an answer to
+        them may be prepared: ``server_vad``'s turn is still paused after them (its silence window has a few
+        hundred milliseconds to go) and a response follows should it end here. ``semantic_vad`` ends its turn as
+        soon as finished words are followed by enough quiet, so what is left paused is a gap between words or
+        unfinished words: preparing an answer there would only take the cores from the transcript."""
         if self.detector is None:
             return False
         finished = looks_finished(text)
         for event in self.detector.words_so_far(finished):
             self._turn_event(event)
         td = self.host.config.audio.input.turn_detection
-        return (self.detector.state is TurnState.PAUSED and finished is not None
-                and not (self.detector.semantic and finished is False)
+        return (self.detector.state is TurnState.PAUSED and finished is not None and not self.detector.semantic
                 and td is not None and td.create_response and isinstance(self.host.config, RealtimeSessionConfig))
 
     def _turn_event(self, event: TurnEvent) -> None:
