@@ -6,10 +6,10 @@ A part of the session (composition): it reaches the rest of the session only thr
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Any, Protocol
 
+from ovos_realtime_plugin.core import b64
 from ovos_realtime_plugin.core.audio_buffer import InputAudioBuffer
 from ovos_realtime_plugin.core.config import RealtimeSessionConfig, ServerVad, SessionConfig, input_format
 from ovos_realtime_plugin.core.conversation import Conversation
@@ -92,7 +92,7 @@ class InputAudio:
     # -- client events --------------------------------------------------------------------------
     def append(self, audio_b64: str) -> None:
         try:
-            audio = base64.b64decode(audio_b64, validate=True)
+            audio = b64.decode(audio_b64)
         except (binascii.Error, ValueError):
             raise ProtocolError("invalid_value", "Invalid 'audio'. Expected base64-encoded audio bytes (mono PCM16 "
                                                  "at 24kHz) but got an invalid value.", "audio") from None

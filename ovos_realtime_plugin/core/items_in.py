@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import TYPE_CHECKING, Any
 
+from ovos_realtime_plugin.core import b64
 from ovos_realtime_plugin.core import client_events as ce
 from ovos_realtime_plugin.core.config import RealtimeSessionConfig, output_format, voice_name
 from ovos_realtime_plugin.core.errors import ProtocolError
@@ -31,7 +31,7 @@ def build_item(session: RealtimeSession, given: ce.ItemIn, prefix: str = "item")
         audio = None
         if part.audio is not None:
             try:
-                audio = bytearray(base64.b64decode(part.audio, validate=True))
+                audio = bytearray(b64.decode(part.audio))
             except (binascii.Error, ValueError):
                 raise ProtocolError("invalid_value", "Invalid 'audio'. Expected base64-encoded audio bytes.",
                                     f"{prefix}.content[{index}].audio") from None

@@ -6,12 +6,12 @@ been synthesized, so later items wait behind it and every ordering of PROTOCOL.m
 
 from __future__ import annotations
 
-import base64
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ovos_realtime_plugin.core import b64
 from ovos_realtime_plugin.core.assistant import (
     AssistantOutput,
     FunctionCallArguments,
@@ -219,7 +219,7 @@ class ResponseStream:
         assert opened.part.audio is not None
         opened.part.audio.extend(audio)
         self._emit("response.output_audio.delta", {**self._ids(opened), "content_index": 0,
-                                                    "delta": base64.b64encode(audio).decode("ascii")})
+                                                    "delta": b64.encode(audio)})
 
     def speech_end(self, item_id: str, seq: int) -> None:
         opened = self._open

@@ -24,6 +24,7 @@ from ovos_realtime_plugin.engines.lean_onnx import shared_session
 FRAME = 512  # samples at 16 kHz: 32 ms
 CONTEXT = 64  # samples of the previous frame each frame is given
 STATE = (1, 1, 128)
+SCALE = np.float32(1 / 32768)
 
 
 def model_path() -> str:
@@ -50,12 +51,15 @@ class SileroV6:
         count = len(pcm16) // (FRAME * 2)
         if not count:
             return []
-        frames = np.frombuffer(pcm16, "<i2", count * FRAME).astype(np.float32).reshape(count, FRAME) / 32768.0
-        before = np.concatenate([self._context[None], frames[:-1, -CONTEXT:]])
-        rows = np.concatenate([before, frames], axis=1)
+        samples = np.frombuffer(pcm16, "<i2", count * FRAME).reshape(count, FRAME)
+        rows = np.empty((count, CONTEXT + FRAME), np.float32)  # each frame with the 64 samples before it
+        frames = rows[:, CONTEXT:]
+        np.multiply(samples, SCALE, out=frames, casting="unsafe")
+        rows[0, :CONTEXT] = self._context
+        rows[1:, :CONTEXT] = frames[:-1, -CONTEXT:]
         speech, self._h, self._c = self.session.run(None, {"input": rows, "h": self._h, "c": self._c})
         self._context = frames[-1, -CONTEXT:].copy()
-        return [float(p) for p in np.asarray(speech).reshape(-1)]
+        return np.asarray(speech, np.float64).ravel().tolist()  # type: ignore[no-any-return]
 
 
 class SileroV6VAD(VADEngine):  # type: ignore[misc]

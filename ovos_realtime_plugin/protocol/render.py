@@ -6,9 +6,9 @@ JSON objects one connection receives, renaming or dropping what the beta dialect
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
+from ovos_realtime_plugin.core import b64
 from ovos_realtime_plugin.core.config import SessionConfig, TranscriptionSessionConfig, voice_name
 from ovos_realtime_plugin.core.events import SessionView, WithAudio
 from ovos_realtime_plugin.core.formats import beta_name, from_ga
@@ -204,5 +204,5 @@ def _base64_audio(part: Content) -> str:
     assert part.audio is not None
     cached = part.rendered_audio
     if cached is None or cached[0] != len(part.audio):
-        cached = part.rendered_audio = (len(part.audio), base64.b64encode(part.audio).decode("ascii"))
+        cached = part.rendered_audio = (len(part.audio), b64.encode(part.audio))
     return cached[1]
