@@ -44,18 +44,17 @@ class StreamResampler:
     held back at that point cannot be decoded and is dropped.
     """
 
-    def __init__(self, from_rate: int, to_rate: int, quality: str = QUALITY) -> None:
+    def __init__(self, from_rate: int, to_rate: int) -> None:
         _check_rates(from_rate, to_rate)
         self.from_rate = from_rate
         self.to_rate = to_rate
-        self.quality = quality
         self._pending = b""
         self._stream = self._new_stream()
 
     def _new_stream(self) -> soxr.ResampleStream | None:
         if self.from_rate == self.to_rate:
             return None
-        return soxr.ResampleStream(self.from_rate, self.to_rate, 1, dtype="int16", quality=self.quality)
+        return soxr.ResampleStream(self.from_rate, self.to_rate, 1, dtype="int16", quality=QUALITY)
 
     def process(self, pcm16: bytes) -> bytes:
         """Feed one chunk; return whatever output is ready."""
