@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
 
-from benchmarks.voice_client import BYTES_PER_MS, CHUNK_MS, open_session, send_audio, stats, text_turn, until
+from benchmarks.voice_client import CHUNK_MS, open_session, send_audio, stats, text_turn, until
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import daemon_settings
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, speech_choices
@@ -104,7 +105,7 @@ async def rounds(port: int, speech: LoadedSpeech, turns: int,
     return results
 
 
-async def ingest_rate(daemon: Daemon) -> float:
+async def ingest_rate(daemon: Daemon) -> tuple[float, float]:
     """Audio seconds per wall second, appended as fast as the socket takes it, VAD on, no answers: a server of
     its own with the daemon's VAD and no STT, so that the turns' transcriptions do not share the cores."""
     assert daemon.loaded_speech is not None and daemon.responders is not None
@@ -117,25 +118,31 @@ async def ingest_rate(daemon: Daemon) -> float:
         await server.stop()
 
 
-async def ingest_on(port: int) -> float:
-    pattern = spoken("turn on the kitchen lights and play some music") + silence(700)
-    audio = pattern * (60_000 // (len(pattern) // BYTES_PER_MS) + 1)
-    ws = await open_session(port, {"output_modalities": ["text"], "audio": {"input": {"turn_detection": {
-        "type": "server_vad", "create_response": False}}}})
-    turns = len(audio) // len(pattern)
-    start = time.perf_counter()
-    sender = asyncio.create_task(send_audio(ws, audio, paced=False))
-    stopped = 0
-    while stopped < turns:  # each committed turn also reports its failed transcription (no STT here): ignored
-        event = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        stopped += event["type"] == "input_audio_buffer.speech_stopped"
-    await sender
-    seconds = time.perf_counter() - start
-    await ws.close()
-    return len(audio) / BYTES_PER_MS / 1000 / seconds
+async def ingest_on(port: int) -> tuple[float, float]:
+    """(× real time by the wall clock, × real time per core of this process's CPU), the client in its own
+    process (``benchmarks.ingest_client``) so that only the server's work is counted as the server's."""
+    client = await asyncio.create_subprocess_exec(sys.executable, "-m", "benchmarks.ingest_client", str(port),
+                                                  stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert client.stdin is not None and client.stdout is not None
+    try:
+        if not (await client.stdout.readline()).startswith(b"ready"):
+            raise RuntimeError("the ingest client did not start")
+        cpu = time.process_time()
+        client.stdin.write(b"go\n")
+        await client.stdin.drain()
+        done = (await asyncio.wait_for(client.stdout.readline(), 120)).split()
+        cpu = time.process_time() - cpu
+    finally:
+        if client.returncode is None:
+            client.kill()
+        await client.wait()
+    if not done or done[0] != b"done":
+        raise RuntimeError("the ingest client failed")
+    audio_s, wall_s = float(done[1]), float(done[2])
+    return audio_s / wall_s, audio_s / cpu
 
 
-def report(results: dict[str, list[float]], stages: dict[str, list[float]], ingest: float | None) -> None:
+def report(results: dict[str, list[float]], stages: dict[str, list[float]], ingest: tuple[float, float] | None) -> None:
     cores = len(os.sched_getaffinity(0))
     print(f"\n'{QUESTION}' answered by the date-time skill, {len(results['stt alone'])} rounds, {cores} core(s)")
     for key, values in results.items():
@@ -150,7 +157,8 @@ def report(results: dict[str, list[float]], stages: dict[str, list[float]], inge
         if stages.get(stage):
             print(f"  {stage:<16} {stats(stages[stage])[0] * 1000:+6.0f}   (n={len(stages[stage])})")
     if ingest is not None:
-        print(f"ingest with VAD: {ingest:.0f}x real time")
+        print(f"ingest with VAD: {ingest[0]:.0f}x real time by the wall clock (the client in its own process); "
+              f"the server's CPU: {ingest[1]:.0f}x real time per core")
 
 
 async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -> None:
