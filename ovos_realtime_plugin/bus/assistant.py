@@ -173,6 +173,8 @@ class OvosAssistant:
             logger.debug("answer to %r prepared by %s", early.text, skill)
         except BusUnavailableError as exc:  # nothing prepared: the response sends the words itself
             logger.debug("no answer prepared: %s", exc)
+        except Exception:  # our own bug: logged with its traceback; the response sends the words itself
+            logger.exception("preparing the answer to %r failed", early.text)
 
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
         session = self._ensure_session(request.session_id)

@@ -136,8 +136,8 @@ class Connection:
             self.speech.execute(effect)
 
     def _anticipate(self, effect: fx.Anticipate) -> None:
-        """Let an assistant that can (:class:`~.assistant.Anticipating`) prepare the answer to a paused turn,
-        its speech synthesized early too; one that cannot ignores it."""
+        """Let an assistant that can (one with an ``anticipate`` method: the OVOS skills' assistant) prepare the
+        answer to a paused turn, its first words synthesized early too; any other assistant has nothing to do."""
         anticipate = getattr(self.assistant, "anticipate", None)
         if anticipate is None:
             return
@@ -145,7 +145,7 @@ class Connection:
 
         def speak_early(text: str) -> None:
             speech.prepare(text, effect.voice, effect.speed, effect.language)
-            self.speech.trace.mark("answer_prepared")
+            speech.trace.mark("answer_prepared")
 
         try:
             anticipate(effect, self.session.id, speak_early if effect.audio else None)
