@@ -108,7 +108,8 @@ def daemon_settings(conf: Mapping[str, Any], *, standalone: bool = False, host: 
     if "fallback_priority" in section:
         assistant_values["fallback_priority"] = int(section["fallback_priority"])
     if "early_answer_skills" in section:
-        assistant_values["early_answer_skills"] = frozenset(map(str, section["early_answer_skills"] or ()))
+        skills = section["early_answer_skills"] or ()
+        assistant_values["early_answer_skills"] = frozenset([skills] if isinstance(skills, str) else map(str, skills))
     if section.get("fallback_skill_id"):
         assistant_values["fallback_skill_id"] = str(section["fallback_skill_id"])
     assistant = OvosAssistantSettings(**assistant_values)

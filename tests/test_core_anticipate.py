@@ -89,3 +89,17 @@ def test_an_early_transcript_that_came_after_speech_resumed_anticipates_nothing(
     core.hear((10, 0.9))  # the user goes on before the engine is done
     core.session.on_transcript(early.item_id, "What time", 0.7, attempt=early.attempt)
     assert anticipations(core.effects()) == []
+
+
+def test_the_anticipation_names_the_paused_turns_item() -> None:
+    core = VoiceCore()
+    events, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    (early,) = transcribes(effects)
+    core.session.on_transcript(early.item_id, "What time is it?", 0.7, attempt=early.attempt)
+    (anticipate,) = anticipations(core.effects())
+    assert anticipate.item_id == events[0]["item_id"] == early.item_id
+
+
+def test_server_vad_does_not_anticipate_words_that_do_not_read_finished() -> None:
+    assert paused_on("Turn on the", VoiceCore()) == []
+    assert paused_on("what time is it", VoiceCore()) == []  # no final punctuation: Whisper's words end with it

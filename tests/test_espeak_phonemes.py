@@ -42,7 +42,7 @@ def test_the_long_lived_program_answers_as_the_one_shot_program_does(voice: str)
         program.close()
 
 
-@pytest.mark.parametrize("text", ["!", "hello\n!!!", "", "...", "a zqxjv b", "Z-Q-X-J-V"])
+@pytest.mark.parametrize("text", ["!", "hello\n!!!", "", "...", "a zqxjv b", "Z-Q-X-J-V", "vxjqz"])
 def test_texts_the_long_lived_program_would_answer_differently_go_to_the_one_shot_program(text: str) -> None:
     assert needs_one_shot(text)
 
@@ -102,6 +102,15 @@ def test_a_program_that_hangs_is_killed_and_that_clause_fails(fake_espeak: str,
         program.close()
 
 
+def test_a_stopped_program_refuses_clauses_rather_than_starting_another(fake_espeak: str) -> None:
+    """A TTS thread left behind by a hung call must not start a program nobody will stop."""
+    program = EspeakProgram("en-us", fake_espeak)
+    assert program.phonemes("hello").endswith(":hello")
+    program.close()
+    with pytest.raises(PhonemizerStopped, match="stopped"):
+        program.phonemes("again")
+
+
 def test_programs_beyond_the_limit_stop_least_recently_used_first(fake_espeak: str) -> None:
     programs = EspeakPrograms(fake_espeak)
     try:
@@ -120,10 +129,14 @@ def test_the_piper_plugins_phonemizer_uses_the_long_lived_program_and_fails_with
     from ovos_tts_plugin_piper import espeak_wrapper
     from ovos_tts_plugin_piper.espeak_wrapper import EspeakError, EspeakPhonemizer
 
+    one_shot_method = getattr(EspeakPhonemizer.phonemize_string, "_realtime_one_shot",
+                              EspeakPhonemizer.phonemize_string)  # the plugin's own, even if a server wrapped it
+    monkeypatch.setattr(EspeakPhonemizer, "phonemize_string", one_shot_method)  # and put back afterwards
     phonemizer = EspeakPhonemizer()
     sentences = "Hello there, it is ten past two. Is it? Yes!"
     one_shot_phonemes = phonemizer.phonemize(sentences, "en-US")
-    assert use_long_lived_programs() and use_long_lived_programs()  # once, however often it is called
+    assert use_long_lived_programs() and use_long_lived_programs()
+    assert EspeakPhonemizer.phonemize_string._realtime_one_shot is one_shot_method  # wrapped once, however often
     monkeypatch.setattr(espeak_phonemes, "PROGRAMS", EspeakPrograms())
 
     def no_one_shot(*args: object, **kwargs: object) -> None:

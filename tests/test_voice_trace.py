@@ -47,7 +47,7 @@ def test_a_turns_stages_are_reported_from_speech_stopped_once_its_response_is_do
     trace.saw({"type": "response.done"})
     got = {stage: round(seconds, 3) for stage, seconds in observed}
     assert got == {"pause": -0.5, "stt_start": -0.5, "speech_stopped": 0.0, "stt_end": 0.1, "first_answer": 0.2,
-                   "tts_start": 0.2, "first_audio": 0.3}  # the last before speech_stopped, else the first after
+                   "tts_start": 0.2, "first_audio": 0.3}  # the first of each from the last pause on
     observed.clear()
     trace.saw({"type": "response.done"})  # a text turn (no speech_stopped) reports nothing
     assert observed == []

@@ -85,12 +85,12 @@ if TYPE_CHECKING:
     from ovos_realtime_plugin.core.session import RealtimeSession
 
 logger = logging.getLogger(__name__)
-def last_user_text(items: Sequence[Item]) -> str:
-    """The text (typed or transcribed) of the last user message, or ``""``."""
+def last_user_message(items: Sequence[Item]) -> Item | None:
     for item in reversed(items):
         if item.type == "message" and item.role == "user":
-            return item.text().strip()
-    return ""
+            return item
+    return None
+
 
 
 class OvosAssistant:
@@ -148,12 +148,12 @@ class OvosAssistant:
         session = self._ensure_session(session_id)
         lang = standard_lang(words.language) if words.language else None
         text = words.text.strip()
-        if not allowed or not text or session.wants_converse() or not self._bus.connected or \
+        if not allowed or not text or not words.item_id or session.wants_converse() or not self._bus.connected or \
                 self._bus.skills_down is not None:
             return
         if self._functions.match(text, words.tools, words.tool_choice, lang or session.lang or "en-US") is not None:
             return  # the turn will call the client's function
-        early = EarlyAnswer(text, lang, speak_early)
+        early = EarlyAnswer(words.item_id, text, lang, speak_early)
         self._early.start(early)
         early.task = asyncio.create_task(self._prepare(early, session, allowed))
 
@@ -180,6 +180,8 @@ class OvosAssistant:
         session = self._ensure_session(request.session_id)
         lang = standard_lang(request.language) if request.language else None
         outputs = trailing_function_outputs(request.items)
+        if outputs:
+            self._early.drop()
         if outputs and self.fallback is not None:  # the fallback may have made the call: it reads the outputs
             async with contextlib.aclosing(self._fallback_answer(request)) as answer:
                 async for output in answer:
@@ -188,24 +190,27 @@ class OvosAssistant:
         if outputs:  # the client ran the function we called: say what it gave
             yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang), utterance_end=True)
             return
-        text = last_user_text(request.items)
-        if not text:
+        user = last_user_message(request.items)
+        text = user.text().strip() if user is not None else ""
+        if user is None or not text:
+            self._early.drop()  # a response to anything else: what was prepared will not be heard
             logger.debug("response %s: no user message to answer", request.response_id)
             return
         call = self._functions.match(text, request.tools, request.tool_choice, lang or session.lang or "en-US")
         if call is not None:
+            self._early.drop()
             logger.info("response %s: the turn calls the client's function %s", request.response_id, call.name)
             yield FunctionCallStart(call.name)
             yield FunctionCallArguments(call.arguments_json)
             return
-        async with contextlib.aclosing(self._ovos_turn(request, text, session, lang)) as answer:
+        async with contextlib.aclosing(self._ovos_turn(request, user.id, text, session, lang)) as answer:
             async for output in answer:
                 yield output
 
-    async def _ovos_turn(self, request: AssistantRequest, text: str, session: OvosSession,
+    async def _ovos_turn(self, request: AssistantRequest, item_id: str, text: str, session: OvosSession,
                          lang: str | None) -> AsyncGenerator[AssistantOutput, None]:
         self._check_reachable()
-        prepared = await self._early.take(text, lang)
+        prepared = self._early.take(item_id, text, lang)  # this turn's words already on the bus, or None
         with self._open_turn(request.response_id, prepared) as turn:
             if prepared is None:
                 self._bus.emit(names.UTTERANCE, {"utterances": [text], "lang": lang or session.lang},
@@ -396,6 +401,7 @@ class OvosAssistant:
             turn.queue.put_nowait(msg)
 
     def _on_drop(self, reason: str) -> None:
+        self._early.drop()  # its messages are lost with the connection: the response sends the words again
         for turn in self._turns.values():
             turn.queue.put_nowait(reason)
 

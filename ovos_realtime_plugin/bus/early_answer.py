@@ -7,9 +7,10 @@ service which skill would answer those words (``intent.service.intent.get``: mat
 If it is one of the skills configured as answering without acting (``early_answer_skills``; by default the
 date-time and hello-world skills), the words go onto the bus at once, in the connection's own OVOS session; the
 skill's first ``speak`` is synthesized at once, and its messages wait here. When the turn ends with the same
-words, the response takes this turn over instead of starting one: its speech is ready as the turn ends. When
-the user goes on speaking, or the turn ends with other words, the prepared turn is dropped (its skill answered
-a question nobody hears; its later ``speak``\\ s are still acknowledged, so it does not wait on us).
+words, the response to that turn's item takes this turn over instead of starting one: its speech is ready as
+the turn ends. A response to anything else (the turn ended with other words, or the skill was not known in
+time), the next pause, the bus dropping and the connection closing drop it: its skill answered a question
+nobody hears, and its later ``speak``\\ s are still acknowledged so that it does not wait on us.
 
 A skill that acts (lights, timers, messages) never runs before the turn has ended.
 """
@@ -35,8 +36,9 @@ DROPPED_KEPT = 4  # dropped turns whose speaks are still acknowledged
 class EarlyAnswer:
     """One prepared turn: the words, the OVOS turn they went out in, and whether they went out."""
 
-    def __init__(self, text: str, lang: str | None, speak_early: Callable[[str], None] | None) -> None:
-        self.text, self.lang = text, lang
+    def __init__(self, item_id: str, text: str, lang: str | None,
+                 speak_early: Callable[[str], None] | None) -> None:
+        self.item_id, self.text, self.lang = item_id, text, lang
         self.turn = Turn(f"early-{uuid.uuid4().hex}")
         self.sent = False
         """The utterance went onto the bus in :attr:`turn` (its skill is one that only answers)."""
@@ -101,23 +103,15 @@ class EarlyAnswers:
             return True
         return False
 
-    async def take(self, text: str, lang: str | None) -> Turn | None:
-        """The prepared turn for these words, if they went out (its messages keep coming here until the caller
-        routes its id); a prepared turn for other words is dropped."""
+    def take(self, item_id: str, text: str, lang: str | None) -> Turn | None:
+        """The prepared turn of this item with these words, if they are already on the bus (its messages keep
+        coming here until the caller routes its id); anything else prepared is dropped. Never waits: while the
+        intent service has not said which skill would answer, the response sends the words itself."""
         early = self.current
         if early is None:
             return None
-        if early.text != text or early.lang != lang:
+        if not early.sent or (early.item_id, early.text, early.lang) != (item_id, text, lang):
             self.drop()
             return None
-        if early.task is not None and not early.task.done():
-            try:
-                await asyncio.wait({early.task})  # the intent service's answer: bounded by MATCH_TIMEOUT_S
-            except asyncio.CancelledError:
-                if self.current is early:
-                    self.drop()
-                raise
-        if self.current is not early:
-            return None
         self.current = None
-        return early.turn if early.sent else None
+        return early.turn

@@ -62,7 +62,8 @@ class Anticipate:
     """The user paused and the words so far are ``text``: if the turn ends here, a response the server creates
     will answer them with these settings. The driver may prepare that answer (work without side effects only)
     so it can start the moment the turn ends; nothing is reported back. What was prepared is used only by a
-    response whose user message has the same words; it is dropped when another ``Anticipate`` comes.
+    response to that item with the same words; it is dropped when another ``Anticipate`` comes, or when a
+    response to anything else starts.
     """
 
     text: str
@@ -74,6 +75,8 @@ class Anticipate:
     tool_choice: str | dict[str, Any]
     model: str = ""
     """The session's ``model``, as the response's request will carry it (it may pick who answers)."""
+    item_id: str = ""
+    """The paused turn's item: what was prepared answers a response to that item only."""
 
 
 @dataclass(frozen=True)

@@ -152,10 +152,16 @@ class InputAudio:
                 self._turn_event(event)
         self._check_idle()
 
+    @property
+    def turn_item(self) -> str | None:
+        """The item id of the turn being heard (the committed item will have it)."""
+        return self._turn_item
+
     def early_words(self, text: str) -> bool:
         """The turn's words up to the pause (``semantic_vad`` may end the turn on them). True when an answer to
-        them may be prepared: ``server_vad``'s turn is still paused after them (its silence window has a few
-        hundred milliseconds to go) and a response follows should it end here. ``semantic_vad`` ends its turn as
+        them may be prepared: they read as finished (Whisper punctuates), ``server_vad``'s turn is still paused
+        after them (its silence window has a few hundred milliseconds to go) and a response follows should it
+        end here. ``semantic_vad`` ends its turn as
         soon as finished words are followed by enough quiet, so what is left paused is a gap between words or
         unfinished words: preparing an answer there would only take the cores from the transcript."""
         if self.detector is None:
@@ -164,7 +170,7 @@ class InputAudio:
         for event in self.detector.words_so_far(finished):
             self._turn_event(event)
         td = self.host.config.audio.input.turn_detection
-        return (self.detector.state is TurnState.PAUSED and finished is not None and not self.detector.semantic
+        return (self.detector.state is TurnState.PAUSED and finished is True and not self.detector.semantic
                 and td is not None and td.create_response and isinstance(self.host.config, RealtimeSessionConfig))
 
     def _turn_event(self, event: TurnEvent) -> None:

@@ -152,6 +152,6 @@ class TurnDetector:
         self._finished = finished
         if not finished:
             self._window = self.silence_ms * UNFINISHED_FACTOR
-        if self._voiced_since is not None:  # the last frame was voiced: speech may be resuming; the next quiet
-            return []  # frame ends the turn if the pause is still long enough
+        if self._voiced_since is not None:  # the last frame was voiced: speech may be resuming; a later quiet
+            return []  # frame ends the turn once the quiet after it is long enough (or the window has passed)
         return self._end_if_long_enough()

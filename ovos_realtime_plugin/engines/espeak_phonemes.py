@@ -4,9 +4,11 @@ The OVOS piper plugin phonemizes each clause by running ``espeak-ng -q -x --ipa 
 its stdin: ~19 ms a clause here, nearly all of it the program starting and loading its voice. Given no text
 argument, the same program reads stdin a line at a time, answers each line at once (it flushes after every
 line) and waits for the next: ~2 ms a clause. Each clause is written as its line(s) followed by a marker line
-whose phonemes were learnt when the program started; what comes before the marker's phonemes is the clause's,
+whose phonemes were learnt when the program started (two markers, taken in turn: reading the other one, or
+anything after it, means the answers are out of step, and the program is replaced); what comes before the
+marker's phonemes is the clause's,
 exactly what the one-shot program prints (tests compare the two on many texts). Two kinds of clause go to the
-one-shot program: one holding the marker word, and one whose last line has no letter or digit (the one-shot
+one-shot program: one holding a marker word, and one whose last line has no letter or digit (the one-shot
 program reads a lone "!" at the very end of its input aloud, "exclamation"; followed by a newline it does not).
 
 It stays a separate process. espeak-ng has had memory-safety bugs (one crashed inside ``espeak_Synth`` when we
@@ -29,7 +31,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-MARKER = "zqxjv"  # a word no sentence says; its phonemes end each answer
+MARKERS = ("zqxjv", "vxjqz")  # words no sentence says; their phonemes end the answers, in turn
 TIMEOUT_S = 10.0
 MAX_PROGRAMS = 4  # languages with a program running; the least recently used one stops beyond that
 _LETTERS = re.compile(r"[^a-z]")
@@ -47,37 +49,55 @@ class EspeakProgram:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
-        self._marker = ""
+        self._markers: list[str] = []  # what the program says for each marker word
+        self._turn = 0
+        self._closed = False
 
     def phonemes(self, text: str) -> str:
         """What ``espeak-ng`` prints for ``text`` on its stdin, stripped (as the plugin reads it)."""
-        with self._lock:
-            try:
-                if self._proc is None:
-                    self._start()
-                lines = self._ask(text.encode("utf-8", "replace") + b"\n")
-            except BaseException:
-                self._stop()
-                raise
-        return "\n".join(lines).strip()
+        if not self._lock.acquire(timeout=TIMEOUT_S * 2):  # another thread's clause is stuck (then killed)
+            raise PhonemizerStopped(f"espeak-ng busy for {TIMEOUT_S * 2:g} s")
+        try:
+            if self._closed:
+                raise PhonemizerStopped("espeak-ng was stopped")
+            if self._proc is None:
+                self._start()
+            return "\n".join(self._ask(text.encode("utf-8", "replace") + b"\n")).strip()
+        except BaseException:
+            self._stop()
+            raise
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
+        """Stop the program for good (a later clause is refused rather than starting another)."""
         with self._lock:
+            self._closed = True
             self._stop()
 
     def _start(self) -> None:
         self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL)
         self._buffer = b""
-        self._write(MARKER.encode() + b"\n")
-        self._marker = self._line()
+        self._markers = []
+        for marker in MARKERS:
+            self._write(marker.encode() + b"\n")
+            self._markers.append(self._line())
+        if len(set(self._markers)) != len(MARKERS):
+            raise PhonemizerStopped(f"espeak-ng says the same for {' and '.join(MARKERS)}")
         log.debug("%s started (pid %d)", " ".join(self.command), self._proc.pid)
 
     def _ask(self, text: bytes) -> list[str]:
-        self._write(text + MARKER.encode() + b"\n")
+        self._turn = (self._turn + 1) % len(MARKERS)
+        marker, other = self._markers[self._turn], self._markers[self._turn - 1]
+        self._write(text + MARKERS[self._turn].encode() + b"\n")
         lines: list[str] = []
-        while (line := self._line()) != self._marker:
+        while (line := self._line()) != marker:
+            if line == other:
+                raise PhonemizerStopped("espeak-ng's answers are out of step")
             lines.append(line)
+        if self._buffer or self._readable(0):
+            raise PhonemizerStopped("espeak-ng said more than it was asked")
         return lines
 
     def _write(self, data: bytes) -> None:
@@ -93,8 +113,7 @@ class EspeakProgram:
         assert self._proc is not None and self._proc.stdout is not None
         fd = self._proc.stdout.fileno()
         while b"\n" not in self._buffer:
-            ready, _, _ = select.select([fd], [], [], TIMEOUT_S)
-            if not ready:
+            if not self._readable(TIMEOUT_S):
                 raise PhonemizerStopped(f"espeak-ng gave no answer within {TIMEOUT_S:g} s")
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -102,6 +121,12 @@ class EspeakProgram:
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line.decode("utf-8", "replace")
+
+    def _readable(self, timeout_s: float) -> bool:
+        assert self._proc is not None and self._proc.stdout is not None
+        poller = select.poll()  # not select(): it fails on descriptors past 1024
+        poller.register(self._proc.stdout.fileno(), select.POLLIN)
+        return bool(poller.poll(timeout_s * 1000))
 
     def _exit(self) -> str:
         assert self._proc is not None
@@ -153,8 +178,8 @@ PROGRAMS = EspeakPrograms()
 
 def needs_one_shot(text: str) -> bool:
     """Text the long-lived program would not answer exactly as the one-shot program does (see above)."""
-    last_line = text.rsplit("\n", 1)[-1]
-    return MARKER in _LETTERS.sub("", text.lower()) or not any(c.isalnum() for c in last_line)
+    letters, last_line = _LETTERS.sub("", text.lower()), text.rsplit("\n", 1)[-1]
+    return any(marker in letters for marker in MARKERS) or not any(c.isalnum() for c in last_line)
 
 
 def use_long_lived_programs(phonemizer_class: Any | None = None) -> bool:

@@ -63,7 +63,7 @@ class SessionResponder:
 
     def anticipate(self, words: Anticipate, session_id: str, speak_early: Callable[[str], None] | None) -> None:
         """Where the skills answer first, they may prepare the answer to a paused turn (the LLM does not)."""
-        if self.order(words.model) != "llm":
+        if self.answer_as(words.model) is self.skills:  # the pipeline and fallback the response will have
             self.skills.anticipate(words, session_id, speak_early)
 
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:

@@ -26,7 +26,8 @@ PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pie
 CUT_WINDOW_S = 5
 VAD_FRAME_MS = 32
 CHUNK_MS = 100  # audio deltas sent to clients are cut to this length
-PREPARED_SENTENCES = 2  # of an anticipated answer, synthesized before its response asks for them
+PREPARED_SENTENCES = 1  # of an anticipated answer, synthesized before its response asks (the lane is in order:
+# a second one still running when the turn ends would hold up the response's first)
 
 
 class Transcriber(Protocol):
@@ -74,6 +75,7 @@ class SpeechDriver:
         self._cancelled: set[str] = set()
         self._queues: dict[str, Lane] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._closed = False
         self._vad: SpeechDetector | None = None
         self._vad_resampler: StreamResampler | None = None
         self._vad_start_ms: int | None = None  # stream time (the core's clock) where the VAD's frames start
@@ -82,6 +84,7 @@ class SpeechDriver:
         self.trace = VoiceTrace(session.id)
 
     def close(self) -> None:
+        self._closed = True  # late work (an early answer's speech during shutdown) is not started
         for worker in self._workers:
             worker.cancel()
 
@@ -101,6 +104,8 @@ class SpeechDriver:
             self._submit("vad", effect, self._reset_vad)
 
     def _submit(self, lane: str, effect: Any, run: Callable[[Any], Awaitable[None]]) -> None:
+        if self._closed:
+            return
         queue = self._queues.get(lane)
         if queue is None:
             queue = self._queues[lane] = Lane()
