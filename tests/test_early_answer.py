@@ -23,7 +23,7 @@ HELLO_WORLD = "ovos-skill-hello-world.openvoiceos"
 
 
 def paused_on(text: str, item_id: str) -> Anticipate:
-    return Anticipate(text, None, "alloy", 1.0, True, (), "auto", item_id=item_id)
+    return Anticipate(text, item_id, None, "alloy", 1.0, True, (), "auto", "gpt-realtime")
 
 
 class Watched:

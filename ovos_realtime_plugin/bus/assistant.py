@@ -148,13 +148,13 @@ class OvosAssistant:
         session = self._ensure_session(session_id)
         lang = standard_lang(words.language) if words.language else None
         text = words.text.strip()
-        if not allowed or not text or not words.item_id or session.wants_converse() or not self._bus.connected or \
+        if not allowed or not text or session.wants_converse() or not self._bus.connected or \
                 self._bus.skills_down is not None:
             return
         if self._functions.match(text, words.tools, words.tool_choice, lang or session.lang or "en-US") is not None:
             return  # the turn will call the client's function
         early = EarlyAnswer(words.item_id, text, lang, speak_early)
-        self._early.start(early)
+        self._early.current = early
         early.task = asyncio.create_task(self._prepare(early, session, allowed))
 
     async def _prepare(self, early: EarlyAnswer, session: OvosSession, allowed: frozenset[str]) -> None:
@@ -360,7 +360,9 @@ class OvosAssistant:
 
     def _heard_speak(self, turn: Turn, msg: BusMessage) -> str:
         """A skill spoke in ``turn``: we are the audio sink; a question keeps routing its turn here. The words."""
-        if not any(msg is early for early in turn.heard_early):
+        if turn.acknowledged_early:  # the first speaks of a prepared turn were acknowledged as they came
+            turn.acknowledged_early -= 1
+        else:
             self._audio_output(turn.id)
         if msg.data.get("expect_response"):
             turn.asked = True

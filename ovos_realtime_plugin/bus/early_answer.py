@@ -52,10 +52,9 @@ class EarlyAnswer:
         if not names.is_speak(msg.type):
             return
         acknowledge()
-        first = not self.turn.heard_early
-        self.turn.heard_early.append(msg)
+        self.turn.acknowledged_early += 1
         utterance = str(msg.data.get("utterance") or "").strip()
-        if first and utterance and self._speak_early is not None:
+        if self.turn.acknowledged_early == 1 and utterance and self._speak_early is not None:
             self._speak_early(utterance)
 
     async def wait_for_match(self) -> BusMessage | None:
@@ -77,10 +76,6 @@ class EarlyAnswers:
     def __init__(self) -> None:
         self.current: EarlyAnswer | None = None
         self._dropped: deque[str] = deque(maxlen=DROPPED_KEPT)
-
-    def start(self, early: EarlyAnswer) -> None:
-        self.drop()
-        self.current = early
 
     def drop(self) -> None:
         early, self.current = self.current, None

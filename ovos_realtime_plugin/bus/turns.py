@@ -35,7 +35,7 @@ class Turn:
         self.asked = False  # a skill asked a question: the next utterance goes to converse
         self.finished = False  # the turn's messages ended as they should (not cancelled or timed out)
         self.handed: BusMessage | None = None  # OVOS handed the utterance to our fallback skill
-        self.heard_early: list[BusMessage] = []  # speaks acknowledged before a response took the turn (early_answer)
+        self.acknowledged_early = 0  # its first speaks, acknowledged before a response took the turn (early_answer)
 
 
 async def turn_messages(turn: Turn, settings: OvosAssistantSettings,

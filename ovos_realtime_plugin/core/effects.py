@@ -67,16 +67,16 @@ class Anticipate:
     """
 
     text: str
+    item_id: str
+    """The paused turn's item: what was prepared answers a response to that item only."""
     language: str | None
     voice: str
     speed: float
     audio: bool
     tools: tuple[dict[str, Any], ...]
     tool_choice: str | dict[str, Any]
-    model: str = ""
+    model: str
     """The session's ``model``, as the response's request will carry it (it may pick who answers)."""
-    item_id: str = ""
-    """The paused turn's item: what was prepared answers a response to that item only."""
 
 
 @dataclass(frozen=True)

@@ -161,9 +161,9 @@ class InputAudio:
         """The turn's words up to the pause (``semantic_vad`` may end the turn on them). True when an answer to
         them may be prepared: they read as finished (Whisper punctuates), ``server_vad``'s turn is still paused
         after them (its silence window has a few hundred milliseconds to go) and a response follows should it
-        end here. ``semantic_vad`` ends its turn as
-        soon as finished words are followed by enough quiet, so what is left paused is a gap between words or
-        unfinished words: preparing an answer there would only take the cores from the transcript."""
+        end here. ``semantic_vad`` ends its turn as soon as finished words are followed by enough quiet, so what
+        is left paused is a gap between words or unfinished words: preparing an answer there would only take the
+        cores from the transcript."""
         if self.detector is None:
             return False
         finished = looks_finished(text)

@@ -386,10 +386,11 @@ class RealtimeSession:
         self.start_ready_responses()
 
     def early_words(self, text: str) -> None:
-        if self.input.early_words(text) and self.active_response() is None and self.input.turn_item is not None:
+        item_id = self.input.turn_item
+        if self.input.early_words(text) and self.active_response() is None and item_id is not None:
             spec = items_in.response_spec(self, ce.ResponseParams())  # what the response would be made with
-            self.effect(Anticipate(text, spec.language, spec.voice, spec.speed, spec.audio, spec.tools,
-                                   spec.tool_choice, self.model, self.input.turn_item))
+            self.effect(Anticipate(text, item_id, spec.language, spec.voice, spec.speed, spec.audio, spec.tools,
+                                   spec.tool_choice, self.model))
 
 
 def _stop_failed(stream: ResponseStream, error: ProtocolError) -> None:

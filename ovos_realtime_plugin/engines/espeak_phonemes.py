@@ -24,6 +24,7 @@ import os
 import re
 import select
 import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -209,6 +210,5 @@ def use_long_lived_programs(phonemizer_class: Any | None = None) -> bool:
 
 
 def _plugin_error(phonemizer_class: Any, message: str) -> Exception:
-    module = __import__(phonemizer_class.__module__, fromlist=["EspeakError"])
-    error: type[Exception] = getattr(module, "EspeakError", RuntimeError)
+    error: type[Exception] = getattr(sys.modules[phonemizer_class.__module__], "EspeakError", RuntimeError)
     return error(message)

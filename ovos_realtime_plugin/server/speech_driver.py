@@ -142,10 +142,14 @@ class SpeechDriver:
         splitter = SentenceSplitter()
         sentences = [s for s in (*splitter.feed(text), splitter.flush()) if s]
         for sentence in sentences[:PREPARED_SENTENCES]:
-            key = (sentence, voice, speed, language or self.engines.language)
+            key = self._speech_key(sentence, voice, speed, language)
             if key not in self._prepared:
                 self._prepared[key] = None
                 self._submit("tts", Prepare(key), self._prepare)
+
+    def _speech_key(self, text: str, voice: str, speed: float, language: str | None) -> SpeechKey:
+        """The arguments of the TTS call for a sentence, which also say whether prepared audio is that sentence's."""
+        return text, voice, speed, language or self.engines.language
 
     async def _prepare(self, job: Prepare) -> None:
         tts = self.engines.tts
@@ -166,7 +170,7 @@ class SpeechDriver:
         if tts is None:
             session.on_speech_end(job.response_id, job.item_id, job.seq)  # transcript only
             return
-        key = (job.text, job.voice, job.speed, job.language or self.engines.language)
+        key = self._speech_key(job.text, job.voice, job.speed, job.language)
         self.trace.mark("tts_start", str(job.seq))
         try:
             pcm, rate = self._prepared.pop(key, None) or await tts.synthesize(*key)
