@@ -19,7 +19,10 @@ With ``--stt NAME`` the daemon uses that STT plugin; ``--compare-stt NAME`` time
 the same utterance each round (Moonshine beside Whisper tiny.en: ``--compare-stt
 ovos-stt-plugin-moonshine-base-en``, or the other way round).
 
-    python -m benchmarks.bench_voice [--turns 10] [--no-ingest] [--stt NAME] [--compare-stt NAME] [--trace]
+With ``--vad NAME`` only that mode is spoken (its stages alone in the breakdown).
+
+    python -m benchmarks.bench_voice [--turns 10] [--no-ingest] [--stt NAME] [--compare-stt NAME] [--vad NAME]
+                                     [--trace]
 """
 
 from __future__ import annotations
@@ -75,11 +78,11 @@ async def stt_alone(stt: PluginTranscriber | None, words: bytes) -> float:
     return time.perf_counter() - start
 
 
-async def rounds(port: int, speech: LoadedSpeech, turns: int,
-                 other: PluginTranscriber | None) -> dict[str, list[float]]:
+async def rounds(port: int, speech: LoadedSpeech, turns: int, other: PluginTranscriber | None,
+                 vads: dict[str, dict[str, object]]) -> dict[str, list[float]]:
     words = spoken(QUESTION)
     sessions = {"text": await open_session(port, {"output_modalities": ["audio"]})}
-    for name, detection in VADS.items():
+    for name, detection in vads.items():
         sessions[name] = await open_session(port, {"output_modalities": ["audio"],
                                                    "audio": {"input": {"turn_detection": detection}}})
     results: dict[str, list[float]] = defaultdict(list)
@@ -88,7 +91,7 @@ async def rounds(port: int, speech: LoadedSpeech, turns: int,
         utterance, speech_end_ms = silence(lead) + words + silence(1500), lead + voiced_ms(words)[1]
         sample = {"stt alone": await stt_alone(speech.stt, words),
                   "skill + TTS alone (typed)": await text_turn(sessions["text"], QUESTION)}
-        for name in VADS:
+        for name in vads:
             try:
                 stopped, ended = await voice_turn(sessions[name], utterance, speech_end_ms)
             except RuntimeError as exc:
@@ -150,9 +153,11 @@ def report(results: dict[str, list[float]], stages: dict[str, list[float]], inge
         print(f"  {key:<44} p50 {p50 * 1000:6.0f} ms   p95 {p95 * 1000:6.0f} ms")
     floor = stats(results["stt alone"])[0] + stats(results["skill + TTS alone (typed)"])[0]
     for name in VADS:
+        if f"{name}: speech_stopped -> first audio" not in results:
+            continue
         p50 = stats(results[f"{name}: speech_stopped -> first audio"])[0]
         print(f"  {name}: speech_stopped -> first audio / (STT alone + skill & TTS alone) = {p50 / floor:.2f}")
-    print("stage medians, ms after speech_stopped (both VAD modes):")
+    print("stage medians, ms after speech_stopped (the VAD modes above):")
     for stage in TRACED:
         if stages.get(stage):
             print(f"  {stage:<16} {stats(stages[stage])[0] * 1000:+6.0f}   (n={len(stages[stage])})")
@@ -161,7 +166,7 @@ def report(results: dict[str, list[float]], stages: dict[str, list[float]], inge
               f"the server's CPU: {ingest[1]:.0f}x real time per core")
 
 
-async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -> None:
+async def main(turns: int, ingest: bool, stt: str | None, compare: str | None, vad: str | None) -> None:
     stages: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         conf = {"realtime": {"standalone": {"state_dir": str(Path(tmp) / "skills"),
@@ -176,7 +181,8 @@ async def main(turns: int, ingest: bool, stt: str | None, compare: str | None) -
             assert daemon.server is not None and daemon.loaded_speech is not None
             add_stage_observer(lambda stage, seconds: stages[stage].append(seconds))
             print(f"STT: {daemon.loaded_speech.stt.module if daemon.loaded_speech.stt else 'none'}")
-            results = await rounds(daemon.server.port, daemon.loaded_speech, turns, other)
+            vads = {name: detection for name, detection in VADS.items() if vad in (None, name)}
+            results = await rounds(daemon.server.port, daemon.loaded_speech, turns, other, vads)
             rate = await ingest_rate(daemon) if ingest else None
         finally:
             await daemon.stop()
@@ -192,9 +198,10 @@ if __name__ == "__main__":
     parser.add_argument("--no-ingest", action="store_true")
     parser.add_argument("--stt", help="the daemon's STT plugin (default: the offline default, Whisper tiny.en)")
     parser.add_argument("--compare-stt", help="another STT plugin timed alone on the same utterance")
+    parser.add_argument("--vad", choices=sorted(VADS), help="speak in this turn-detection mode only")
     parser.add_argument("--trace", action="store_true", help="log every voice turn's stages (debug)")
     args = parser.parse_args()
     if args.trace:
         logging.basicConfig(format="%(asctime)s %(message)s")
         logging.getLogger("ovos_realtime_plugin.server.voice_trace").setLevel(logging.DEBUG)
-    asyncio.run(main(args.turns, not args.no_ingest, args.stt, args.compare_stt))
+    asyncio.run(main(args.turns, not args.no_ingest, args.stt, args.compare_stt, args.vad))

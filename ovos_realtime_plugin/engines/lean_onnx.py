@@ -12,8 +12,9 @@ Silero VAD (runs on every 32 ms frame of every connection):
   sets ``intra_op_num_threads`` on the session object, which has no effect.) Every instance here shares one
   sequential, non-spinning session per model file; the recurrent state stays per instance.
 
-piper TTS: its session is rebuilt once at start-up with spinning off (the threads sleep between sentences
-instead of taking Whisper's cores) and without the memory arena (what a sentence needed is freed after it).
+piper TTS (:mod:`.piper_stream`): its sessions are rebuilt once at start-up with spinning off (the threads sleep
+between sentences instead of taking Whisper's cores) and without the memory arena (what a sentence needed is
+freed after it).
 
 Not done: skipping the model on quiet frames. espeak-ng leaves digital silence inside words ("what time"), where
 the model, carrying its state, still says speech (0.9); a gate there ends turns mid-sentence.
@@ -57,13 +58,3 @@ def lean_session(path: str, threads: int, arena: bool) -> Any:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
-
-def lean_piper(plugin: Any, threads: int) -> None:
-    """Rebuild the sessions of the voices piper has loaded (``PiperTTSPlugin.engines``)."""
-    voices = getattr(type(plugin), "engines", None)
-    if not isinstance(voices, dict):
-        return
-    for voice in voices.values():
-        path = getattr(getattr(voice, "session", None), "_model_path", None)
-        if isinstance(path, str):
-            voice.session = lean_session(path, threads, arena=False)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
+import threading
 import wave
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ovos_realtime_plugin.engines.choice import TTS_DEFAULT, EngineChoice, EngineTimeouts, cpu_threads
 from ovos_realtime_plugin.engines.espeak_phonemes import PROGRAMS, EspeakPrograms, use_long_lived_programs
-from ovos_realtime_plugin.engines.lean_onnx import lean_piper
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
+from ovos_realtime_plugin.engines.piper_stream import chunk_piper, pieces_to
 from ovos_realtime_plugin.engines.worker import EngineThread
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,9 @@ class PluginSynthesizer:
         plugin_cls = plugin_class("tts", choice.module)
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "tts", choice.module, lambda: plugin_cls(config=config))
-        thread.call(lean_piper, plugin, min(2, cpu_threads()))  # the cores this process may use
+        cut = thread.call(chunk_piper, plugin, min(2, cpu_threads()))  # the cores this process may use
+        if cut:
+            log.debug("%d piper voice(s) speak in pieces", cut)
         synthesizer = cls(plugin, choice.module, thread, voices)
         if choice.module == TTS_DEFAULT:  # piper's phonemes: ~2 ms a clause instead of ~19
             synthesizer._programs = PROGRAMS if use_long_lived_programs() else None
@@ -47,6 +52,47 @@ class PluginSynthesizer:
 
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
         return await self._thread.run(self._synthesize, text, voice, speed, lang, timeout=self.timeout_s)
+
+    async def stream(self, text: str, voice: str | None, speed: float, lang: str,
+                     on_audio: Callable[[bytes, int], bool]) -> None:
+        """Speak ``text``, handing its audio to ``on_audio(pcm16, rate)`` on the loop piece by piece as it is made
+        (one piece from a plugin that makes sentences whole); ``on_audio`` returning ``False`` stops the sentence.
+        Fails as :meth:`synthesize` does, and with whatever ``on_audio`` raises."""
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[tuple[bytes, int]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def sink(pcm: bytes, rate: int) -> bool:
+            loop.call_soon_threadsafe(pieces.put_nowait, (pcm, rate))
+            return not stop.is_set()
+
+        def speak() -> tuple[bytes, int] | None:
+            with pieces_to(sink) as pieces:
+                whole = self._synthesize(text, voice, speed, lang)
+            return None if pieces.count else whole
+
+        def hand(pcm: bytes, rate: int) -> None:
+            if not stop.is_set() and not on_audio(pcm, rate):
+                stop.set()
+
+        job = asyncio.ensure_future(self._thread.run(speak, timeout=self.timeout_s))
+        job.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen even if we stop early
+        try:
+            while not job.done():
+                piece = asyncio.ensure_future(pieces.get())
+                await asyncio.wait({piece, job}, return_when=asyncio.FIRST_COMPLETED)
+                if piece.done():
+                    hand(*piece.result())
+                else:
+                    piece.cancel()  # a piece not taken stays queued
+            while not pieces.empty():  # the thread queued its last pieces before it returned
+                hand(*pieces.get_nowait())
+            whole = job.result()
+            if whole is not None:
+                hand(*whole)
+        except BaseException:
+            stop.set()  # the engine thread makes no more of it
+            raise
 
     def _synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
         self._set_speed(speed)

@@ -13,19 +13,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16, whole_samples
-from ovos_realtime_plugin.audio.resample import StreamResampler, resample
+from ovos_realtime_plugin.audio.codec import decode_to_pcm16, whole_samples
+from ovos_realtime_plugin.audio.resample import StreamResampler
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.server.failures import describe, report_failure
+from ovos_realtime_plugin.server.sentence_audio import SentenceAudio
 from ovos_realtime_plugin.server.voice_trace import VoiceTrace
 
 VAD_RATE = 16000
 PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pieces, cut where it is quietest
 CUT_WINDOW_S = 5
 VAD_FRAME_MS = 32
-CHUNK_MS = 100  # audio deltas sent to clients are cut to this length
 PREPARED_SENTENCES = 1  # of an anticipated answer, synthesized before its response asks (the lane is in order:
 # a second one still running when the turn ends would hold up the response's first)
 
@@ -35,6 +35,9 @@ class Transcriber(Protocol):
 
 
 class Synthesizer(Protocol):
+    """Speaks a sentence whole. An engine that can also hand it over piece by piece as it is made has
+    ``async stream(text, voice, speed, lang, on_audio)`` (``engines/tts.py``): then the driver uses that."""
+
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]: ...
 
 
@@ -172,20 +175,24 @@ class SpeechDriver:
             return
         key = self._speech_key(job.text, job.voice, job.speed, job.language)
         self.trace.mark("tts_start", str(job.seq))
+        audio = SentenceAudio(session, job, self.flush, lambda: job.response_id in self._cancelled)
         try:
-            pcm, rate = self._prepared.pop(key, None) or await tts.synthesize(*key)
+            prepared = self._prepared.pop(key, None)
+            stream = getattr(tts, "stream", None)
+            if prepared is not None:
+                audio.send(*prepared)
+            elif stream is not None:  # heard as it is made
+                await stream(*key, audio.send)
+            else:
+                audio.send(*await tts.synthesize(*key))
+            audio.finish()
         except Exception as exc:
             self.log.warning("speech synthesis failed: %s", describe(exc))
             report_failure(session, job, exc)
             return
         self.trace.mark("tts_end", str(job.seq))
-        if job.response_id in self._cancelled:
-            return
-        audio = encode_from_pcm16(resample(whole_samples(pcm), rate, job.format.rate), job.format.type)
-        step = job.format.bytes_for_ms(CHUNK_MS)
-        for start in range(0, len(audio), step):
-            session.on_speech_audio(job.response_id, job.item_id, audio[start:start + step])
-        session.on_speech_end(job.response_id, job.item_id, job.seq)
+        if job.response_id not in self._cancelled:
+            session.on_speech_end(job.response_id, job.item_id, job.seq)
 
     # -- STT ------------------------------------------------------------------------------------
     async def _transcribe(self, job: fx.Transcribe) -> None:

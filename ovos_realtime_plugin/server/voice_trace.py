@@ -12,7 +12,7 @@
 | ``transcript``   | the user's words were known to the core                                     |
 | ``utterance_sent`` | the words went to the assistant (for OVOS: onto the bus)                  |
 | ``first_answer`` | the first piece of the answer came back (an OVOS ``speak``, an LLM token)   |
-| ``tts_start`` / ``tts_end`` | a sentence's synthesis starts / ends (one pair per sentence)     |
+| ``tts_start`` / ``tts_end`` | a sentence's synthesis starts / ends (its first piece is heard before) |
 | ``first_audio``  | the first audio delta was queued for the client                             |
 
 A turn's marks are logged at debug level when its response is done, one line per turn, and the first of each

@@ -1,0 +1,142 @@
+"""Piper's sentences made, and heard, in pieces.
+
+A piper voice cut in two (:mod:`.piper_split`) makes a sentence's latent at once (its encoder, duration
+predictor and flow: ~40 % of the time) and then its audio piece by piece: the vocoder run on a piece of the latent
+with :data:`CONTEXT_FRAMES` of its neighbours on each side gives exactly that piece's audio (12 frames already
+match the whole run to 1e-6). The first piece is short (:data:`FIRST_FRAMES`, ~0.28 s of speech), so it is heard
+after the encoder and a fraction of the vocoder; the rest follow in pieces of up to :data:`MAX_FRAMES`, each ready
+long before the one before it has been played.
+
+Loudness: piper scales every sentence so that its own peak is full scale, which needs the whole sentence. A voice
+heard in pieces uses one gain instead: full scale at :attr:`ChunkedVoice.level`, which starts at
+:data:`LEVEL_FLOOR` (piper joe's sentences peak at 0.30-0.67) and rises to the loudest sentence heard, so a
+louder voice is clipped once at most.
+
+Pieces go to the sink set with :func:`pieces_to` on the calling thread (the TTS engine's one thread); a sink that
+returns ``False`` stops the sentence (its response was cancelled: no more of the vocoder's time is spent on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ovos_realtime_plugin.engines.lean_onnx import lean_session
+from ovos_realtime_plugin.engines.piper_split import split_voice
+
+log = logging.getLogger(__name__)
+
+FIRST_FRAMES = 24  # the first piece: 24 x 256 samples, ~0.28 s at 22,050 Hz
+MAX_FRAMES = 256  # the later pieces: up to ~3 s each
+CONTEXT_FRAMES = 16  # latent frames either side of a piece that its audio depends on (12 measured exact)
+LEVEL_FLOOR = 0.7  # the raw peak that is heard at full scale, at least
+HEADROOM = 0.98
+PieceSink = Callable[[bytes, int], bool]  # (PCM16, rate) -> go on?
+
+_local = threading.local()
+
+
+@dataclass
+class Pieces:
+    """Where this thread's pieces go, how many went, and whether the sink said stop."""
+
+    sink: PieceSink
+    count: int = 0
+    stopped: bool = False
+
+
+@contextlib.contextmanager
+def pieces_to(sink: PieceSink) -> Iterator[Pieces]:
+    """Hand the pieces of every sentence a cut voice speaks on this thread to ``sink``. After the block, a
+    ``count`` of 0 says no voice was cut (the whole sentence is the only piece); once the sink says stop, the
+    rest of the block's text is not made."""
+    pieces = Pieces(sink)
+    previous = getattr(_local, "pieces", None)
+    _local.pieces = pieces
+    try:
+        yield pieces
+    finally:
+        _local.pieces = previous
+
+
+def frame_spans(frames: int) -> list[tuple[int, int]]:
+    """The pieces of a latent of ``frames`` frames: the first short, the rest up to :data:`MAX_FRAMES`."""
+    spans, start, size = [], 0, FIRST_FRAMES
+    while start < frames:
+        spans.append((start, min(frames, start + size)))
+        start, size = spans[-1][1], MAX_FRAMES
+    return spans
+
+
+class ChunkedVoice:
+    """A piper voice's two halves; :meth:`ids_to_raw` stands in for ``PiperVoice.synthesize_ids_to_raw``."""
+
+    def __init__(self, encoder: Any, decoder: Any) -> None:
+        self.encoder = encoder
+        self.decoder = decoder
+        self.latent = decoder.get_inputs()[0].name
+        self.level = LEVEL_FLOOR
+
+    def ids_to_raw(self, voice: Any, phoneme_ids: list[int], speaker_id: int | None = None,
+                   length_scale: float | None = None, noise_scale: float | None = None,
+                   noise_w: float | None = None) -> bytes:
+        """PCM16 of one sentence's phoneme ids, handed piece by piece to this thread's sink as it is made."""
+        pieces: Pieces | None = getattr(_local, "pieces", None)
+        if pieces is not None and pieces.stopped:
+            return b""
+        config = voice.config
+        scales = [config.noise_scale if noise_scale is None else noise_scale,
+                  config.length_scale if length_scale is None else length_scale,
+                  config.noise_w if noise_w is None else noise_w]
+        ids = np.array([phoneme_ids], np.int64)
+        latent = self.encoder.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
+                                         "scales": np.array(scales, np.float32)})[0]
+        made, gain, peak = [], HEADROOM * 32767 / self.level, 0.0
+        for start, end in frame_spans(latent.shape[-1]):
+            audio = self.vocode(latent, start, end)
+            peak = max(peak, float(np.abs(audio).max(initial=0.0)))
+            made.append(np.clip(audio * gain, -32767, 32767).astype("<i2").tobytes())
+            if pieces is not None:
+                pieces.count += 1
+                if not pieces.sink(made[-1], config.sample_rate):
+                    pieces.stopped = True
+                    break
+        self.level = max(self.level, peak)
+        return b"".join(made)
+
+    def vocode(self, latent: npt.NDArray[np.float32], start: int, end: int) -> npt.NDArray[np.float32]:
+        """The audio of latent frames ``start:end``, run with their neighbours for context."""
+        low, high = max(0, start - CONTEXT_FRAMES), min(latent.shape[-1], end + CONTEXT_FRAMES)
+        audio = self.decoder.run(None, {self.latent: np.ascontiguousarray(latent[:, :, low:high])})[0].reshape(-1)
+        hop = len(audio) // (high - low)
+        return np.asarray(audio[(start - low) * hop:(end - low) * hop], np.float32)
+
+
+def chunk_piper(plugin: Any, threads: int) -> int:
+    """Give the voices piper has loaded (``PiperTTSPlugin.engines``) lean sessions, cut where they can be (then
+    their sentences come in pieces). Returns how many were cut."""
+    voices = getattr(type(plugin), "engines", None)
+    if not isinstance(voices, dict):
+        return 0
+    cut = 0
+    for voice in voices.values():
+        path = getattr(getattr(voice, "session", None), "_model_path", None)
+        if not isinstance(path, str):
+            continue
+        halves = split_voice(path)
+        if halves is None:
+            voice.session = lean_session(path, threads, arena=False)
+            continue
+        chunked = ChunkedVoice(*(lean_session(half, threads, arena=False) for half in halves))
+        voice.session = chunked.encoder  # the whole graph's session is let go
+        voice.synthesize_ids_to_raw = functools.partial(chunked.ids_to_raw, voice)
+        cut += 1
+    return cut

