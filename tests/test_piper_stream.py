@@ -5,6 +5,7 @@ sentence makes no more of them."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -18,7 +19,14 @@ from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.engines import piper_stream
 from ovos_realtime_plugin.engines.lean_onnx import lean_session
 from ovos_realtime_plugin.engines.piper_split import split_voice
-from ovos_realtime_plugin.engines.piper_stream import CONTEXT_FRAMES, FIRST_FRAMES, ChunkedVoice, frame_spans, pieces_to
+from ovos_realtime_plugin.engines.piper_stream import (
+    CONTEXT_FRAMES,
+    FIRST_FRAMES,
+    MAX_FRAMES,
+    ChunkedVoice,
+    frame_spans,
+    pieces_to,
+)
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.protocol.parse import parse_event
@@ -43,13 +51,16 @@ def halves(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return cut
 
 
-def test_frame_spans_cover_the_latent_once_with_a_short_first_piece() -> None:
+def test_frame_spans_cover_the_latent_once_short_first_then_doubling() -> None:
     for frames in (1, FIRST_FRAMES, FIRST_FRAMES + 1, 133, 1000):
         spans = frame_spans(frames)
         assert spans[0] == (0, min(frames, FIRST_FRAMES))
         assert [end for _, end in spans[:-1]] == [start for start, _ in spans[1:]]  # contiguous
         assert spans[-1][1] == frames
+        sizes = [end - start for start, end in spans[:-1]]  # the last one is what is left
+        assert all(later == min(MAX_FRAMES, 2 * earlier) for earlier, later in itertools.pairwise(sizes))
     assert frame_spans(0) == []
+    assert max(end - start for start, end in frame_spans(5000)) == MAX_FRAMES
 
 
 def ids_of(text: str) -> list[int]:
@@ -93,6 +104,19 @@ def test_a_graph_that_is_not_a_piper_voice_is_not_cut_and_not_tried_again(tmp_pa
     (folder,) = tmp_path.iterdir()
     assert (folder / "not-cut").exists() and not list(folder.glob("*.onnx"))
     assert split_voice(model_path(), tmp_path) is None  # the mark answers: no second cut
+
+
+def test_a_changed_voice_file_is_cut_again_in_place(tmp_path: Path) -> None:
+    from ovos_realtime_plugin.engines.silero_vad import model_path
+
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(Path(model_path()).read_bytes())  # not a piper voice: marked not cut
+    assert split_voice(str(model), tmp_path / "cache") is None
+    model.write_bytes(Path(joe()).read_bytes())  # the same path now holds a piper voice
+    halves = split_voice(str(model), tmp_path / "cache")
+    assert halves is not None and all(Path(half).exists() for half in halves)
+    (folder,) = (tmp_path / "cache").iterdir()  # one folder per path: the old one was replaced
+    assert not (folder / "not-cut").exists()
 
 
 def test_a_voice_file_that_cannot_be_read_is_spoken_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -7,7 +7,8 @@ starts (the input of ``/dec/conv_pre/Conv``) lets the first piece of a sentence 
 
 The cut is made once per voice file with the ``onnx`` package, in a child process (``python -m`` this module:
 loading the graph costs ~150 MB that the server need not keep), and kept beside the other caches
-(``$XDG_CACHE_HOME/ovos-realtime/piper/<voice>``, keyed by the file's path, size and time). Graphs that are not
+(``$XDG_CACHE_HOME/ovos-realtime/piper/<voice path's hash>``, with the file's size and time: a changed file is
+cut again). Graphs that are not
 piper's usual shape (no such node, or a vocoder that needs more than the latent, like a multi-speaker voice's
 speaker embedding) are not cut: that voice speaks each sentence whole.
 """
@@ -35,17 +36,17 @@ def cache_root() -> Path:
 
 
 def split_voice(model: str, root: Path | None = None) -> tuple[str, str] | None:
-    """The two halves of the voice at ``model`` (cut now if they are not cached), or ``None`` if it cannot be cut."""
+    """The two halves of the voice at ``model`` (cut now if they are not cached for this very file), or ``None``
+    if it cannot be cut. One folder per voice path: a reinstalled voice replaces its old halves."""
     stat = os.stat(model)
-    key = hashlib.sha1(f"{os.path.abspath(model)}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    folder = (root or cache_root()) / key
+    path = os.path.abspath(model)
+    folder = (root or cache_root()) / hashlib.sha1(path.encode()).hexdigest()[:16]
+    stamp = f"{path}\n{stat.st_size}\n{stat.st_mtime_ns}\n"
     halves = str(folder / ENCODER), str(folder / DECODER)
-    if all(os.path.exists(half) for half in halves):
-        return halves
-    if (folder / "not-cut").exists():
-        return None
+    if _read(folder / "source") == stamp:
+        return halves if all(os.path.exists(half) for half in halves) else None  # else: marked not cut
     folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
     try:
         done = subprocess.run([sys.executable, "-m", __name__, model, str(scratch)], capture_output=True,
                               text=True, timeout=SPLIT_TIMEOUT_S, check=False)
@@ -53,9 +54,11 @@ def split_voice(model: str, root: Path | None = None) -> tuple[str, str] | None:
             log.warning("cutting the piper voice %s failed (it speaks whole sentences): %s", model,
                         done.stderr.strip()[-400:])
             return None
+        (scratch / "source").write_text(stamp)
+        shutil.rmtree(folder, ignore_errors=True)  # the halves of the file this path held before
         try:
-            scratch.rename(folder)  # another process may have cut it first: theirs is the same
-        except OSError:
+            scratch.rename(folder)
+        except OSError:  # another process put its own there first: the same halves
             pass
     except subprocess.TimeoutExpired:
         log.warning("cutting the piper voice %s took over %.0f s (it speaks whole sentences)", model, SPLIT_TIMEOUT_S)
@@ -63,6 +66,13 @@ def split_voice(model: str, root: Path | None = None) -> tuple[str, str] | None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return halves if all(os.path.exists(half) for half in halves) else None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 def cut(model: str, out: str) -> bool:

@@ -3,9 +3,9 @@
 A piper voice cut in two (:mod:`.piper_split`) makes a sentence's latent at once (its encoder, duration
 predictor and flow: ~40 % of the time) and then its audio piece by piece: the vocoder run on a piece of the latent
 with :data:`CONTEXT_FRAMES` of its neighbours on each side gives exactly that piece's audio (12 frames already
-match the whole run to 1e-6). The first piece is short (:data:`FIRST_FRAMES`, ~0.28 s of speech), so it is heard
-after the encoder and a fraction of the vocoder; the rest follow in pieces of up to :data:`MAX_FRAMES`, each ready
-long before the one before it has been played.
+match the whole run to 1e-6). The first piece is short (:data:`FIRST_FRAMES`, ~0.19 s of speech), so it is heard
+after the encoder and a fraction of the vocoder; the rest follow in pieces twice as long each time, up to
+:data:`MAX_FRAMES`, each ready long before the one before it has been played.
 
 Loudness: piper scales every sentence so that its own peak is full scale, which needs the whole sentence. A voice
 heard in pieces uses one gain instead: full scale at :attr:`ChunkedVoice.level`, which starts at
@@ -34,8 +34,8 @@ from ovos_realtime_plugin.engines.piper_split import split_voice
 
 log = logging.getLogger(__name__)
 
-FIRST_FRAMES = 24  # the first piece: 24 x 256 samples, ~0.28 s at 22,050 Hz
-MAX_FRAMES = 256  # the later pieces: up to ~3 s each
+FIRST_FRAMES = 16  # the first piece: 16 x 256 samples, ~0.19 s at 22,050 Hz
+MAX_FRAMES = 256  # the later pieces double in length up to this (~3 s)
 CONTEXT_FRAMES = 16  # latent frames either side of a piece that its audio depends on (12 measured exact)
 LEVEL_FLOOR = 0.7  # the raw peak that is heard at full scale, at least
 HEADROOM = 0.98
@@ -68,11 +68,13 @@ def pieces_to(sink: PieceSink) -> Iterator[Pieces]:
 
 
 def frame_spans(frames: int) -> list[tuple[int, int]]:
-    """The pieces of a latent of ``frames`` frames: the first short, the rest up to :data:`MAX_FRAMES`."""
+    """The pieces of a latent of ``frames`` frames: the first short, each next one twice as long, up to
+    :data:`MAX_FRAMES` (a piece takes ~1/15 of its length to make here, so it is ready long before the one
+    before it has been heard)."""
     spans, start, size = [], 0, FIRST_FRAMES
     while start < frames:
         spans.append((start, min(frames, start + size)))
-        start, size = spans[-1][1], MAX_FRAMES
+        start, size = spans[-1][1], min(MAX_FRAMES, size * 2)
     return spans
 
 
