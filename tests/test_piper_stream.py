@@ -155,6 +155,16 @@ def test_a_sink_that_says_stop_ends_the_text_there(speech: LoadedSpeech, monkeyp
     assert len(taken) == 1 and runs == [1]
 
 
+def test_a_sentence_nobody_listens_to_yet_is_vocoded_in_one_run(speech: LoadedSpeech,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prepared sentence (or the warm-up) has no sink: one vocoder run per clause, no context paid twice."""
+    tts = speech.tts
+    assert isinstance(tts, PluginSynthesizer)
+    runs = count_vocoder_runs(monkeypatch)
+    pcm, _ = tts._thread.call(tts._synthesize, LONG, None, 1.0, "en-US")
+    assert runs == [2] and len(pcm) > 2 * MAX_FRAMES * 256  # two clauses; the whole text (~5 s) came back
+
+
 async def test_a_stream_told_to_stop_hands_over_nothing_more(speech: LoadedSpeech) -> None:
     tts = speech.tts
     assert isinstance(tts, PluginSynthesizer)

@@ -14,6 +14,8 @@ louder voice is clipped once at most.
 
 Pieces go to the sink set with :func:`pieces_to` on the calling thread (the TTS engine's one thread); a sink that
 returns ``False`` stops the sentence (its response was cancelled: no more of the vocoder's time is spent on it).
+With no sink (a sentence prepared ahead, the warm-up) the vocoder runs once on the whole latent: pieces would only
+add their context's cost.
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ class ChunkedVoice:
         latent = self.encoder.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
                                          "scales": np.array(scales, np.float32)})[0]
         made, gain, peak = [], HEADROOM * 32767 / self.level, 0.0
-        for start, end in frame_spans(latent.shape[-1]):
+        frames = latent.shape[-1]
+        for start, end in frame_spans(frames) if pieces is not None else [(0, frames)]:  # nobody listening: one run
             audio = self.vocode(latent, start, end)
             peak = max(peak, float(np.abs(audio).max(initial=0.0)))
             made.append(np.clip(audio * gain, -32767, 32767).astype("<i2").tobytes())
