@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,10 @@ from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+from tests.fixtures_server import start_server
 from tests.sdk_helpers import user_text
-from tests.voice_helpers import words
+from tests.test_speech_failures import two_responses
+from tests.voice_helpers import first, output_audio, words
 
 LONG = "The quick brown fox jumps over the lazy dog, and then it runs all the way back home again."
 
@@ -246,3 +249,42 @@ async def test_the_first_piece_reaches_the_client_before_the_sentence_is_made(sp
         driver.close()
     assert len(at_each_piece) >= 2 and at_each_piece[0] == 0 and at_each_piece[1] > 0
     assert sent.count("response.output_audio.delta") > at_each_piece[1]
+
+
+async def test_a_voice_that_hangs_mid_sentence_fails_that_sentence_and_the_next_response_is_spoken(
+        speech: LoadedSpeech, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first piece is heard, the second never comes: the sentence fails after the TTS timeout, the response
+    finishes, and the engine (on a fresh thread) speaks the next response."""
+    tts = speech.tts
+    assert isinstance(tts, PluginSynthesizer)
+    release, calls, vocode = threading.Event(), [0], ChunkedVoice.vocode
+
+    def hangs_at_the_second_piece(self: ChunkedVoice, *args: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 2:
+            release.wait(60)
+        return vocode(self, *args)
+
+    monkeypatch.setattr(ChunkedVoice, "vocode", hangs_at_the_second_piece)
+    monkeypatch.setattr(tts, "timeout_s", 2.0)
+    running = await start_server(speech=SpeechEngines(tts=tts))
+    try:
+        spoken_events, later = await two_responses(running.http, "audio", LONG)
+    finally:
+        release.set()
+        await running.server.stop()
+    error = first(spoken_events, "error")["error"]
+    assert error["code"] == "speech_synthesis_failed" and "did not answer within 2 s" in error["message"]
+    assert spoken_events[-1]["response"]["status"] == "completed"
+    assert 0 < len(output_audio(spoken_events))  # the first piece was heard before the hang
+    assert later[-1]["response"]["status"] == "completed" and len(output_audio(later)) > 24000
+
+
+def test_a_second_synthesizer_finds_the_voices_already_cut(speech: LoadedSpeech) -> None:
+    """piper keeps its voices on the plugin class: loading another synthesizer reuses the cut ones."""
+    tts = speech.tts
+    assert isinstance(tts, PluginSynthesizer)
+    [voice] = type(tts.plugin).engines.values()
+    wrapped = voice.synthesize_ids_to_raw
+    assert piper_stream.chunk_piper(tts.plugin, 2) == 1
+    assert voice.synthesize_ids_to_raw is wrapped

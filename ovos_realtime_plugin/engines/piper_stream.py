@@ -133,6 +133,9 @@ def chunk_piper(plugin: Any, threads: int) -> int:
         return 0
     cut = 0
     for voice in voices.values():
+        if "synthesize_ids_to_raw" in vars(voice):  # the class's voices are shared: another instance cut it
+            cut += 1
+            continue
         path = getattr(getattr(voice, "session", None), "_model_path", None)
         if not isinstance(path, str):
             continue
