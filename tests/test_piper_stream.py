@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from ovos_realtime_plugin.engines.piper_split import split_voice
 from ovos_realtime_plugin.engines.piper_stream import (
     CONTEXT_FRAMES,
     FIRST_FRAMES,
+    KNEE,
     MAX_FRAMES,
     ChunkedVoice,
     frame_spans,
     pieces_to,
+    soft_limit,
 )
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
@@ -109,6 +112,39 @@ def test_a_graph_that_is_not_a_piper_voice_is_not_cut_and_not_tried_again(tmp_pa
     assert split_voice(model_path(), tmp_path) is None  # the mark answers: no second cut
 
 
+def test_a_cache_that_cannot_be_written_leaves_the_voice_whole(tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with caplog.at_level(logging.WARNING):
+        assert split_voice(joe(), blocked / "cache") is None
+    assert "cannot cut the piper voice" in caplog.text
+
+
+def test_a_missing_half_is_cut_again_and_leftovers_of_killed_cuts_are_swept(tmp_path: Path) -> None:
+    halves = split_voice(joe(), tmp_path)
+    assert halves is not None
+    folder = Path(halves[0]).parent
+    Path(halves[1]).unlink()
+    left = tmp_path / f"{folder.name}.killed"  # a cut whose process was killed, long ago
+    left.mkdir()
+    os.utime(left, (0, 0))
+    assert split_voice(joe(), tmp_path) == halves and Path(halves[1]).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
+
+
+def test_halves_that_do_not_load_leave_the_voice_whole_and_are_cut_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    halves = split_voice(joe())
+    assert halves is not None and halves[0].startswith(str(tmp_path))
+    Path(halves[0]).write_bytes(b"cut short by a power loss")
+    with caplog.at_level(logging.WARNING):
+        assert piper_stream._chunked(joe(), 1) is None
+    assert "did not load" in caplog.text and not Path(halves[0]).exists()
+    assert split_voice(joe()) == halves and piper_stream._chunked(joe(), 1) is not None
+
+
 def test_a_changed_voice_file_is_cut_again_in_place(tmp_path: Path) -> None:
     from ovos_realtime_plugin.engines.silero_vad import model_path
 
@@ -188,19 +224,26 @@ def count_vocoder_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return runs
 
 
-def test_a_sentence_louder_than_the_level_raises_it_for_the_next(halves: tuple[str, str]) -> None:
+def test_a_sentence_louder_than_the_level_is_bent_not_clipped_and_raises_the_level(halves: tuple[str, str]) -> None:
     voice = ChunkedVoice(*(lean_session(half, 2, False) for half in halves))
-    voice.level = 0.05  # far below any sentence's peak: this one is clipped
+    voice.level = 0.4  # below "Stop."'s peak (0.45-0.49)
     from ovos_tts_plugin_piper.piper import PiperConfig
 
     with open(f"{joe()}.json", encoding="utf-8") as config:
         piper_voice: Any = type("Voice", (), {"config": PiperConfig.from_dict(json.load(config))})()
-    clipped = np.frombuffer(voice.ids_to_raw(piper_voice, ids_of("Stop.")), "<i2")
-    assert np.abs(clipped.astype(np.int32)).max() == 32767 and voice.level > 0.2
+    loud = np.abs(np.frombuffer(voice.ids_to_raw(piper_voice, ids_of("Stop.")), "<i2").astype(np.int32))
+    assert KNEE * 32767 < loud.max() < 32767 and voice.level > 0.4  # bent towards full scale, never clipped
     level = voice.level
-    after = np.frombuffer(voice.ids_to_raw(piper_voice, ids_of("Stop.")), "<i2")
-    assert np.abs(after.astype(np.int32)).max() < 32767 * piper_stream.HEADROOM * 1.5  # heard at the new level
-    assert voice.level >= level
+    after = np.abs(np.frombuffer(voice.ids_to_raw(piper_voice, ids_of("Stop.")), "<i2").astype(np.int32))
+    assert after.max() < loud.max() and voice.level >= level  # heard at the new level
+
+
+def test_soft_limit_is_linear_to_the_knee_and_never_passes_full_scale() -> None:
+    audio = np.linspace(-3, 3, 6001, dtype=np.float32)
+    bent = soft_limit(audio)
+    inside = np.abs(audio) <= KNEE
+    assert np.array_equal(bent[inside], audio[inside])
+    assert np.abs(bent).max() <= 1.0 and np.all(np.diff(bent) >= 0)  # monotonic: no folding back
 
 
 async def test_the_first_piece_reaches_the_client_before_the_sentence_is_made(speech: LoadedSpeech) -> None:

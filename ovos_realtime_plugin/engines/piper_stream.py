@@ -8,9 +8,9 @@ after the encoder and a fraction of the vocoder; the rest follow in pieces twice
 :data:`MAX_FRAMES`, each ready long before the one before it has been played.
 
 Loudness: piper scales every sentence so that its own peak is full scale, which needs the whole sentence. A voice
-heard in pieces uses one gain instead: full scale at :attr:`ChunkedVoice.level`, which starts at
-:data:`LEVEL_FLOOR` (piper joe's sentences peak at 0.30-0.67) and rises to the loudest sentence heard, so a
-louder voice is clipped once at most.
+heard in pieces uses one gain instead: :attr:`ChunkedVoice.level` is heard at :data:`KNEE` of full scale; it
+starts at :data:`LEVEL_FLOOR` (piper joe's sentences peak at 0.30-0.67) and rises to the loudest sentence heard.
+The part of a louder sentence above the knee is bent softly towards full scale (:func:`soft_limit`), never clipped.
 
 Pieces go to the sink set with :func:`pieces_to` on the calling thread (the TTS engine's one thread); a sink that
 returns ``False`` stops the sentence (its response was cancelled: no more of the vocoder's time is spent on it).
@@ -32,15 +32,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ovos_realtime_plugin.engines.lean_onnx import lean_session
-from ovos_realtime_plugin.engines.piper_split import split_voice
+from ovos_realtime_plugin.engines.piper_split import discard, split_voice
 
 log = logging.getLogger(__name__)
 
 FIRST_FRAMES = 16  # the first piece: 16 x 256 samples, ~0.19 s at 22,050 Hz
 MAX_FRAMES = 256  # the later pieces double in length up to this (~3 s)
 CONTEXT_FRAMES = 16  # latent frames either side of a piece that its audio depends on (12 measured exact)
-LEVEL_FLOOR = 0.7  # the raw peak that is heard at full scale, at least
-HEADROOM = 0.98
+LEVEL_FLOOR = 0.7  # the raw peak heard at KNEE of full scale, at least
+KNEE = 0.9  # up to here the gain is linear; above it (a sentence louder than the level) it bends softly to 1.0
 PieceSink = Callable[[bytes, int], bool]  # (PCM16, rate) -> go on?
 
 _local = threading.local()
@@ -67,6 +67,17 @@ def pieces_to(sink: PieceSink) -> Iterator[Pieces]:
         yield pieces
     finally:
         _local.pieces = previous
+
+
+def soft_limit(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Samples beyond :data:`KNEE` bent towards 1.0 (never past it) instead of clipped."""
+    over = np.abs(audio) > KNEE
+    if not over.any():
+        return audio
+    bent = audio.copy()
+    beyond = np.abs(bent[over]) - KNEE
+    bent[over] = np.sign(bent[over]) * (KNEE + (1 - KNEE) * np.tanh(beyond / (1 - KNEE)))
+    return bent
 
 
 def frame_spans(frames: int) -> list[tuple[int, int]]:
@@ -103,12 +114,12 @@ class ChunkedVoice:
         ids = np.array([phoneme_ids], np.int64)
         latent = self.encoder.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
                                          "scales": np.array(scales, np.float32)})[0]
-        made, gain, peak = [], HEADROOM * 32767 / self.level, 0.0
+        made, gain, peak = [], KNEE / self.level, 0.0
         frames = latent.shape[-1]
         for start, end in frame_spans(frames) if pieces is not None else [(0, frames)]:  # nobody listening: one run
             audio = self.vocode(latent, start, end)
             peak = max(peak, float(np.abs(audio).max(initial=0.0)))
-            made.append(np.clip(audio * gain, -32767, 32767).astype("<i2").tobytes())
+            made.append((soft_limit(audio * gain) * 32767).astype("<i2").tobytes())
             if pieces is not None:
                 pieces.count += 1
                 if not pieces.sink(made[-1], config.sample_rate):
@@ -139,12 +150,24 @@ def chunk_piper(plugin: Any, threads: int) -> int:
         path = getattr(getattr(voice, "session", None), "_model_path", None)
         if not isinstance(path, str):
             continue
-        halves = split_voice(path)
-        if halves is None:
+        chunked = _chunked(path, threads)
+        if chunked is None:
             voice.session = lean_session(path, threads, arena=False)
             continue
-        chunked = ChunkedVoice(*(lean_session(half, threads, arena=False) for half in halves))
         voice.session = chunked.encoder  # the whole graph's session is let go
         voice.synthesize_ids_to_raw = functools.partial(chunked.ids_to_raw, voice)
         cut += 1
     return cut
+
+
+def _chunked(path: str, threads: int) -> ChunkedVoice | None:
+    """The voice at ``path`` in two halves, or ``None`` (not cut, or its halves would not load)."""
+    halves = split_voice(path)
+    if halves is None:
+        return None
+    try:
+        return ChunkedVoice(*(lean_session(half, threads, arena=False) for half in halves))
+    except Exception as exc:  # damaged halves (a cut interrupted by a power loss): cut again at the next start
+        log.warning("the cut piper voice %s did not load (it speaks whole sentences): %s", path, exc)
+        discard(halves)
+        return None

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class PluginSynthesizer:
-    """Speaks one sentence at a time through ``TTS.get_tts`` into a scratch WAV file, read back as PCM16."""
+    """Speaks one sentence at a time through ``TTS.get_tts`` into a scratch WAV file, read back as PCM16 (a cut
+    piper voice also hands its pieces over as it makes them: :meth:`stream`)."""
 
     def __init__(self, plugin: Any, module: str, thread: EngineThread, voices: dict[str, str]) -> None:
         self.plugin = plugin
@@ -31,7 +32,6 @@ class PluginSynthesizer:
         self.voices = voices
         self._thread = thread
         self._dir = tempfile.TemporaryDirectory(prefix="ovos-realtime-tts-")
-        self._wav = os.path.join(self._dir.name, "sentence.wav")
         self._length_scale = getattr(plugin, "length_scale", None)
         self.timeout_s = EngineTimeouts.tts_s
         self._programs: EspeakPrograms | None = None  # the espeak-ng programs this engine's phonemes come from
@@ -59,17 +59,17 @@ class PluginSynthesizer:
         (one piece from a plugin that makes sentences whole); ``on_audio`` returning ``False`` stops the sentence.
         Fails as :meth:`synthesize` does, and with whatever ``on_audio`` raises."""
         loop = asyncio.get_running_loop()
-        pieces: asyncio.Queue[tuple[bytes, int]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[bytes, int]] = asyncio.Queue()
         stop = threading.Event()
 
         def sink(pcm: bytes, rate: int) -> bool:
-            loop.call_soon_threadsafe(pieces.put_nowait, (pcm, rate))
+            loop.call_soon_threadsafe(queue.put_nowait, (pcm, rate))
             return not stop.is_set()
 
         def speak() -> tuple[bytes, int] | None:
-            with pieces_to(sink) as pieces:
+            with pieces_to(sink) as sent:
                 whole = self._synthesize(text, voice, speed, lang)
-            return None if pieces.count else whole
+            return None if sent.count else whole
 
         def hand(pcm: bytes, rate: int) -> None:
             if not stop.is_set() and not on_audio(pcm, rate):
@@ -77,28 +77,37 @@ class PluginSynthesizer:
 
         job = asyncio.ensure_future(self._thread.run(speak, timeout=self.timeout_s))
         job.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen even if we stop early
+        piece: asyncio.Future[tuple[bytes, int]] | None = None
         try:
             while not job.done():
-                piece = asyncio.ensure_future(pieces.get())
+                piece = asyncio.ensure_future(queue.get())
                 await asyncio.wait({piece, job}, return_when=asyncio.FIRST_COMPLETED)
                 if piece.done():
                     hand(*piece.result())
                 else:
                     piece.cancel()  # a piece not taken stays queued
-            while not pieces.empty():  # the thread queued its last pieces before it returned
-                hand(*pieces.get_nowait())
+            while not queue.empty():  # the thread queued its last pieces before it returned
+                hand(*queue.get_nowait())
             whole = job.result()
             if whole is not None:
                 hand(*whole)
         except BaseException:
             stop.set()  # the engine thread makes no more of it
             raise
+        finally:
+            if piece is not None:
+                piece.cancel()  # cancelled mid-sentence: nothing is left waiting on the queue
 
     def _synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
         self._set_speed(speed)
         plugin_voice = self.voices.get(voice or "")  # Realtime voice names mean nothing to a plugin unless mapped
-        self.plugin.get_tts(text, self._wav, lang=lang, voice=plugin_voice)
-        return read_wav(self._wav)
+        handle, wav = tempfile.mkstemp(suffix=".wav", dir=self._dir.name)  # one per call: a call left behind by
+        os.close(handle)  # a timeout may still write its own
+        try:
+            self.plugin.get_tts(text, wav, lang=lang, voice=plugin_voice)
+            return read_wav(wav)
+        finally:
+            os.remove(wav)
 
     def _set_speed(self, speed: float) -> None:
         """Plugins with a phoneme length scale (piper, VITS-like) speak faster with a smaller one."""

@@ -90,8 +90,9 @@ class FittedWhisper:
         if seconds > FULL_S:  # longer than one window: 30 s after 30 s
             pieces = (samples[at:at + FULL_S * RATE] for at in range(0, len(samples), FULL_S * RATE))
             return " ".join(heard for piece in pieces if (heard := self.transcribe(piece, language)))
-        floor = NARROWBAND_MIN_WINDOW_S if narrowband(samples) else MIN_WINDOW_S
-        window = window_s(seconds, self.fitted_max_s, floor)
+        window = window_s(seconds, self.fitted_max_s)
+        if window < FULL_S and narrowband(samples):
+            window = window_s(seconds, self.fitted_max_s, NARROWBAND_MIN_WINDOW_S)
         for tried in (window, window + RETRY_WIDER_S):  # a wider window often ends a loop: cheaper than 30 s
             if tried >= FULL_S:
                 break

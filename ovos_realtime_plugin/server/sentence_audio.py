@@ -8,13 +8,15 @@ from ovos_realtime_plugin.audio.codec import encode_from_pcm16
 from ovos_realtime_plugin.audio.resample import StreamResampler
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.server.failures import to_core
 
 CHUNK_MS = 100  # audio deltas sent to clients are cut to at most this length
 
 
 class SentenceAudio:
     """Resamples and encodes a sentence's pieces into its response's format as they come, and hands them to the
-    core in deltas of at most :data:`CHUNK_MS`; once the response is cancelled, takes no more."""
+    core in deltas of at most :data:`CHUNK_MS`; once the response is cancelled, takes no more. A bug of the core
+    raises :class:`~.failures.CoreBug` (not a TTS failure)."""
 
     def __init__(self, session: RealtimeSession, job: fx.Synthesize, flush: Callable[[], None],
                  cancelled: Callable[[], bool]) -> None:
@@ -45,6 +47,6 @@ class SentenceAudio:
         audio = encode_from_pcm16(pcm16, job.format.type)
         step = job.format.bytes_for_ms(CHUNK_MS)
         for start in range(0, len(audio), step):
-            self.session.on_speech_audio(job.response_id, job.item_id, audio[start:start + step])
+            to_core(self.session.on_speech_audio, job.response_id, job.item_id, audio[start:start + step])
         if audio:
             self.flush()

@@ -18,7 +18,7 @@ from ovos_realtime_plugin.audio.resample import StreamResampler
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.server.failures import describe, report_failure
+from ovos_realtime_plugin.server.failures import CoreBug, describe, report_failure
 from ovos_realtime_plugin.server.sentence_audio import SentenceAudio
 from ovos_realtime_plugin.server.voice_trace import VoiceTrace
 
@@ -186,6 +186,8 @@ class SpeechDriver:
             else:
                 audio.send(*await tts.synthesize(*key))
             audio.finish()
+        except CoreBug:
+            raise  # ours: logged with its traceback by the lane, and the sentence fails
         except Exception as exc:
             self.log.warning("speech synthesis failed: %s", describe(exc))
             report_failure(session, job, exc)
