@@ -246,11 +246,8 @@ def test_soft_limit_is_linear_to_the_knee_and_never_passes_full_scale() -> None:
     assert np.abs(bent).max() <= 1.0 and np.all(np.diff(bent) >= 0)  # monotonic: no folding back
 
 
-async def test_the_first_piece_reaches_the_client_before_the_sentence_is_made(speech: LoadedSpeech) -> None:
-    """Each piece is flushed to the client as it comes: when the engine hands over the second piece, the first
-    one's audio deltas have already been sent."""
-    tts = speech.tts
-    assert isinstance(tts, PluginSynthesizer)
+def one_sentence_response(text: str) -> tuple[RealtimeSession, fx.Synthesize]:
+    """A session whose audio response says ``text``, and the core's ask to synthesize it."""
     session = RealtimeSession(clock=lambda: 1_700_000_000.0)
     session.start()
     for event in ({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"],
@@ -260,14 +257,43 @@ async def test_the_first_piece_reaches_the_client_before_the_sentence_is_made(sp
         session.handle(parse_event(json.dumps(event), "ga"))
     (run,) = [e for e in session.pop_effects() if isinstance(e, fx.RunAssistant)]
     rid = run.request.response_id
-    session.on_assistant_output(rid, TextDelta(LONG, utterance_end=True))
+    session.on_assistant_output(rid, TextDelta(text, utterance_end=True))
     session.on_assistant_end(rid)
     (synthesize,) = [e for e in session.pop_effects() if isinstance(e, fx.Synthesize)]
-    sent: list[str] = []
-    at_each_piece: list[int] = []
+    return session, synthesize
+
+
+async def spoken_by(session: RealtimeSession, synthesize: fx.Synthesize, tts: Any,
+                    sent: list[dict[str, Any]]) -> None:
+    """Run the sentence on a speech driver until the response is done; ``sent`` gets each event as it is
+    flushed to the client."""
+    done = asyncio.Event()
 
     def flush() -> None:
-        sent.extend(event["type"] for event in session.pop_events())
+        sent.extend(session.pop_events())
+        done.set()
+
+    driver = SpeechDriver(session, SpeechEngines(tts=tts), flush, logging.LoggerAdapter(logging.getLogger("test")))
+    try:
+        driver.execute(synthesize)
+        while not any(event["type"] == "response.done" for event in sent):
+            done.clear()
+            await asyncio.wait_for(done.wait(), 30)
+    finally:
+        driver.close()
+
+
+async def test_the_first_piece_reaches_the_client_before_the_sentence_is_made(speech: LoadedSpeech) -> None:
+    """Each piece is flushed to the client as it comes: when the engine hands over the second piece, the first
+    one's audio deltas have already been sent."""
+    tts = speech.tts
+    assert isinstance(tts, PluginSynthesizer)
+    session, synthesize = one_sentence_response(LONG)
+    sent: list[dict[str, Any]] = []
+    at_each_piece: list[int] = []
+
+    def deltas() -> int:
+        return [event["type"] for event in sent].count("response.output_audio.delta")
 
     class Watched:
         async def synthesize(self, *args: Any) -> tuple[bytes, int]:
@@ -275,23 +301,33 @@ async def test_the_first_piece_reaches_the_client_before_the_sentence_is_made(sp
 
         async def stream(self, text: str, voice: str | None, speed: float, lang: str, on_audio: Any) -> None:
             def watched(pcm: bytes, rate: int) -> bool:
-                at_each_piece.append(sent.count("response.output_audio.delta"))
+                at_each_piece.append(deltas())
                 return bool(on_audio(pcm, rate))
 
             await tts.stream(text, voice, speed, lang, watched)
 
-    done = asyncio.Event()
-    driver = SpeechDriver(session, SpeechEngines(tts=Watched()), lambda: (flush(), done.set()),
-                          logging.LoggerAdapter(logging.getLogger("test.speech")))
-    try:
-        driver.execute(synthesize)
-        while "response.done" not in sent:
-            done.clear()
-            await asyncio.wait_for(done.wait(), 30)
-    finally:
-        driver.close()
+    await spoken_by(session, synthesize, Watched(), sent)
     assert len(at_each_piece) >= 2 and at_each_piece[0] == 0 and at_each_piece[1] > 0
-    assert sent.count("response.output_audio.delta") > at_each_piece[1]
+    assert deltas() > at_each_piece[1]
+
+
+async def test_a_core_bug_on_a_piece_is_logged_as_ours_and_fails_that_sentence(
+        speech: LoadedSpeech, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    session, synthesize = one_sentence_response(LONG)
+
+    def breaks(*args: Any) -> None:
+        raise RuntimeError("the core broke on audio")
+
+    monkeypatch.setattr(session, "on_speech_audio", breaks)
+    sent: list[dict[str, Any]] = []
+    with caplog.at_level(logging.WARNING):
+        await spoken_by(session, synthesize, speech.tts, sent)
+    [record] = [r for r in caplog.records if "speech work failed" in r.getMessage()]
+    assert record.levelno == logging.ERROR and record.exc_info is not None  # with its traceback
+    assert "speech synthesis failed" not in caplog.text  # not taken for the engine's failure
+    error = first(sent, "error")["error"]
+    assert error["code"] == "speech_synthesis_failed" and "RuntimeError" in error["message"]
+    assert first(sent, "response.done")["response"]["status"] == "completed"
 
 
 async def test_a_voice_that_hangs_mid_sentence_fails_that_sentence_and_the_next_response_is_spoken(
