@@ -32,6 +32,13 @@ def sounds_alike(said: str, heard: str) -> bool:
     return SequenceMatcher(None, " ".join(words(said)), " ".join(words(heard))).ratio() >= 0.45
 
 
+async def heard_from_piper(speech: LoadedSpeech, text: str) -> str:
+    """What Whisper tiny.en hears when the local piper voice says ``text``: the reference for times it mishears
+    as piper says them ("ten oh eight": "and no eight.", "and no A.", "NOA", in any window)."""
+    assert speech.stt is not None and speech.tts is not None
+    return await speech.stt.transcribe(*await speech.tts.synthesize(text, None, 1.0, "en-US"), "en-US")
+
+
 def clock_numbers(text: str) -> set[int]:
     """The hour and minute numbers in a spoken or transcribed time: "eleven fifty five", "11:55", "1155" and
     Whisper's occasional "... in 55." all give {11, 55} or part of it; "quarter to four" gives {3, 45}."""
@@ -84,4 +91,5 @@ async def test_a_spoken_question_is_answered_aloud_by_the_date_time_skill(spoken
     assert TIME_LIKE.search(said), said
     assert speech.stt is not None
     heard = await speech.stt.transcribe(output_audio(events), 24000, "en-US")
-    assert clock_numbers(said) & clock_numbers(heard) - {0} or sounds_alike(said, heard), (said, heard)
+    assert clock_numbers(said) & clock_numbers(heard) - {0} or sounds_alike(said, heard) or \
+        sounds_alike(await heard_from_piper(speech, said), heard), (said, heard)
