@@ -8,16 +8,22 @@ real TTS plugin fail.
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from ovos_realtime_plugin.audio.resample import resample
+from ovos_realtime_plugin.core import effects as fx
+from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.engines.choice import speech_choices
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines, shipped_config
 from ovos_realtime_plugin.engines.tts import read_wav
+from ovos_realtime_plugin.protocol.parse import parse_event
+from ovos_realtime_plugin.protocol.session import RealtimeSession
 from tests.fixtures_server import Running, start_server
+from tests.sdk_helpers import user_text
 
 BROKEN_VOICE = "broken"
 
@@ -51,7 +57,25 @@ def voiced_ms(pcm16: bytes, rate: int = 24000, level: int = 500) -> tuple[int, i
     return int(loud[0]) * 1000 // rate, int(loud[-1]) * 1000 // rate
 
 
-__all__ = ["BROKEN_VOICE", "read_wav", "spoken", "silence", "duration_ms", "voiced_ms"]
+def one_sentence_response(said: str, asked: str = "say something") -> tuple[RealtimeSession, fx.Synthesize]:
+    """A sans-I/O session (no turn detection, audio out) whose response to ``asked`` says ``said`` in one
+    sentence, and the core's ask to synthesize it: what a speech driver test carries out."""
+    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
+    session.start()
+    for event in ({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"],
+                                                         "audio": {"input": {"turn_detection": None}}}},
+                  {"type": "conversation.item.create", "item": user_text(asked)},
+                  {"type": "response.create"}):
+        session.handle(parse_event(json.dumps(event), "ga"))
+    (run,) = [e for e in session.pop_effects() if isinstance(e, fx.RunAssistant)]
+    rid = run.request.response_id
+    session.on_assistant_output(rid, TextDelta(said, utterance_end=True))
+    session.on_assistant_end(rid)
+    (synthesize,) = [e for e in session.pop_effects() if isinstance(e, fx.Synthesize)]
+    return session, synthesize
+
+
+__all__ = ["BROKEN_VOICE", "read_wav", "spoken", "silence", "duration_ms", "voiced_ms", "one_sentence_response"]
 
 
 @pytest.fixture(scope="session")

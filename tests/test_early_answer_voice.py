@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,18 +20,14 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings, assistant_factory
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.session import ovos_session_id
-from ovos_realtime_plugin.core import effects as fx
-from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
-from ovos_realtime_plugin.protocol.parse import parse_event
-from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer
 from tests.fixtures_ovos import TIME_LIKE, OvosStack, drain, next_of_type, observe
 from tests.fixtures_server import API_KEY, Served
-from tests.fixtures_speech import silence, spoken
-from tests.sdk_helpers import collect, types, user_text
+from tests.fixtures_speech import one_sentence_response, silence, spoken
+from tests.sdk_helpers import collect, types
 from tests.voice_helpers import first, output_audio, stream_audio
 
 BYTES_PER_MS = 48  # PCM16 at 24 kHz
@@ -108,18 +103,7 @@ class BreaksFirst:
 async def test_speech_that_failed_to_be_prepared_is_synthesized_by_its_response(speech: LoadedSpeech) -> None:
     """Preparing is optional work: its failure fails nothing, and the response's own synthesis goes ahead."""
     assert speech.engines.tts is not None
-    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
-    session.start()
-    for event in ({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"],
-                                                         "audio": {"input": {"turn_detection": None}}}},
-                  {"type": "conversation.item.create", "item": user_text("what time is it")},
-                  {"type": "response.create"}):
-        session.handle(parse_event(json.dumps(event), "ga"))
-    (run,) = [e for e in session.pop_effects() if isinstance(e, fx.RunAssistant)]
-    rid = run.request.response_id
-    session.on_assistant_output(rid, TextDelta("It's ten past two.", utterance_end=True))
-    session.on_assistant_end(rid)
-    (synthesize,) = [e for e in session.pop_effects() if isinstance(e, fx.Synthesize)]
+    session, synthesize = one_sentence_response("It's ten past two.", asked="what time is it")
     tts = BreaksFirst(speech.engines.tts)
     flushed = asyncio.Event()
     driver = SpeechDriver(session, SpeechEngines(tts=tts), flushed.set,

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from ovos_realtime_plugin.core import effects as fx
-from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.engines import piper_stream
 from ovos_realtime_plugin.engines.lean_onnx import lean_session
 from ovos_realtime_plugin.engines.piper_split import split_voice
@@ -33,11 +32,10 @@ from ovos_realtime_plugin.engines.piper_stream import (
 )
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
-from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from tests.fixtures_server import start_server
-from tests.sdk_helpers import user_text
+from tests.fixtures_speech import one_sentence_response
 from tests.test_speech_failures import two_responses
 from tests.voice_helpers import first, output_audio, words
 
@@ -244,23 +242,6 @@ def test_soft_limit_is_linear_to_the_knee_and_never_passes_full_scale() -> None:
     inside = np.abs(audio) <= KNEE
     assert np.array_equal(bent[inside], audio[inside])
     assert np.abs(bent).max() <= 1.0 and np.all(np.diff(bent) >= 0)  # monotonic: no folding back
-
-
-def one_sentence_response(text: str) -> tuple[RealtimeSession, fx.Synthesize]:
-    """A session whose audio response says ``text``, and the core's ask to synthesize it."""
-    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
-    session.start()
-    for event in ({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"],
-                                                         "audio": {"input": {"turn_detection": None}}}},
-                  {"type": "conversation.item.create", "item": user_text("say something long")},
-                  {"type": "response.create"}):
-        session.handle(parse_event(json.dumps(event), "ga"))
-    (run,) = [e for e in session.pop_effects() if isinstance(e, fx.RunAssistant)]
-    rid = run.request.response_id
-    session.on_assistant_output(rid, TextDelta(text, utterance_end=True))
-    session.on_assistant_end(rid)
-    (synthesize,) = [e for e in session.pop_effects() if isinstance(e, fx.Synthesize)]
-    return session, synthesize
 
 
 async def spoken_by(session: RealtimeSession, synthesize: fx.Synthesize, tts: Any,

@@ -85,12 +85,14 @@ if TYPE_CHECKING:
     from ovos_realtime_plugin.core.session import RealtimeSession
 
 logger = logging.getLogger(__name__)
+
+
 def last_user_message(items: Sequence[Item]) -> Item | None:
+    """The last user message (typed or transcribed), or ``None``."""
     for item in reversed(items):
         if item.type == "message" and item.role == "user":
             return item
     return None
-
 
 
 class OvosAssistant:

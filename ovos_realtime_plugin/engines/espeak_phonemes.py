@@ -6,10 +6,10 @@ argument, the same program reads stdin a line at a time, answers each line at on
 line) and waits for the next: ~2 ms a clause. Each clause is written as its line(s) followed by a marker line
 whose phonemes were learnt when the program started (two markers, taken in turn: reading the other one, or
 anything after it, means the answers are out of step, and the program is replaced); what comes before the
-marker's phonemes is the clause's,
-exactly what the one-shot program prints (tests compare the two on many texts). Two kinds of clause go to the
-one-shot program: one holding a marker word, and one whose last line has no letter or digit (the one-shot
-program reads a lone "!" at the very end of its input aloud, "exclamation"; followed by a newline it does not).
+marker's phonemes is the clause's, exactly what the one-shot program prints (tests compare the two on many
+texts). Two kinds of clause go to the one-shot program: one holding a marker word, and one whose last line has no
+letter or digit (the one-shot program reads a lone "!" at the very end of its input aloud, "exclamation";
+followed by a newline it does not).
 
 It stays a separate process. espeak-ng has had memory-safety bugs (one crashed inside ``espeak_Synth`` when we
 tried the library in-process): a crash here fails only the clause being phonemized, with the plugin's own

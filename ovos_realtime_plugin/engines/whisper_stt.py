@@ -45,11 +45,11 @@ NO_SPEECH = 0.6  # faster-whisper's: above this (with a low log-probability) the
 TOKENS_PER_S = 10  # bound on the decoding loop (speech runs at ~3-4 tokens a second)
 
 
-def window_s(seconds: float, fitted_max_s: float, floor: int = MIN_WINDOW_S) -> int:
+def window_s(seconds: float, fitted_max_s: float) -> int:
     """The window an utterance of ``seconds`` is heard in."""
     if seconds > fitted_max_s:
         return FULL_S
-    return min(FULL_S, max(floor, math.ceil(seconds * 1.5 + 2)))
+    return min(FULL_S, max(MIN_WINDOW_S, math.ceil(seconds * 1.5 + 2)))
 
 
 def narrowband(samples: npt.NDArray[np.float32]) -> bool:
@@ -92,7 +92,7 @@ class FittedWhisper:
             return " ".join(heard for piece in pieces if (heard := self.transcribe(piece, language)))
         window = window_s(seconds, self.fitted_max_s)
         if window < FULL_S and narrowband(samples):
-            window = window_s(seconds, self.fitted_max_s, NARROWBAND_MIN_WINDOW_S)
+            window = max(window, NARROWBAND_MIN_WINDOW_S)
         for tried in (window, window + RETRY_WIDER_S):  # a wider window often ends a loop: cheaper than 30 s
             if tried >= FULL_S:
                 break
