@@ -1,10 +1,20 @@
-"""What keeps a spoken answer fast, checked step by step on the core (no engines, no timing):
-an OVOS ``speak`` goes to TTS the moment it arrives, and stale early transcripts never hold up the final one."""
+"""What keeps a spoken answer fast, checked step by step (no timing): an OVOS ``speak`` goes to TTS the moment it
+arrives, stale early transcripts never hold up the final one, ``semantic_vad`` transcribes at the first quiet frame,
+and the VAD hears all of a chunk the moment it arrives."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
+import logging
+
 from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.core.effects import RunAssistant
+from ovos_realtime_plugin.protocol.parse import parse_event
+from ovos_realtime_plugin.protocol.session import RealtimeSession
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+from tests.fixtures_speech import silence, spoken
 from tests.sdk_helpers import types
 from tests.test_core_sequences import AUDIO_DONE, Core, pcm_ms, speak, synthesized
 from tests.test_core_transcripts import FRAME_MS, VoiceCore, transcribes
@@ -65,3 +75,55 @@ def test_speech_that_goes_on_after_a_pause_still_drops_its_early_transcript() ->
     (early,) = transcribes(effects)
     core.hear((2, 0.9))
     assert not core.session.transcript_wanted(early.item_id, early.attempt)
+
+
+# -- when the pause is heard ----------------------------------------------------------------------
+
+def test_semantic_vad_transcribes_at_the_first_quiet_frame_server_vad_at_the_second() -> None:
+    """semantic_vad's turn ends on its early transcript, so it starts one frame sooner; server_vad has a silence
+    window to wait anyway and keeps gaps between words from starting attempts."""
+    semantic = VoiceCore({"type": "semantic_vad", "eagerness": "auto"})
+    server = VoiceCore()
+    for core in (semantic, server):
+        core.hear((5, 0.0), (20, 0.9))
+    assert len(transcribes(semantic.hear((1, 0.1))[1])) == 1
+    assert transcribes(server.hear((1, 0.1))[1]) == []
+    assert len(transcribes(server.hear((1, 0.1))[1])) == 1
+
+
+class HeardAudio:
+    """A speech detector that says silence and keeps the size of each piece of 16 kHz audio it is given."""
+
+    def __init__(self) -> None:
+        self.sizes: asyncio.Queue[int] = asyncio.Queue()
+
+    async def probabilities(self, pcm16_16k: bytes) -> list[float]:
+        self.sizes.put_nowait(len(pcm16_16k))
+        return []
+
+    def reset(self) -> None:
+        pass
+
+
+async def test_the_vad_is_given_all_of_each_chunk_the_moment_it_arrives() -> None:
+    """A resampler's filter holds the end of each chunk back until the next one (soxr HQ: 8-35 ms from 24 to
+    16 kHz), and a pause heard there would count a chunk late. The VAD's resampler holds back one sample."""
+    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
+    session.start()
+    detector = HeardAudio()
+    driver = SpeechDriver(session, SpeechEngines(new_vad=lambda: detector), lambda: None,
+                          logging.LoggerAdapter(logging.getLogger("test.speech")))
+    session.handle(parse_event(json.dumps({"type": "session.update", "session": {"type": "realtime", "audio": {
+        "input": {"turn_detection": {"type": "server_vad", "create_response": False}}}}}), "ga"))
+    audio = silence(40) + spoken("what time is it")
+    given = 0
+    try:
+        for n, start in enumerate(range(0, len(audio) - 4800, 4800)):  # 100 ms appends at 24 kHz
+            chunk = base64.b64encode(audio[start:start + 4800]).decode()
+            session.handle(parse_event(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}), "ga"))
+            for effect in session.pop_effects():
+                driver.execute(effect)
+            given += await asyncio.wait_for(detector.sizes.get(), 30)
+            assert (n + 1) * 3200 - given <= 2, f"after {n + 1} appends"  # 3,200 bytes: 100 ms at 16 kHz
+    finally:
+        driver.close()

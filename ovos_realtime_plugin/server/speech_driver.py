@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, whole_samples
-from ovos_realtime_plugin.audio.resample import StreamResampler
+from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.session import RealtimeSession
@@ -239,7 +239,7 @@ class SpeechDriver:
         if self._vad is None:
             self._vad = self.engines.new_vad()
         if self._vad_resampler is None or self._vad_resampler.from_rate != job.format.rate:
-            self._vad_resampler = StreamResampler(job.format.rate, VAD_RATE)
+            self._vad_resampler = StreamResampler(job.format.rate, VAD_RATE, QUICK)
         if self._vad_start_ms is None:
             self._vad_start_ms = job.offset_ms
         pcm = self._vad_resampler.process(decode_to_pcm16(job.audio, job.format.type))
