@@ -124,3 +124,14 @@ def test_features_match_faster_whispers_extractor() -> None:
     ours, theirs = log_mel(padded), FeatureExtractor(feature_size=80)(padded)
     assert ours.shape == (80, 1000)
     assert float(np.abs(ours - theirs[:, :1000]).max()) < 0.02
+
+
+@pytest.mark.parametrize("tail", [0, 1, 199, 200, 201, 399, 400, 401, 555, 8 * 16000])
+def test_features_of_the_audio_and_the_silence_after_it_are_those_of_the_whole_window(tail: int) -> None:
+    """The STFT runs only where the audio reaches; the silence after it is the whole window's to the last bit."""
+    pcm = np.frombuffer(spoken("what time is it", rate=16000), "<i2").astype(np.float32) / 32768
+    window = np.zeros(len(pcm) + tail, np.float32)
+    window[:len(pcm)] = pcm
+    whole, fitted = log_mel(window), log_mel(pcm, 80, len(window))
+    assert fitted.shape == whole.shape == (80, len(window) // 160)
+    assert float(np.abs(fitted - whole).max()) < 1e-6

@@ -21,13 +21,21 @@ HOP = 160
 Floats = npt.NDArray[np.float32]
 
 
-def log_mel(samples: Floats, n_mels: int = 80) -> Floats:
-    """``(n_mels, len(samples) // HOP)`` features of ``samples`` (mono float32 at 16 kHz)."""
-    padded = np.pad(samples.astype(np.float32), N_FFT // 2, mode="reflect")
+def log_mel(samples: Floats, n_mels: int = 80, length: int | None = None) -> Floats:
+    """``(n_mels, length // HOP)`` features of ``samples`` (mono float32 at 16 kHz) followed by silence up to
+    ``length`` samples (default: none). The STFT runs only where the audio reaches: past it the power is 0, as a
+    whole window's STFT of the silence would give (a command's 8 s window: ~1.5 ms instead of ~5)."""
+    total = max(len(samples), length or 0)
+    head = np.zeros(min(total, len(samples) + N_FFT), np.float32)  # ends in N_FFT of silence unless it is all
+    head[:len(samples)] = samples
+    padded = np.pad(head, N_FFT // 2, mode="reflect")
     count = 1 + (len(padded) - N_FFT) // HOP
     frames = np.lib.stride_tricks.as_strided(padded, (count, N_FFT), (padded.strides[0] * HOP, padded.strides[0]))
     power = np.abs(np.fft.rfft(frames * _window(), axis=1)) ** 2
-    mel = _filters(n_mels) @ power[:-1].T
+    columns = total // HOP  # the last frame is dropped
+    heard = min(count, columns)
+    mel = np.zeros((n_mels, columns), np.result_type(_filters(n_mels), power))
+    mel[:, :heard] = _filters(n_mels) @ power[:heard].T
     spec = np.log10(np.maximum(mel, 1e-10))
     spec = np.maximum(spec, spec.max() - 8.0)
     features: Floats = ((spec + 4.0) / 4.0).astype(np.float32)

@@ -107,9 +107,7 @@ class FittedWhisper:
         and whether the decoder ended it (``False``: it ran on to the length bound, repeating itself)."""
         import ctranslate2
 
-        padded = np.zeros(window * RATE, np.float32)
-        padded[:len(samples)] = samples
-        features = log_mel(padded, self.n_mels)
+        features = log_mel(samples, self.n_mels, window * RATE)
         encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
         prompt = self._prompt(language)
         budget = int(10 + TOKENS_PER_S * len(samples) / RATE)
