@@ -190,6 +190,37 @@ def test_a_new_silence_window_applies_at_once() -> None:
     assert "input_audio_buffer.speech_stopped" not in types(events)
 
 
+def update_turn_detection(core: VoiceCore, turn_detection: dict[str, Any]) -> None:
+    core.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+        "turn_detection": turn_detection}}}})
+    core.take()
+
+
+def test_words_read_by_semantic_vad_do_not_end_a_pause_that_server_vad_now_times() -> None:
+    core = VoiceCore({"type": "semantic_vad", "eagerness": "low"})
+    _, effects = core.hear((5, 0.0), (20, 0.9), (1, 0.1))
+    (early,) = transcribes(effects)
+    core.session.on_transcript(early.item_id, "What time is it?", 0.7, attempt=early.attempt)  # 32 ms of quiet
+    assert core.take() == []
+    update_turn_detection(core, {"type": "server_vad", "silence_duration_ms": 500})
+    events, _ = core.hear((10, 0.1))  # 352 ms of quiet: enough after finished words, not for server_vad
+    assert "input_audio_buffer.speech_stopped" not in types(events)
+    events, _ = core.hear((5, 0.1))
+    assert types(events)[0] == "input_audio_buffer.speech_stopped"
+
+
+def test_words_read_unfinished_keep_the_longer_window_through_a_new_eagerness() -> None:
+    core = VoiceCore({"type": "semantic_vad", "eagerness": "high"})
+    _, effects = core.hear((5, 0.0), (20, 0.9), (1, 0.1))
+    (early,) = transcribes(effects)
+    core.session.on_transcript(early.item_id, "Turn on the", 0.7, attempt=early.attempt)
+    update_turn_detection(core, {"type": "semantic_vad", "eagerness": "medium"})  # 600 ms, twice for these words
+    events, _ = core.hear((25, 0.1))  # 832 ms of pause
+    assert "input_audio_buffer.speech_stopped" not in types(events)
+    events, _ = core.hear((13, 0.1))  # 1,248 ms
+    assert types(events)[0] == "input_audio_buffer.speech_stopped"
+
+
 def test_server_vad_ignores_what_the_words_say() -> None:
     core = VoiceCore()
     _, effects = core.hear((5, 0.0), (20, 0.9), (2, 0.1))

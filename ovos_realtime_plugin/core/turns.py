@@ -57,12 +57,21 @@ TurnEvent = SpeechStarted | SilenceStarted | SpeechResumed | SpeechStopped
 
 
 class TurnDetector:
+    semantic: bool
+    silence_ms: int
+    _window: int  # how long this pause must last to end the turn
+
     def __init__(self, config: ServerVad | SemanticVad) -> None:
         self.configure(config)
         self.reset()
 
     def configure(self, config: ServerVad | SemanticVad) -> None:
-        self.semantic = isinstance(config, SemanticVad)
+        """New settings; a pause under way keeps what its words said only while the type stays semantic_vad
+        (their unfinished reading lengthens the new window too; server_vad heeds no words)."""
+        semantic = isinstance(config, SemanticVad)
+        words_heard = semantic and getattr(self, "semantic", False)
+        unfinished = words_heard and self._window > self.silence_ms
+        self.semantic = semantic
         if isinstance(config, ServerVad):
             self.threshold = config.threshold
             self.prefix_ms = config.prefix_padding_ms
@@ -72,7 +81,9 @@ class TurnDetector:
             self.prefix_ms = 300
             self.silence_ms = EAGERNESS_SILENCE_MS[config.eagerness]
         self.early_pause_ms = SEMANTIC_EARLY_PAUSE_MS if self.semantic else EARLY_PAUSE_MS
-        self._window = self.silence_ms
+        self._window = self.silence_ms * (UNFINISHED_FACTOR if unfinished else 1)
+        if not words_heard:
+            self._finished = False
 
     def reset(self) -> None:
         self.speaking = False
