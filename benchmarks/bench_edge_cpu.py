@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from benchmarks.bench_g711 import speech_like
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16, whole_samples
-from ovos_realtime_plugin.audio.resample import StreamResampler, resample
+from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler, resample
 from ovos_realtime_plugin.server.sentence_audio import CHUNK_MS
 from ovos_realtime_plugin.server.speech_driver import split_long_audio
 
@@ -51,10 +51,10 @@ def report(name: str, work_ms: float, baseline_ms: float) -> None:
 def main(repeats: int) -> None:
     chunk_24k = speech_like(CHUNK_MS / 1000, 24000)
     chunk_ulaw = encode_from_pcm16(speech_like(CHUNK_MS / 1000, 8000), "audio/pcmu")
-    vad = StreamResampler(24000, 16000)
+    vad = StreamResampler(24000, 16000, QUICK)
     report("append 100 ms PCM 24k: VAD resample to 16k", median_ms(lambda: vad.process(chunk_24k), repeats),
            median_ms(lambda: as_events(chunk_24k, len(chunk_24k)), repeats))
-    vad8 = StreamResampler(8000, 16000)
+    vad8 = StreamResampler(8000, 16000, QUICK)
     report("append 100 ms G.711: decode + VAD resample",
            median_ms(lambda: vad8.process(decode_to_pcm16(chunk_ulaw, "audio/pcmu")), repeats),
            median_ms(lambda: as_events(chunk_ulaw, len(chunk_ulaw)), repeats))

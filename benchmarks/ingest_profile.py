@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16
-from ovos_realtime_plugin.audio.resample import StreamResampler
+from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler
 from ovos_realtime_plugin.engines.lean_onnx import share_onnx_session
 from ovos_realtime_plugin.engines.silero_vad import SileroV6
 from ovos_realtime_plugin.engines.vad import FRAME_BYTES, frame_probability
@@ -37,7 +37,7 @@ def main() -> None:
     frames_json = [json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(c).decode()})
                    for c in chunks]
     events = [parse_event(f, "ga") for f in frames_json]
-    pcm16k = StreamResampler(24000, 16000).process(audio)
+    pcm16k = StreamResampler(24000, 16000, QUICK).process(audio)
     vad_frames = [pcm16k[i:i + FRAME_BYTES] for i in range(0, len(pcm16k) - FRAME_BYTES + 1, FRAME_BYTES)]
     vad_chunks = [pcm16k[i:i + 3200] for i in range(0, len(pcm16k), 3200)]  # as 100 ms appends bring it
     vad_seconds = [pcm16k[i:i + 32000] for i in range(0, len(pcm16k), 32000)]
@@ -55,7 +55,7 @@ def main() -> None:
             session.pop_effects()
 
     def resampling() -> None:
-        resampler = StreamResampler(24000, 16000)
+        resampler = StreamResampler(24000, 16000, QUICK)
         for chunk in chunks:
             resampler.process(decode_to_pcm16(chunk, "audio/pcm"))
 

@@ -4,8 +4,9 @@ Every bus message reaches ovos-bus-client through websocket-client, which checks
 handing it over: byte by byte in Python unless the ``wsaccel`` package is installed, ~0.46 ms per 1 KB message
 here. A spoken turn's ~25 bus messages cost the skills service and this server ~10 ms of a core each, while the
 answer's speech is being made. :func:`fast_utf8_check` puts Python's UTF-8 decoder (C, ~1 us per 1 KB) in its
-place: it accepts the same bytes, and refuses a message that ends inside a character, which the byte-by-byte check
-let through to fail when the message is decoded.
+place: it accepts the same complete messages. It refuses a message that ends inside a character, which the
+byte-by-byte check let through to fail when it was decoded (the connection is dropped either way), and the close
+frame of a peer whose reason ends inside a character (it was taken, the reason shown with a replacement character).
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def test_features_match_faster_whispers_extractor() -> None:
     assert float(np.abs(ours - theirs[:, :1000]).max()) < 0.02
 
 
-@pytest.mark.parametrize("tail", [0, 1, 199, 200, 201, 399, 400, 401, 555, 8 * 16000])
+@pytest.mark.parametrize("tail", [0, 1, 199, 200, 201, 399, 400, 401, 555, 1000, 8 * 16000])
 def test_features_of_the_audio_and_the_silence_after_it_are_those_of_the_whole_window(tail: int) -> None:
     """The STFT runs only where the audio reaches; the silence after it is the whole window's to the last bit."""
     pcm = np.frombuffer(spoken("what time is it", rate=16000), "<i2").astype(np.float32) / 32768
@@ -135,3 +135,10 @@ def test_features_of_the_audio_and_the_silence_after_it_are_those_of_the_whole_w
     whole, fitted = log_mel(window), log_mel(pcm, 80, len(window))
     assert fitted.shape == whole.shape == (80, len(window) // 160)
     assert float(np.abs(fitted - whole).max()) < 1e-6
+
+
+def test_features_of_a_few_samples_in_a_window_are_those_of_the_whole_window() -> None:
+    pcm = np.frombuffer(spoken("hi", rate=16000), "<i2").astype(np.float32)[2000:2100] / 32768  # 100 samples
+    window = np.zeros(8 * 16000, np.float32)
+    window[:len(pcm)] = pcm
+    assert float(np.abs(log_mel(pcm, 80, len(window)) - log_mel(window)).max()) < 1e-6

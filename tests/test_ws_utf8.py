@@ -29,6 +29,12 @@ def test_the_decoder_gives_websocket_client_s_verdict(data: bytes) -> None:
     assert valid_utf8(bytearray(data)) == valid_utf8(data)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()), max_size=24))
+def test_text_gets_websocket_client_s_verdict_lone_surrogates_included(text: str) -> None:
+    assert valid_utf8(text) == _utils.validate_utf8(text)
+
+
 def test_a_message_that_stops_inside_a_character_is_refused() -> None:
     assert not valid_utf8("caf\u00e9".encode()[:-1])
     assert valid_utf8("caf\u00e9")

@@ -22,9 +22,9 @@ Floats = npt.NDArray[np.float32]
 
 
 def log_mel(samples: Floats, n_mels: int = 80, length: int | None = None) -> Floats:
-    """``(n_mels, length // HOP)`` features of ``samples`` (mono float32 at 16 kHz) followed by silence up to
-    ``length`` samples (default: none). The STFT runs only where the audio reaches: past it the power is 0, as a
-    whole window's STFT of the silence would give (a command's 8 s window: ~1.5 ms instead of ~5)."""
+    """``(n_mels, max(len(samples), length) // HOP)`` features of ``samples`` (mono float32 at 16 kHz) followed by
+    silence up to ``length`` samples (default: none). The STFT runs only where the audio reaches: past it the power
+    is 0, as a whole window's STFT of the silence would give (a command's 8 s window: 1.8 ms instead of 4.8)."""
     total = max(len(samples), length or 0)
     head = np.zeros(min(total, len(samples) + N_FFT), np.float32)  # ends in N_FFT of silence unless it is all
     head[:len(samples)] = samples
