@@ -60,7 +60,10 @@ async def test_a_spoken_turn_is_detected_transcribed_and_answered_aloud(voice_se
 
 
 async def test_g711_ulaw_at_8khz_in_and_out(voice_server: Running, speech: LoadedSpeech) -> None:
-    pcmu = encode_from_pcm16(silence(500, 8000) + spoken("hello world", 8000) + silence(1000, 8000), "audio/pcmu")
+    # "hello world" on the line is heard right in 4 of 12 cuts of it (VAD boundaries, turn end or early transcript:
+    # "The Long World"); "turn on the kitchen lights" in 12 of 12
+    pcmu = encode_from_pcm16(silence(500, 8000) + spoken("turn on the kitchen lights", 8000) + silence(1000, 8000),
+                             "audio/pcmu")
     session = {**VOICE_SESSION, "audio": {"input": {"format": {"type": "audio/pcmu"},
                                                     "transcription": {"model": "whisper-1"}},
                                           "output": {"format": {"type": "audio/pcmu"}}}}
@@ -71,10 +74,10 @@ async def test_g711_ulaw_at_8khz_in_and_out(voice_server: Running, speech: Loade
         await stream_audio(conn, pcmu, 8)
         events = await collect(conn, "response.done")
     assert words(first(events, "conversation.item.input_audio_transcription.completed")["transcript"]) == [
-        "hello", "world"]
+        "turn", "on", "the", "kitchen", "lights"]
     said = first(events, "response.output_audio_transcript.done")["transcript"]
     reply = " ".join(await transcribe(speech, output_audio(events, "audio/pcmu"), 8000))
-    assert "world" in reply.split() and sounds_alike(said, reply), (said, reply)  # as the a-law test
+    assert "kitchen" in reply.split() and sounds_alike(said, reply), (said, reply)  # as the a-law test
 
 
 async def test_speech_during_a_response_cancels_it_and_drops_its_audio(voice_server: Running) -> None:
