@@ -26,7 +26,7 @@ def log_mel(samples: Floats, n_mels: int = 80, length: int | None = None) -> Flo
     silence up to ``length`` samples (default: none). The STFT runs only where the audio reaches: past it the power
     is 0, as a whole window's STFT of the silence would give (a command's 8 s window: 1.8 ms instead of 4.8)."""
     total = max(len(samples), length or 0)
-    head = np.zeros(min(total, len(samples) + N_FFT), np.float32)  # ends in N_FFT of silence unless it is all
+    head = np.zeros(min(total, len(samples) + N_FFT), np.float32)  # ends in N_FFT of silence, or is the whole window
     head[:len(samples)] = samples
     padded = np.pad(head, N_FFT // 2, mode="reflect")
     count = 1 + (len(padded) - N_FFT) // HOP
