@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engine
 from ovos_realtime_plugin.engines.tts import read_wav
 from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
 from tests.fixtures_server import Running, start_server
 from tests.sdk_helpers import user_text
 
@@ -55,6 +58,22 @@ def voiced_ms(pcm16: bytes, rate: int = 24000, level: int = 500) -> tuple[int, i
 
     loud = np.nonzero(np.abs(np.frombuffer(pcm16, "<i2").astype(np.int32)) > level)[0]
     return int(loud[0]) * 1000 // rate, int(loud[-1]) * 1000 // rate
+
+
+class DrivenSession:
+    """A sans-I/O session whose effects a real speech driver carries out, fed client events as its connection
+    would feed them."""
+
+    def __init__(self, engines: SpeechEngines, flush: Callable[[], None] = lambda: None) -> None:
+        self.session = RealtimeSession(clock=lambda: 1_700_000_000.0)
+        self.session.start()
+        self.driver = SpeechDriver(self.session, engines, flush,
+                                   logging.LoggerAdapter(logging.getLogger("test.speech")))
+
+    def send(self, event: dict[str, Any]) -> None:
+        self.session.handle(parse_event(json.dumps(event), "ga"))
+        for effect in self.session.pop_effects():
+            self.driver.execute(effect)
 
 
 def one_sentence_response(said: str, asked: str = "say something") -> tuple[RealtimeSession, fx.Synthesize]:

@@ -27,7 +27,7 @@ from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer
 from tests.fixtures_server import API_KEY, Running, start_server
-from tests.fixtures_speech import silence, spoken
+from tests.fixtures_speech import DrivenSession, silence, spoken
 from tests.sdk_helpers import collect, user_text
 from tests.voice_helpers import first, output_audio, words
 
@@ -148,23 +148,18 @@ class CrashOnce:
 
 
 async def test_a_vad_failure_is_reported_and_detection_goes_on_for_later_audio() -> None:
-    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
-    session.start()
     detector = CrashOnce()
     flushed = asyncio.Queue[None]()
 
     def flush() -> None:  # the driver flushes after each job
         flushed.put_nowait(None)
 
-    driver = SpeechDriver(session, SpeechEngines(new_vad=lambda: detector), flush,
-                          logging.LoggerAdapter(logging.getLogger("test.speech")))
+    driven = DrivenSession(SpeechEngines(new_vad=lambda: detector), flush)
     audio = base64.b64encode(silence(200)).decode()
 
     def append(times: int) -> None:
         for _ in range(times):
-            session.handle(parse_event(json.dumps({"type": "input_audio_buffer.append", "audio": audio}), "ga"))
-            for effect in session.pop_effects():
-                driver.execute(effect)
+            driven.send({"type": "input_audio_buffer.append", "audio": audio})
 
     try:
         append(1)
@@ -172,8 +167,8 @@ async def test_a_vad_failure_is_reported_and_detection_goes_on_for_later_audio()
         append(2)  # queued together behind nothing running: still one job, one model call
         await asyncio.wait_for(flushed.get(), 30)
     finally:
-        driver.close()
-    errors = [e["error"] for e in session.pop_events() if e["type"] == "error"]
+        driven.driver.close()
+    errors = [e["error"] for e in driven.session.pop_events() if e["type"] == "error"]
     assert [(e["type"], e["code"]) for e in errors] == [("server_error", "speech_detection_failed")]
     assert "the VAD model crashed" in errors[0]["message"] and detector.chunks == 2
     assert detector.sizes[1] > 1.5 * detector.sizes[0]  # the two appends' audio in one detection

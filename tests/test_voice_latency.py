@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
-import logging
 
 from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.core.effects import RunAssistant
-from ovos_realtime_plugin.protocol.parse import parse_event
-from ovos_realtime_plugin.protocol.session import RealtimeSession
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
-from tests.fixtures_speech import silence, spoken
+from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from tests.fixtures_speech import DrivenSession, silence, spoken
 from tests.sdk_helpers import types
 from tests.test_core_sequences import AUDIO_DONE, Core, pcm_ms, speak, synthesized
 from tests.test_core_transcripts import FRAME_MS, VoiceCore, transcribes
@@ -108,22 +104,17 @@ class HeardAudio:
 async def test_the_vad_is_given_all_of_each_chunk_the_moment_it_arrives() -> None:
     """A resampler's filter holds the end of each chunk back until the next one (soxr HQ: 8-35 ms from 24 to
     16 kHz), and a pause heard there would count a chunk late. The VAD's resampler holds back one sample."""
-    session = RealtimeSession(clock=lambda: 1_700_000_000.0)
-    session.start()
     detector = HeardAudio()
-    driver = SpeechDriver(session, SpeechEngines(new_vad=lambda: detector), lambda: None,
-                          logging.LoggerAdapter(logging.getLogger("test.speech")))
-    session.handle(parse_event(json.dumps({"type": "session.update", "session": {"type": "realtime", "audio": {
-        "input": {"turn_detection": {"type": "server_vad", "create_response": False}}}}}), "ga"))
+    driven = DrivenSession(SpeechEngines(new_vad=lambda: detector))
+    driven.send({"type": "session.update", "session": {"type": "realtime", "audio": {
+        "input": {"turn_detection": {"type": "server_vad", "create_response": False}}}}})
     audio = silence(40) + spoken("what time is it")
     given = 0
     try:
         for n, start in enumerate(range(0, len(audio) - 4800, 4800)):  # 100 ms appends at 24 kHz
-            chunk = base64.b64encode(audio[start:start + 4800]).decode()
-            session.handle(parse_event(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}), "ga"))
-            for effect in session.pop_effects():
-                driver.execute(effect)
+            driven.send({"type": "input_audio_buffer.append",
+                         "audio": base64.b64encode(audio[start:start + 4800]).decode()})
             given += await asyncio.wait_for(detector.sizes.get(), 30)
             assert (n + 1) * 3200 - given <= 2, f"after {n + 1} appends"  # 3,200 bytes: 100 ms at 16 kHz
     finally:
-        driver.close()
+        driven.driver.close()
