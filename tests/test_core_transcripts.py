@@ -182,18 +182,17 @@ def test_semantic_vad_waits_longer_when_the_words_read_as_unfinished() -> None:
     assert types(events)[0] == "input_audio_buffer.speech_stopped"
 
 
-def test_a_new_silence_window_applies_at_once() -> None:
-    core = VoiceCore()  # 320 ms
-    core.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
-        "turn_detection": {"type": "semantic_vad", "eagerness": "low"}}}}})  # 1200 ms
-    events, _ = core.hear((5, 0.0), (20, 0.9), (20, 0.1))  # 640 ms of pause
-    assert "input_audio_buffer.speech_stopped" not in types(events)
-
-
 def update_turn_detection(core: VoiceCore, turn_detection: dict[str, Any]) -> None:
     core.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
         "turn_detection": turn_detection}}}})
     core.take()
+
+
+def test_a_new_silence_window_applies_at_once() -> None:
+    core = VoiceCore()  # 320 ms
+    update_turn_detection(core, {"type": "semantic_vad", "eagerness": "low"})  # 1200 ms
+    events, _ = core.hear((5, 0.0), (20, 0.9), (20, 0.1))  # 640 ms of pause
+    assert "input_audio_buffer.speech_stopped" not in types(events)
 
 
 def test_words_read_by_semantic_vad_do_not_end_a_pause_that_server_vad_now_times() -> None:
