@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import functools
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings, daemon
 from ovos_realtime_plugin.engines.loader import EngineLoadError
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, speech_from_config
 from ovos_realtime_plugin.llm.settings import RESPONDERS
+from ovos_realtime_plugin.log_repeats import RepeatedLines
 from ovos_realtime_plugin.server.settings import DEFAULT_PORT
 
 log = logging.getLogger("ovos_realtime_plugin")
@@ -89,6 +91,18 @@ def setup_logging(level: str | None) -> None:
     if level:
         LOG.set_level(level.upper())
     log_like_ovos()
+    for name in ("asyncio", "aiohttp", "aiortc", "aioice"):  # a flood's lines (e.g. no descriptors left) once a while
+        logging.getLogger(name).addFilter(RepeatedLines())
+
+
+def raise_descriptor_limit() -> None:
+    """The soft file-descriptor limit up to the hard one: the connection bounds are set below it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+        except (ValueError, OSError) as exc:
+            log.info("the descriptor limit stays at %d: %s", soft, exc)
 
 
 def log_like_ovos() -> None:
@@ -104,8 +118,10 @@ def log_like_ovos() -> None:
         path.mkdir(parents=True, exist_ok=True)
         handlers.append(RotatingFileHandler(path / f"{SERVICE}.log", maxBytes=LOG.max_bytes,
                                             backupCount=LOG.backup_count))
+    repeats = RepeatedLines()
     for handler in handlers:
         handler.setFormatter(LOG.formatter)
+        handler.addFilter(repeats)
         log.addHandler(handler)
     log.setLevel(LOG.level)
     log.propagate = False
@@ -141,6 +157,7 @@ async def serve(settings: DaemonSettings, load_speech: Callable[[], LoadedSpeech
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     heap.limit_arenas()
+    raise_descriptor_limit()
     conf = mycroft_conf()
     setup_logging(args.log_level)
     try:

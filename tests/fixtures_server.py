@@ -44,8 +44,8 @@ async def start_server(speech: SpeechEngines | None = None, **settings: object) 
         running.assistants.append(assistant)
         return assistant
 
-    server = RealtimeServer(ServerSettings(port=0, api_keys=frozenset({API_KEY}), **settings),  # type: ignore[arg-type]
-                            factory, speech=speech)
+    settings.setdefault("api_keys", frozenset({API_KEY}))  # api_keys=frozenset(): no keys, loopback only
+    server = RealtimeServer(ServerSettings(port=0, **settings), factory, speech=speech)  # type: ignore[arg-type]
     running = Running(server)
     await server.start()
     return running

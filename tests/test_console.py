@@ -41,4 +41,4 @@ async def test_loopback_page_gets_an_ephemeral_key(realtime: Running) -> None:
 async def test_another_origin_gets_no_key(realtime: Running) -> None:
     status, answer = await asyncio.to_thread(fetch, f"http://127.0.0.1:{realtime.server.port}/console/client_secret",
                                              b"{}", {"Origin": "https://evil.example"})
-    assert status == 403 and json.loads(answer)["error"]["code"] == "forbidden"
+    assert status == 403 and json.loads(answer)["error"]["code"] == "origin_not_allowed"

@@ -64,7 +64,7 @@ class RealtimeSession:
         if kind == "realtime":
             base["model"] = model
         config_cls = RealtimeSessionConfig if kind == "realtime" else TranscriptionSessionConfig
-        self.config: SessionConfig = config_cls.model_validate(deep_merge(base, defaults or {}))
+        self.config: SessionConfig = validate(config_cls, deep_merge(base, defaults or {}), "session")
         self.conversation = Conversation(new_id("conv"))
         self.limiter = RateLimiter(limits or RateLimitSettings())
         self.responses: dict[str, ResponseStream] = {}

@@ -16,10 +16,14 @@ from ovos_realtime_plugin.core.assistant import Assistant
 from ovos_realtime_plugin.core.config import deep_merge
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import event_id
+from ovos_realtime_plugin.protocol.json_shape import check_shape
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server import console, handshake, http_api, metrics, observability
+from ovos_realtime_plugin.server.access import AccessPolicy, is_loopback_address
 from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
 from ovos_realtime_plugin.server.connection import Connection
+from ovos_realtime_plugin.server.gatekeeper import gatekeeper
+from ovos_realtime_plugin.server.http_guard import ConnectionGuard, GuardedSite
 from ovos_realtime_plugin.server.limits import CLOSE_SESSION_LIMIT, SessionCounter
 from ovos_realtime_plugin.server.outbox import encode
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CLOSE_AUTH = 3000
 CLOSE_REQUEST = 4000
+PURGE_EVERY_S = 30.0
 
 AssistantFactory = Callable[[RealtimeSession], Assistant]
 
@@ -48,11 +53,15 @@ class RealtimeServer:
         self.speech = speech
         self.ready = False
         self.connections: set[Connection] = set()
-        self.secrets = ClientSecrets(settings.keys())
+        self.secrets = ClientSecrets(settings.keys(), limits=settings.client_secrets)
         self.calls: dict[str, Call] = {}  # WebRTC calls by id (see :mod:`.webrtc`)
         self.probe = observability.StatusProbe()
         self.sessions = SessionCounter(settings.max_sessions)
+        self.access = AccessPolicy(settings.access, bound_host=settings.host, keyed=bool(settings.keys()),
+                                   cors_origins=settings.webrtc.cors_origins)
+        self.guard = ConnectionGuard(settings.http, lambda address: is_shared_address(self.access, address))
         self._runner: web.AppRunner | None = None
+        self._purging: asyncio.Task[None] | None = None
         self._port = 0
 
     @property
@@ -60,7 +69,8 @@ class RealtimeServer:
         return self._port
 
     def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=self.settings.max_message_bytes)
+        app = web.Application(client_max_size=self.settings.max_message_bytes,
+                              middlewares=[gatekeeper(self.access, self.guard)])
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         for path in handshake.PATHS:
@@ -77,14 +87,18 @@ class RealtimeServer:
         s = self.settings
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.port, reuse_address=True)
+        site = GuardedSite(self._runner, s.host, s.port, self.guard)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
+        self._purging = asyncio.create_task(self._purge_expired_keys())
         self.ready = ready
         log.info("ovos-realtime listening on http://%s:%d/ (WebSocket /v1/realtime)", s.host, self.port)
 
     async def stop(self) -> None:
         self.ready = False
+        if self._purging is not None:
+            self._purging.cancel()
+            self._purging = None
         await http_api.hang_up_calls(self)
         for connection in list(self.connections):
             await connection.transport.close(1001, "server stopping")
@@ -95,6 +109,11 @@ class RealtimeServer:
     async def serve_forever(self) -> None:
         await self.start()
         await asyncio.Event().wait()
+
+    async def _purge_expired_keys(self) -> None:
+        while True:
+            await asyncio.sleep(PURGE_EVERY_S)
+            self.secrets.purge()
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return _answer(observability.health(self.ready, len(self.connections), self.speech, self.probe))
@@ -136,15 +155,11 @@ class RealtimeServer:
         if hs.kind == "realtime" and not hs.model and not grant.session.get("model"):
             raise ProtocolError("missing_model", "Missing required parameter: 'model'.", "model")
         key = grant.key
+        session = self.new_session(hs, grant.session)  # a config no session can open is refused before a slot
         refused = self.sessions.open(key.name if key else None, key.max_sessions if key else None)
         if refused is not None:
             log.warning("session refused: %s", refused.message)
             raise refused
-        s = self.settings
-        defaults = deep_merge(s.session_defaults, grant.session) if hs.kind == "realtime" else None
-        session = RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
-                                  clock=time.time, limits=s.limits, defaults=defaults, language=s.language,
-                                  early_transcripts=s.early_transcripts, session_limits=s.session_limits)
         session.access = key  # the key's permissions, read by the assistant
         try:
             return session, self.assistant_factory(session)
@@ -152,6 +167,27 @@ class RealtimeServer:
             self.release(session)
             log.exception("could not set up an assistant")
             raise ProtocolError("server_error", f"assistant unavailable: {exc}", None, "server_error") from exc
+
+    def new_session(self, hs: handshake.Handshake, granted: dict[str, object]) -> RealtimeSession:
+        """The session ``hs`` asks for with the config its key carries; :class:`ProtocolError` when that config
+        is not one a session can take."""
+        s = self.settings
+        check_shape({"session": granted})
+        defaults = deep_merge(s.session_defaults, dict(granted)) if hs.kind == "realtime" else None
+        return RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
+                               clock=time.time, limits=s.limits, defaults=defaults, language=s.language,
+                               early_transcripts=s.early_transcripts, session_limits=s.session_limits)
+
+    def check_session(self, session: dict[str, object]) -> None:
+        """Raise :class:`ProtocolError` when no connection could open with ``session`` (an ephemeral key's)."""
+        kind = session.get("type", "realtime")
+        if kind not in ("realtime", "transcription"):
+            raise ProtocolError("invalid_value", f"Invalid 'session.type': expected 'realtime' or 'transcription', "
+                                                 f"got {kind!r}.", "session.type")
+        model = session.get("model")
+        hs = handshake.Handshake(path="", dialect="ga", kind=str(kind),
+                                 model=model if isinstance(model, str) else None, api_key=None, call_id=None)
+        self.new_session(hs, session)
 
     def release(self, session: RealtimeSession) -> None:
         """``session`` has ended (or never ran): it no longer counts against the session limits."""
@@ -184,6 +220,11 @@ async def reject(transport: Transport, err: ProtocolError) -> None:
     event = {"type": "error", "event_id": event_id(), "error": err.payload(None)}
     await transport.send([(event, encode(event))])
     await transport.close(code, f"{err.type}.{err.code}")
+
+
+def is_shared_address(access: AccessPolicy, address: str) -> bool:
+    """An address many clients share (this machine itself, a trusted proxy): only the total connection bound."""
+    return is_loopback_address(address) or access.trusted(address)
 
 
 def _answer(answer: observability.HttpAnswer) -> web.Response:

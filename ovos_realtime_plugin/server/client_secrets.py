@@ -1,15 +1,21 @@
 """Ephemeral client secrets (``ek_...``): minted by an API key holder, accepted until they expire.
 
-They live in memory only (a restart revokes them), are compared in constant time, carry the session
-config they were minted with, and cannot mint further keys.
+They live in memory only (a restart revokes them), carry the session config they were minted with, and cannot
+mint further keys. Each is kept by the SHA-256 of its value, so a lookup is one dict access whatever the number
+of live keys (and the comparison of the digest found is constant-time). Everything a key holder can create here
+is bounded (:class:`SecretLimits`): live keys per API key, mints per minute, the size of the session a key
+carries; expired keys are purged by :meth:`ClientSecrets.purge`, which the server runs on a timer.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import secrets
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +23,29 @@ from ovos_realtime_plugin.server.api_keys import ApiKey, find_key
 
 PREFIX = "ek_"
 MIN_S, MAX_S, DEFAULT_S = 10, 7200, 600
+LIMIT_KEYS = ("max_live_per_key", "mints_per_minute", "max_session_bytes")
+
+
+@dataclass(frozen=True)
+class SecretLimits:
+    """``"realtime": {"client_secrets": {...}}``."""
+
+    max_live_per_key: int = 100
+    """Unexpired ephemeral keys one API key (or, with no keys configured, the server) may hold at once."""
+    mints_per_minute: int = 60
+    """Mints one API key may make a minute (a burst of as many, refilled evenly)."""
+    max_session_bytes: int = 16 * 1024
+    """The JSON size of the session a key may carry."""
+
+
+def secret_limits_from_config(section: Mapping[str, Any]) -> SecretLimits:
+    unknown = set(section) - set(LIMIT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown \"client_secrets\" settings: {sorted(unknown)}; known: {list(LIMIT_KEYS)}")
+    values = {key: int(section[key]) for key in LIMIT_KEYS if key in section}
+    if any(value <= 0 for value in values.values()):
+        raise ValueError(f"\"client_secrets\" limits must be positive, got {values}")
+    return SecretLimits(**values)
 
 
 class SecretRequestError(ValueError):
@@ -25,6 +54,15 @@ class SecretRequestError(ValueError):
     def __init__(self, message: str, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class MintRefused(Exception):
+    """A mint past a bound: ``status`` and ``code`` for the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 429, code: str = "rate_limit_exceeded") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -40,29 +78,75 @@ class Grant:
 
 @dataclass(frozen=True)
 class _Secret:
-    value: str
+    digest: bytes
     expires_at: float
     session: dict[str, Any]
     minted_by: ApiKey | None
 
 
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+def _owner(key: ApiKey | None) -> str | None:
+    return key.name if key is not None else None
+
+
+class _Bucket:
+    def __init__(self, per_minute: int, now: float) -> None:
+        self.tokens, self.at = float(per_minute), now
+
+    def take(self, per_minute: int, now: float) -> bool:
+        self.tokens = min(float(per_minute), self.tokens + (now - self.at) * per_minute / 60.0)
+        self.at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
 class ClientSecrets:
-    def __init__(self, api_keys: tuple[ApiKey, ...], clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, api_keys: tuple[ApiKey, ...], clock: Callable[[], float] = time.time,
+                 limits: SecretLimits | None = None) -> None:
         self.api_keys = api_keys
         self.clock = clock
-        self._secrets: list[_Secret] = []
+        self.limits = limits or SecretLimits()
+        self._secrets: dict[bytes, _Secret] = {}
+        self._live: Counter[str | None] = Counter()
+        self._buckets: dict[str | None, _Bucket] = {}
 
-    def mint(self, body: dict[str, Any], minted_by: ApiKey | None = None) -> dict[str, Any]:
+    def __len__(self) -> int:
+        return len(self._secrets)
+
+    def mint(self, body: dict[str, Any], minted_by: ApiKey | None = None,
+             check_session: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """OpenAI's ``POST /v1/realtime/client_secrets``: the response body for request ``body``; the key acts
-        for ``minted_by`` (its limits and permissions)."""
+        for ``minted_by`` (its limits and permissions). ``check_session`` raises on a session no connection could
+        open (as OpenAI refuses it at mint time). Raises :class:`SecretRequestError` or :class:`MintRefused`."""
         seconds = _seconds(body.get("expires_after"))
         session = body.get("session") or {"type": "realtime"}
         if not isinstance(session, dict):
             raise SecretRequestError("Invalid 'session': expected an object.", "session")
-        self._forget_expired()
-        secret = _Secret(PREFIX + secrets.token_urlsafe(24), self.clock() + seconds, dict(session), minted_by)
-        self._secrets.append(secret)
-        return {"value": secret.value, "expires_at": int(secret.expires_at), "session": secret.session}
+        size = len(json.dumps(session))
+        if size > self.limits.max_session_bytes:
+            raise SecretRequestError(f"Invalid 'session': {size} bytes of JSON, more than the "
+                                     f"{self.limits.max_session_bytes} a key may carry.", "session")
+        if check_session is not None:
+            check_session(session)
+        owner, now = _owner(minted_by), self.clock()
+        self.purge()
+        if self._live[owner] >= self.limits.max_live_per_key:
+            raise MintRefused(f"This API key already holds {self.limits.max_live_per_key} unexpired ephemeral keys; "
+                              "let some expire (or mint shorter-lived ones) before minting more.")
+        bucket = self._buckets.setdefault(owner, _Bucket(self.limits.mints_per_minute, now))
+        if not bucket.take(self.limits.mints_per_minute, now):
+            raise MintRefused(f"Too many ephemeral keys minted: at most {self.limits.mints_per_minute} a minute "
+                              "for one API key.")
+        value = PREFIX + secrets.token_urlsafe(24)
+        secret = _Secret(_digest(value), now + seconds, dict(session), minted_by)
+        self._secrets[secret.digest] = secret
+        self._live[owner] += 1
+        return {"value": value, "expires_at": int(secret.expires_at), "session": secret.session}
 
     def grant(self, key: str | None) -> Grant | None:
         """What ``key`` may do; ``None`` for a missing, unknown, forged or expired key.
@@ -77,16 +161,23 @@ class ClientSecrets:
         return Grant(key=found) if found is not None else None
 
     def _find(self, key: str) -> _Secret | None:
-        now = self.clock()
-        found = None
-        for secret in self._secrets:  # no early exit: the time taken does not tell which key matched
-            if hmac.compare_digest(secret.value.encode(), key.encode()) and secret.expires_at > now:
-                found = secret
-        return found
+        digest = _digest(key)
+        secret = self._secrets.get(digest)
+        if secret is None or not hmac.compare_digest(secret.digest, digest) or secret.expires_at <= self.clock():
+            return None
+        return secret
 
-    def _forget_expired(self) -> None:
+    def purge(self) -> int:
+        """Forget every expired key; how many were."""
         now = self.clock()
-        self._secrets = [s for s in self._secrets if s.expires_at > now]
+        expired = [s for s in self._secrets.values() if s.expires_at <= now]
+        for secret in expired:
+            del self._secrets[secret.digest]
+            owner = _owner(secret.minted_by)
+            self._live[owner] -= 1
+            if self._live[owner] <= 0:
+                del self._live[owner]
+        return len(expired)
 
 
 def _seconds(expires_after: Any) -> int:

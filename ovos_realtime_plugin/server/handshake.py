@@ -54,7 +54,8 @@ def read(path: str, headers: Headers) -> Handshake:
 
 
 def select_subprotocol(offered: list[str]) -> str | None:
-    """Browsers need ``realtime`` echoed back; otherwise answer with the first protocol offered, if any."""
+    """Browsers need ``realtime`` echoed back; otherwise the first protocol offered that is not a key (a key
+    offered as a subprotocol is never sent back: proxies and browser tools log response headers)."""
     if "realtime" in offered:
         return "realtime"
-    return offered[0] if offered else None
+    return next((p for p in offered if not p.startswith(KEY_SUBPROTOCOL)), None)

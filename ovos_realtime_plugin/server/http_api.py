@@ -4,16 +4,23 @@ installed, the WebRTC ``calls``."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ovos_realtime_plugin.core.errors import ProtocolError
-from ovos_realtime_plugin.server.client_secrets import SecretRequestError
+from ovos_realtime_plugin.server.client_secrets import MintRefused, SecretRequestError
 from ovos_realtime_plugin.server.handshake import Handshake
-from ovos_realtime_plugin.server.http_errors import bad_key, bearer_key, json_error, read_body, too_large
+from ovos_realtime_plugin.server.http_errors import (
+    BadJson,
+    bad_key,
+    bearer_key,
+    json_error,
+    load_json,
+    read_body,
+    too_large,
+)
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.server.app import RealtimeServer
@@ -59,7 +66,8 @@ async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketT
 
 
 async def mint(server: RealtimeServer, request: web.Request, key: str | None) -> web.Response:
-    """Mint an ephemeral key for an operator's key (never for another ephemeral key)."""
+    """Mint an ephemeral key for an operator's key (never for another ephemeral key). A session no connection
+    could open is refused here, as OpenAI refuses it at mint time."""
     grant = server.secrets.grant(key)
     if grant is None or grant.ephemeral:
         return bad_key()
@@ -67,11 +75,15 @@ async def mint(server: RealtimeServer, request: web.Request, key: str | None) ->
     if body is None:
         return too_large()
     try:
-        request_body = json.loads(body or b"{}")
+        request_body = load_json(body or b"{}", "The request body")
         if not isinstance(request_body, dict):
             raise SecretRequestError("The request body must be a JSON object.")
-        return web.json_response(server.secrets.mint(request_body, grant.key))
-    except json.JSONDecodeError:
-        return json_error(400, "The request body is not valid JSON.", "invalid_json")
+        return web.json_response(server.secrets.mint(request_body, grant.key, server.check_session))
+    except BadJson as err:
+        return json_error(400, str(err), "invalid_json")
     except SecretRequestError as err:
         return json_error(400, str(err), "invalid_value", err.param)
+    except ProtocolError as err:
+        return json_error(400, err.message, err.code, err.param, err.type)
+    except MintRefused as err:
+        return json_error(err.status, str(err), err.code, None, "requests")

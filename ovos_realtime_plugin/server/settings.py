@@ -7,7 +7,10 @@ from typing import Any
 
 from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
+from ovos_realtime_plugin.server.access import AccessSettings, access_from_config
 from ovos_realtime_plugin.server.api_keys import ApiKey, keys_from_config
+from ovos_realtime_plugin.server.client_secrets import SecretLimits, secret_limits_from_config
+from ovos_realtime_plugin.server.http_guard import HttpLimits, http_limits_from_config
 from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, limit_settings
 from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings, webrtc_from_config
@@ -35,6 +38,9 @@ class ServerSettings:
     max_sessions: int = 1000
     max_frames_per_s: float = DEFAULT_FRAMES_PER_S
     key_entries: tuple[ApiKey, ...] = ()  # the "keys" entries: per-key names, limits and permissions
+    access: AccessSettings = field(default_factory=AccessSettings)  # allowed hosts and origins, trusted proxies
+    http: HttpLimits = field(default_factory=HttpLimits)
+    client_secrets: SecretLimits = field(default_factory=SecretLimits)
 
     def keys(self) -> tuple[ApiKey, ...]:
         """Every accepted key: the plain ``api_keys`` and the ``keys`` entries."""
@@ -65,6 +71,9 @@ def from_config(section: dict[str, Any], **overrides: Any) -> ServerSettings:
         "webrtc": webrtc_from_config(dict(section.get("webrtc") or {})),
         **limit_settings(section.get("limits") or {}),
         "key_entries": keys_from_config((), section.get("keys") or ()),
+        "access": access_from_config(section),
+        "http": http_limits_from_config(dict(section.get("http") or {})),
+        "client_secrets": secret_limits_from_config(dict(section.get("client_secrets") or {})),
     }
     for key, value in overrides.items():
         if value is None:

@@ -4,7 +4,6 @@ call's URL, CORS for pages on other origins, and the sideband WebSocket that joi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from email.message import Message
 from email.parser import BytesParser
@@ -18,7 +17,15 @@ from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.server import handshake
 from ovos_realtime_plugin.server.client_secrets import Grant
-from ovos_realtime_plugin.server.http_errors import bad_key, bearer_key, json_error, read_body, too_large
+from ovos_realtime_plugin.server.http_errors import (
+    BadJson,
+    bad_key,
+    bearer_key,
+    json_error,
+    load_json,
+    read_body,
+    too_large,
+)
 from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 
 if TYPE_CHECKING:
@@ -162,9 +169,9 @@ def _form(full_type: str, body: bytes) -> tuple[str, dict[str, Any]]:
             payload = part.get_payload(decode=True)
             fields[name] = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     try:
-        session = json.loads(fields["session"]) if fields.get("session") else {}
-    except ValueError:
-        raise BadOffer("Invalid 'session': not JSON.", "session") from None
+        session = load_json(fields["session"], "Invalid 'session':") if fields.get("session") else {}
+    except BadJson as bad:
+        raise BadOffer(str(bad), "session") from None
     if not isinstance(session, dict):
         raise BadOffer("Invalid 'session': expected an object.", "session")
     return fields.get("sdp", ""), session
