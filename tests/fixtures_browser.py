@@ -61,8 +61,9 @@ def fake_mic_wav(path: Path, *phrases: tuple[int, str], tail_ms: int = 12000) ->
     return path
 
 
-def launch(mic: Path, profile: Path) -> Any:
-    """A headless Chromium whose microphone plays ``mic``; skips the test when Chromium is not installed."""
+def launch(mic: Path, profile: Path, loopback_names: tuple[str, ...] = ()) -> Any:
+    """A headless Chromium whose microphone plays ``mic``, and that resolves ``loopback_names`` to 127.0.0.1 (a
+    name that rebinds to this machine); skips the test when Chromium is not installed."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.skip(f"headless Chromium missing ({CHROMIUM}, {CHROMEDRIVER}): scripts/setup.sh test installs it")
     from selenium import webdriver
@@ -70,8 +71,11 @@ def launch(mic: Path, profile: Path) -> Any:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in [*MEDIA_FLAGS, *OFFLINE_FLAGS, f"--use-file-for-fake-audio-capture={mic}",
-                 f"--user-data-dir={profile}"]:
+    flags = [*MEDIA_FLAGS, *OFFLINE_FLAGS]
+    if loopback_names:
+        rules = ", ".join(f"MAP {name} 127.0.0.1" for name in loopback_names)
+        flags = [f.replace("--host-resolver-rules=", f"--host-resolver-rules={rules}, ") for f in flags]
+    for flag in [*flags, f"--use-file-for-fake-audio-capture={mic}", f"--user-data-dir={profile}"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
