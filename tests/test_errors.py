@@ -356,3 +356,28 @@ async def test_request_rate_limit() -> None:
         await running.server.stop()
     assert error["code"] == "rate_limit_exceeded" and error["event_id"] == "evt_limited"
     assert "requests" in error["message"]
+
+
+async def test_output_audio_buffer_clear_is_ignored_on_a_websocket(realtime: Running) -> None:
+    """WebRTC's event: on a WebSocket the client plays the audio itself, and OpenAI ignores it there."""
+    async with connect(ws_url(realtime), additional_headers=AUTH) as ws:
+        raw = Raw(ws)
+        await raw.until("session.created")
+        await raw.send({"type": "output_audio_buffer.clear", "event_id": "evt_clear"})
+        assert [e["type"] for e in await raw.probe()] == ["session.updated"]
+
+
+async def test_sessions_carry_the_fields_a_client_set_not_every_null(realtime: Running) -> None:
+    """As OpenAI renders them: pipecat's transcription model takes only model, language and prompt."""
+    async with connect(ws_url(realtime), additional_headers=AUTH) as ws:
+        raw = Raw(ws)
+        await raw.until("session.created")
+        await raw.send({"type": "session.update", "session": {
+            "type": "realtime", "tools": [{"type": "function", "name": "f"}],
+            "audio": {"input": {"transcription": {"model": "whisper-1"}, "noise_reduction": {"type": "far_field"}}}}})
+        session = (await raw.until("session.updated"))[-1]["session"]
+    assert session["audio"]["input"]["transcription"] == {"model": "whisper-1"}
+    assert session["audio"]["input"]["noise_reduction"] == {"type": "far_field"}
+    assert session["tools"] == [{"type": "function", "name": "f"}]
+    assert "reasoning" not in session and "parallel_tool_calls" not in session
+    assert session["tracing"] is None and session["include"] is None  # top-level nulls as OpenAI shows them

@@ -104,12 +104,14 @@ async def test_frames_past_the_rate_are_ignored_with_an_error() -> None:
         async with connect(ws_url(served), additional_headers=AUTH) as ws:
             raw = Raw(ws)
             await raw.until("session.created")
-            for _ in range(10):
-                await raw.send({"type": "input_audio_buffer.clear"})
+            for n in range(10):
+                await raw.send({"type": "input_audio_buffer.clear", "event_id": f"evt_{n}"})
             events = [await raw.recv() for _ in range(10)]
             errors = [e["error"] for e in events if e["type"] == "error"]
             assert errors and all(e["code"] == "rate_limit_exceeded" for e in errors)
             assert len(errors) + sum(e["type"] == "input_audio_buffer.cleared" for e in events) == 10
+            dropped = [e["event_id"] for e in errors]  # which of the client's events were dropped
+            assert len(set(dropped)) == len(dropped) and all(d and d.startswith("evt_") for d in dropped)
     finally:
         await served.server.stop()
 

@@ -26,7 +26,7 @@ from tests.fixtures_speech_servers import OvosSpeechServer, OvosSpeechServers
 from tests.sdk_helpers import collect, types
 from tests.test_metrics import delta, http_get, scrape
 from tests.test_voice_ovos import clock_numbers, heard_from_piper, sounds_alike
-from tests.voice_helpers import first, open_voice_session, output_audio, stream_audio, words
+from tests.voice_helpers import first, open_voice_session, output_audio, response_failure, stream_audio, words
 
 QUESTION = "what time is it"
 
@@ -102,11 +102,10 @@ async def test_losing_the_stt_server_mid_turn_fails_the_turn_and_it_recovers(
     before = await scrape(port)
     events = await turn_losing(remote_voice, stt)
     error = first(events, "conversation.item.input_audio_transcription.failed")["error"]
-    assert (error["type"], error["code"]) == ("server_error", "transcription_failed")
+    assert (error["type"], error["code"]) == ("transcription_error", "transcription_failed")
     assert "ovos-stt-plugin-server returned no transcript" in error["message"]
-    done = events[-1]["response"]
-    details = {k: v for k, v in error.items() if k != "param"}  # a response's error has no param
-    assert done["status"] == "failed" and done["status_details"]["error"] == details  # the assistant heard nothing
+    failure = response_failure(events)  # the assistant heard nothing
+    assert (failure["type"], failure["message"]) == ("server_error", error["message"])
     assert delta(before, await scrape(port), "engine_calls_total", engine="stt", outcome="error") == 1
     events = await spoken_turn(remote_voice)
     assert words(first(events, "conversation.item.input_audio_transcription.completed")["transcript"]) == words(
@@ -117,7 +116,7 @@ async def test_losing_the_stt_server_mid_turn_fails_the_turn_and_it_recovers(
 async def test_losing_the_tts_server_mid_turn_fails_its_audio_and_it_recovers(
         remote_voice: Served, ovos_speech_servers: OvosSpeechServers) -> None:
     events = await turn_losing(remote_voice, ovos_speech_servers.tts)
-    error = first(events, "error")["error"]
+    error = response_failure(events)
     assert (error["type"], error["code"]) == ("server_error", "speech_synthesis_failed")
     assert "All OVOS TTS servers are down" in error["message"]
     assert "response.output_audio.delta" not in types(events)

@@ -29,7 +29,7 @@ from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngine
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import DrivenSession, silence, spoken
 from tests.sdk_helpers import collect, user_text
-from tests.voice_helpers import first, output_audio, words
+from tests.voice_helpers import first, output_audio, response_failure, words
 
 TEXT_SESSION = {"type": "realtime", "output_modalities": ["text"],
                 "audio": {"input": {"turn_detection": None, "transcription": {"model": "whisper-1"}}}}
@@ -80,10 +80,9 @@ async def test_broken_tts_output_mid_response_fails_that_sentence_and_the_respon
                                                    "the first one. Then the second one. The end")
     finally:
         await running.server.stop()
-    error = first(spoken_events, "error")["error"]
+    error = response_failure(spoken_events)
     assert error["type"] == "server_error" and error["code"] == "speech_synthesis_failed"
     assert "sample rates must be positive" in error["message"]
-    assert spoken_events[-1]["response"]["status"] == "completed"
     assert len(output_audio(spoken_events)) > 24000  # the other sentences were spoken
     assert later[-1]["response"]["status"] == "completed" and len(output_audio(later)) > 24000
     assert broken.calls >= 4
@@ -169,7 +168,7 @@ async def test_a_vad_failure_is_reported_and_detection_goes_on_for_later_audio()
     finally:
         driven.driver.close()
     errors = [e["error"] for e in driven.session.pop_events() if e["type"] == "error"]
-    assert [(e["type"], e["code"]) for e in errors] == [("server_error", "speech_detection_failed")]
+    assert [(e["type"], e["code"]) for e in errors] == [("server_error", "server_error")]
     assert "the VAD model crashed" in errors[0]["message"] and detector.chunks == 2
     assert detector.sizes[1] > 1.5 * detector.sizes[0]  # the two appends' audio in one detection
 
@@ -192,8 +191,7 @@ async def test_a_core_bug_on_an_assistant_output_fails_that_response_at_error_le
         broken, later = await two_responses(f"http://127.0.0.1:{server.port}/v1", "text", "hello")
     finally:
         await server.stop()
-    assert broken[-1]["response"]["status"] == "failed"
-    assert first(broken, "error")["error"]["type"] == "server_error"
+    assert response_failure(broken)["type"] == "server_error"
     assert later[-1]["response"]["status"] == "completed"
     bugs = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("ovos_realtime_plugin")]
     assert bugs and bugs[0].exc_info is not None and isinstance(bugs[0].exc_info[1], TypeError)

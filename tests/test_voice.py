@@ -12,7 +12,7 @@ from tests.fixtures_server import API_KEY, Running
 from tests.fixtures_speech import silence, spoken, voiced_ms
 from tests.sdk_helpers import collect, types, user_text
 from tests.test_voice_ovos import sounds_alike
-from tests.voice_helpers import first, output_audio, stream_audio, words
+from tests.voice_helpers import first, output_audio, response_failure, stream_audio, words
 
 VOICE_SESSION: dict[str, Any] = {
     "type": "realtime", "output_modalities": ["audio"],
@@ -167,7 +167,7 @@ async def test_a_failing_tts_voice_reports_an_error_and_the_session_goes_on(voic
         failed = await collect(conn, "response.done")
         await conn.response.create(response={"audio": {"output": {"voice": "alloy"}}})
         recovered = await collect(conn, "response.done")
-    error = first(failed, "error")["error"]
+    error = response_failure(failed)
     assert error["type"] == "server_error" and error["code"] == "speech_synthesis_failed"
     assert "response.output_audio.delta" not in types(failed)
     assert recovered[-1]["response"]["status"] == "completed"

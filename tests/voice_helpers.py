@@ -26,6 +26,16 @@ async def open_voice_session(conn: Any, modality: str = "audio") -> None:
     await collect(conn, "session.updated")
 
 
+def response_failure(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error a failed response reports in its ``response.done`` (as OpenAI reports a failure inside a
+    response: never as a top-level ``error``, which the events must not carry)."""
+    assert [e for e in events if e["type"] == "error"] == [], "a failure inside a response is no top-level error"
+    done = first(events, "response.done")["response"]
+    assert done["status"] == "failed" and done["status_details"]["type"] == "failed", done
+    error: dict[str, Any] = done["status_details"]["error"]
+    return error
+
+
 def first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return next(e for e in events if e["type"] == kind)
 

@@ -168,13 +168,21 @@ class SessionClose(Strict):
     event_id: str | None = None
 
 
+class OutputAudioClear(Strict):
+    """WebRTC's: stop the answer playing. A call's transport acts on it before the core sees it; on a WebSocket
+    the client plays the audio itself, so it changes nothing (OpenAI ignores it there too)."""
+
+    type: Literal["output_audio_buffer.clear"]
+    event_id: str | None = None
+
+
 ClientEvent = (SessionUpdate | AudioAppend | AudioCommit | AudioClear | ItemCreate | ItemRetrieve
-               | ItemDelete | ItemTruncate | ResponseCreate | ResponseCancel | SessionClose)
+               | ItemDelete | ItemTruncate | ResponseCreate | ResponseCancel | SessionClose | OutputAudioClear)
 
 CLIENT_EVENTS: dict[str, type[BaseModel]] = {
     get_args(model.model_fields["type"].annotation)[0]: model
     for model in (SessionUpdate, AudioAppend, AudioCommit, AudioClear, ItemCreate, ItemRetrieve,
-                  ItemDelete, ItemTruncate, ResponseCreate, ResponseCancel, SessionClose)
+                  ItemDelete, ItemTruncate, ResponseCreate, ResponseCancel, SessionClose, OutputAudioClear)
 }
 
 # the GA wire also accepts this translation-style alias of append

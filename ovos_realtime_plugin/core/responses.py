@@ -99,6 +99,7 @@ class ResponseStream:
         self._seq = 0
         self._reported: Usage | None = None
         self._incomplete: str | None = None
+        self._failure: dict[str, Any] | None = None  # an engine failed part of it: it ends as failed
         self._out_tokens = 0
         self.segments: dict[str, list[tuple[int, int]]] = {}
 
@@ -150,7 +151,10 @@ class ResponseStream:
         elif isinstance(output, Incomplete):
             self._incomplete = output.reason
         elif isinstance(output, End):
-            self._finish(ResponseStatus.INCOMPLETE if self._incomplete else ResponseStatus.COMPLETED)
+            if self._failure is not None:
+                self._finish(ResponseStatus.FAILED, self._failure)
+            else:
+                self._finish(ResponseStatus.INCOMPLETE if self._incomplete else ResponseStatus.COMPLETED)
 
     def _add(self, item: Item) -> _Open:
         self.output.append(item)
@@ -305,6 +309,13 @@ class ResponseStream:
         self.usage = response_usage(self.spec.context, self.output, self._reported, self.conversation.tally)
         self._emit("response.done", {"response": self})
         self._on_done(self)
+
+    def fail_when_done(self, details: dict[str, Any]) -> None:
+        """Part of the response failed (a sentence could not be spoken): the rest goes on, and it ends as
+        ``failed`` with the first such failure in its ``status_details``, as OpenAI reports a failure inside a
+        response."""
+        if self.active and self._failure is None:
+            self._failure = details
 
     def stop(self, status: ResponseStatus, details: dict[str, Any]) -> None:
         """End now (cancelled or failed): open items close as ``incomplete``; queued output is dropped."""

@@ -314,10 +314,8 @@ class RealtimeSession:
         stream = self.responses.get(response_id)
         if stream is None or not stream.active:
             return
-        error = server_error(message, code)
-        self.error(error)
         self.effect(CancelResponse(response_id))
-        _stop_failed(stream, error)
+        _stop_failed(stream, server_error(message, code))  # reported in its response.done, as OpenAI does
 
     def on_speech_audio(self, response_id: str, item_id: str, audio: bytes) -> None:
         stream = self.responses.get(response_id)
@@ -325,14 +323,19 @@ class RealtimeSession:
             stream.speech_audio(item_id, audio)
 
     def on_speech_error(self, response_id: str, item_id: str, seq: int, message: str) -> None:
-        """A sentence could not be spoken: report it, keep its transcript, and go on."""
-        if response_id in self.responses:
-            self.error(server_error(message, "speech_synthesis_failed"))
+        """A sentence could not be spoken: its transcript stays, the response goes on and ends as ``failed`` with
+        this error in its ``status_details`` (OpenAI reports failures inside a response there, not as ``error``)."""
+        stream = self.responses.get(response_id)
+        if stream is not None and stream.active:
+            stream.fail_when_done(_failure(server_error(message, "speech_synthesis_failed")))
+        else:
+            log.warning("a sentence of response %s could not be spoken after it ended: %s", response_id, message)
         self.on_speech_end(response_id, item_id, seq)
 
     def on_speech_detection_error(self, message: str) -> None:
-        """Voice activity detection failed on some input audio: report it; turn detection goes on."""
-        self.error(server_error(message, "speech_detection_failed"))
+        """Voice activity detection failed on some input audio: reported as OpenAI reports its own failures outside
+        a response (``error``, type and code ``server_error``); turn detection goes on."""
+        self.error(server_error(f"Speech detection failed on some input audio: {message}"))
 
     def on_speech_end(self, response_id: str, item_id: str, seq: int) -> None:
         stream = self.responses.get(response_id)
@@ -393,7 +396,11 @@ class RealtimeSession:
                                    spec.tool_choice, self.model))
 
 
+def _failure(error: ProtocolError) -> dict[str, Any]:
+    """A response's ``status_details`` for ``error``."""
+    return {"type": "failed", "error": {k: v for k, v in error.body().items() if k != "param"}}
+
+
 def _stop_failed(stream: ResponseStream, error: ProtocolError) -> None:
     """End ``stream`` as ``failed`` with ``error`` in its status details."""
-    details = {k: v for k, v in error.body().items() if k != "param"}
-    stream.stop(ResponseStatus.FAILED, {"type": "failed", "error": details})
+    stream.stop(ResponseStatus.FAILED, _failure(error))

@@ -206,10 +206,9 @@ class Transcripts:
             return
         self._set_transcript(item_id, "")
         error = server_error(message, "transcription_failed")
-        self.failed[item_id] = error
+        self.failed[item_id] = error  # a response waiting for these words fails with it (its response.done)
         if self.on:
+            failed = ProtocolError("transcription_failed", message, None, "transcription_error")
             self.host.emit("conversation.item.input_audio_transcription.failed",
-                           {"item_id": item_id, "content_index": 0, "error": error.body()})
-        else:
-            self.host.error(error)
+                           {"item_id": item_id, "content_index": 0, "error": failed.body()})
         self.host.transcript_ended()

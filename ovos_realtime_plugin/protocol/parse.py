@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,22 @@ def parse_event(text: str | bytes, dialect: str) -> ClientEvent:
         return _typed(data, dialect)
     except ProtocolError as exc:
         raise BadEvent(exc, event_id) from None
+
+
+_EVENT_ID = re.compile(r'"event_id"\s*:\s*"((?:[^"\\]|\\.){1,512})"')
+
+
+def client_event_id(frame: str | bytes) -> str | None:
+    """The ``event_id`` a frame carries, found without parsing it (for a frame refused before it is parsed)."""
+    text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+    match = _EVENT_ID.search(text)
+    if match is None:
+        return None
+    try:
+        found = json.loads(f'"{match.group(1)}"')
+    except ValueError:
+        return None
+    return found if isinstance(found, str) else None
 
 
 def _loads(text: str) -> Any:

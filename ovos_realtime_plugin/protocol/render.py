@@ -96,6 +96,15 @@ class Renderer:
         if self.beta:
             return self._beta_session(config, session_id, expires_at)
         body = config.model_dump(mode="json", exclude={"temperature"})
+        audio_in = body["audio"]["input"]
+        for key in ("transcription", "noise_reduction"):  # the fields set, as OpenAI echoes them
+            if audio_in.get(key) is not None:
+                audio_in[key] = _set_fields(audio_in[key])
+        if "tools" in body:
+            body["tools"] = [_set_fields(tool) for tool in body["tools"]]
+        for key, default in _GA_UNSHOWN_DEFAULTS.items():  # fields OpenAI's sessions do not carry unless set
+            if key in body and body[key] == default:
+                del body[key]
         obj = "realtime.transcription_session" if config.type == "transcription" else "realtime.session"
         return {"object": obj, "id": session_id, "expires_at": expires_at, **body}
 
@@ -197,6 +206,16 @@ class Renderer:
         details = {k: v for k, v in usage["input_token_details"].items()
                    if k not in ("image_tokens", "cached_tokens_details")}
         return {**usage, "input_token_details": details}
+
+
+_GA_UNSHOWN_DEFAULTS: dict[str, Any] = {"reasoning": None, "parallel_tool_calls": True}
+
+
+def _set_fields(value: dict[str, Any]) -> dict[str, Any]:
+    """A config object without its unset (``None``) fields: what a client sent, not every field the API knows
+    (clients built against OpenAI's server parse these objects strictly: pipecat's transcription model takes only
+    ``model``, ``language`` and ``prompt``)."""
+    return {k: v for k, v in value.items() if v is not None}
 
 
 def _base64_audio(part: Content) -> str:

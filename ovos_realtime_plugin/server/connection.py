@@ -16,7 +16,7 @@ from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.client_events import SessionClose
 from ovos_realtime_plugin.core.session import RealtimeSession
-from ovos_realtime_plugin.protocol.parse import BadEvent, parse_event
+from ovos_realtime_plugin.protocol.parse import BadEvent, client_event_id, parse_event
 from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.failures import CoreBug, to_core
 from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, FrameRate, too_fast
@@ -76,8 +76,8 @@ class Connection:
     def _receive(self, message: str | bytes) -> bool:
         """Apply one frame; ``True`` when the client asked to close the session."""
         self.metrics.received(message)
-        if not self._rate.allow(time.monotonic()):
-            self.session.error(too_fast(self._rate.per_second))
+        if not self._rate.allow(time.monotonic()):  # refused unparsed; its event_id says which one was dropped
+            self.session.error(too_fast(self._rate.per_second), client_event_id(message))
             return False
         try:
             event = parse_event(message, self.session.renderer.dialect)
