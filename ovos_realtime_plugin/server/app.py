@@ -4,6 +4,7 @@ ephemeral keys; one :class:`Connection` per socket."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import time
@@ -152,6 +153,8 @@ class RealtimeServer:
             raise ProtocolError("invalid_api_key", "Incorrect API key provided.")
         if hs.dialect == "beta" and not self.settings.allow_beta:
             raise ProtocolError("beta_api_shape_disabled", "The beta Realtime API shape is disabled on this server.")
+        if grant.session.get("type") == "transcription":  # a transcription key opens a transcription session
+            hs = dataclasses.replace(hs, kind="transcription")
         if hs.kind == "realtime" and not hs.model and not grant.session.get("model"):
             raise ProtocolError("missing_model", "Missing required parameter: 'model'.", "model")
         key = grant.key
@@ -173,7 +176,10 @@ class RealtimeServer:
         is not one a session can take."""
         s = self.settings
         check_shape({"session": granted})
-        defaults = deep_merge(s.session_defaults, dict(granted)) if hs.kind == "realtime" else None
+        if hs.kind == "realtime":
+            defaults: dict[str, object] | None = deep_merge(s.session_defaults, dict(granted))
+        else:  # a transcription session takes only a transcription key's config
+            defaults = dict(granted) if granted.get("type") == "transcription" else None
         return RealtimeSession(dialect=hs.dialect, kind=hs.kind, model=hs.model or "gpt-realtime",
                                clock=time.time, limits=s.limits, defaults=defaults, language=s.language,
                                early_transcripts=s.early_transcripts, session_limits=s.session_limits)

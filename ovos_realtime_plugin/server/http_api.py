@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ovos_realtime_plugin.core.errors import ProtocolError
+from ovos_realtime_plugin.server.beta_keys import mint_beta
 from ovos_realtime_plugin.server.client_secrets import MintRefused, SecretRequestError
 from ovos_realtime_plugin.server.handshake import Handshake
 from ovos_realtime_plugin.server.http_errors import (
@@ -34,8 +35,16 @@ def add_routes(app: web.Application, server: RealtimeServer) -> None:
     async def client_secrets(request: web.Request) -> web.Response:
         return await mint(server, request, bearer_key(request))
 
+    async def sessions(request: web.Request) -> web.Response:
+        return await mint_beta(server, request, "realtime")
+
+    async def transcription_sessions(request: web.Request) -> web.Response:
+        return await mint_beta(server, request, "transcription")
+
     for prefix in PREFIXES:
         app.router.add_post(prefix + "/client_secrets", client_secrets)
+        app.router.add_post(prefix + "/sessions", sessions)
+        app.router.add_post(prefix + "/transcription_sessions", transcription_sessions)
     if importlib.util.find_spec("aiortc") is None:  # installed by scripts/setup.sh; imported once a call comes
         log.warning("no WebRTC calls: aiortc is not installed")
         return
