@@ -11,6 +11,7 @@ from typing import Any
 
 import aioice.ice
 import pytest
+from aiortc import RTCSessionDescription
 from websockets.asyncio.client import connect
 
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
@@ -104,6 +105,52 @@ async def test_multipart_offer_with_a_session(rtc_server: Running) -> None:
     try:
         assert answer.status == 201, answer.body
         assert answer.body.startswith("v=0")
+    finally:
+        await peer.close()
+
+
+async def test_the_beta_guides_flow_speaks_beta_on_the_data_channel(rtc_server: Running) -> None:
+    """OpenAI's beta WebRTC guide (and its console and agents samples): a key from ``POST /v1/realtime/sessions``,
+    the offer to ``POST /v1/realtime?model=``, beta events on ``oai-events``."""
+    minted = await asyncio.to_thread(post, f"{rtc_server.http}/realtime/sessions", json.dumps(
+        {"model": "gpt-4o-realtime-preview-2024-12-17", "voice": "verse", "modalities": ["text"]}).encode(),
+        "application/json", API_KEY)
+    assert minted.status == 200, minted.body
+    key = json.loads(minted.body)["client_secret"]["value"]
+    peer = Browser()
+    try:
+        answer = await peer.call(rtc_server.http, key, "/realtime?model=gpt-4o-realtime-preview-2024-12-17")
+        assert answer.status == 201, answer.body
+        created = await peer.until("session.created")
+        assert created["session"]["modalities"] == ["text"] and created["session"]["voice"] == "verse"
+        peer.send({"type": "session.update", "session": {"instructions": "Be brief.", "turn_detection": None}})
+        assert (await peer.until("session.updated"))["session"]["turn_detection"] is None
+        peer.send({"type": "conversation.item.create", "item": {
+            "type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}})
+        peer.send({"type": "response.create"})
+        await peer.until("response.text.delta")
+        done = await peer.until("response.done")
+        assert done["response"]["status"] == "completed" and done["response"]["modalities"] == ["text"]
+        assert "error" not in [e["type"] for e in peer.seen]
+    finally:
+        await peer.close()
+
+
+async def test_a_beta_session_in_the_calls_form_makes_a_beta_call(rtc_server: Running) -> None:
+    peer = Browser()
+    boundary = "xBOUNDARYx"
+    body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                   for name, value in (("sdp", await peer.offer()),
+                                       ("session", json.dumps({"modalities": ["text"], "voice": "ash"}))))
+    body += f"--{boundary}--\r\n"
+    answer = await asyncio.to_thread(post, f"{rtc_server.http}/realtime/calls", body.encode(),
+                                     f"multipart/form-data; boundary={boundary}", API_KEY)
+    try:
+        assert answer.status == 201, answer.body
+        await peer.pc.setRemoteDescription(RTCSessionDescription(answer.body, "answer"))
+        await asyncio.wait_for(peer.opened.wait(), TIMEOUT)
+        created = await peer.until("session.created")
+        assert created["session"]["modalities"] == ["text"] and created["session"]["voice"] == "ash"
     finally:
         await peer.close()
 

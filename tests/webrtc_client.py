@@ -66,12 +66,13 @@ class Browser:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return self.pc.localDescription.sdp
 
-    async def call(self, base: str, key: str) -> Answer:
-        answer = await asyncio.to_thread(post, f"{base}/realtime/calls", (await self.offer()).encode(),
+    async def call(self, base: str, key: str, path: str = "/realtime/calls") -> Answer:
+        """Post the offer to ``base + path`` (``/realtime?model=...``: the beta WebRTC guide's endpoint)."""
+        answer = await asyncio.to_thread(post, f"{base}{path}", (await self.offer()).encode(),
                                          "application/sdp", key)
         if answer.status == 201:
             await self.pc.setRemoteDescription(RTCSessionDescription(answer.body, "answer"))
-            self.call_path = answer.headers["Location"]
+            self.call_path = answer.headers.get("Location", "")
             await asyncio.wait_for(self.opened.wait(), TIMEOUT)
         return answer
 

@@ -128,6 +128,8 @@ class RealtimeServer:
         if not self.ready:
             return web.Response(status=503, text="starting: try again once /healthz answers 200\n")
         hs = handshake.read(request.path_qs, request.headers)
+        if hs.call_id is not None and (not_found := http_api.refuse_join(self, hs)) is not None:
+            return not_found  # another key's call or none: 404 before the upgrade
         chosen = handshake.select_subprotocol(handshake.offered_subprotocols(request.headers))
         s = self.settings
         ws = web.WebSocketResponse(protocols=(chosen,) if chosen else (), max_msg_size=s.max_message_bytes,

@@ -59,19 +59,30 @@ async def hang_up_calls(server: RealtimeServer) -> None:
         await call.ended.wait()
 
 
+def refuse_join(server: RealtimeServer, hs: Handshake) -> web.Response | None:
+    """Before the upgrade: the ``404`` for a sideband ``?call_id=`` naming no call of its key (another key's
+    call looks unknown); ``None`` lets it join, or be refused after the upgrade as any bad key is (close 3000)."""
+    grant = server.secrets.grant(hs.api_key)
+    if grant is None:
+        return None
+    from ovos_realtime_plugin.server.webrtc.routes import call_not_found, owned_call
+
+    return None if owned_call(server, grant, hs.call_id) is not None else call_not_found(hs.call_id)
+
+
 async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketTransport) -> None:
-    """A sideband WebSocket (``?call_id=``) joins a call's session: its frames in, the session's events out."""
+    """A sideband WebSocket (``?call_id=``) joins a call of its key: its frames in, the session's events out."""
     from ovos_realtime_plugin.server.app import reject
+    from ovos_realtime_plugin.server.webrtc.routes import owned_call, sideband
 
-    call = server.calls.get(hs.call_id or "")
-    if server.secrets.grant(hs.api_key) is None:
+    grant = server.secrets.grant(hs.api_key)
+    call = owned_call(server, grant, hs.call_id) if grant is not None else None
+    if grant is None:
         await reject(transport, ProtocolError("invalid_api_key", "Incorrect API key provided."))
-    elif call is None:
-        await reject(transport, ProtocolError("invalid_value", f"No call with id '{hs.call_id}'.", "call_id"))
+    elif call is None:  # it ended since the handshake was checked
+        await reject(transport, ProtocolError("call_not_found", f"No call with id '{hs.call_id}'.", "call_id"))
     else:
-        from ovos_realtime_plugin.server.webrtc.routes import sideband
-
-        await sideband(call, transport)
+        await sideband(call, transport, server.settings.outbox_budget_bytes)
 
 
 async def mint(server: RealtimeServer, request: web.Request, key: str | None) -> web.Response:

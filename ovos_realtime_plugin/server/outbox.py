@@ -45,7 +45,13 @@ class Outbox:
         """Queue one event; ``False`` (and nothing kept) once the budget is exceeded."""
         if self.overflowed:
             return False
-        text = encode(event)
+        return self.put_frame((event, encode(event)))
+
+    def put_frame(self, frame: Frame) -> bool:
+        """Queue one event already encoded (a call's sideband gets the text its data channel gets)."""
+        if self.overflowed:
+            return False
+        text = frame[1]
         if self.queued_bytes and self.queued_bytes + len(text) > self.budget_bytes:
             self.overflowed = True
             self._frames.clear()
@@ -53,7 +59,7 @@ class Outbox:
             self.queued_bytes = 0
             self._ready.set()
             return False
-        self._frames.append((event, text))
+        self._frames.append(frame)
         self.queued_bytes += len(text)
         self._ready.set()
         return True

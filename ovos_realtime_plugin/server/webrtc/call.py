@@ -1,5 +1,10 @@
 """One WebRTC call: an aiortc peer connection whose ``oai-events`` data channel and audio tracks drive a
-session through the same :class:`~ovos_realtime_plugin.server.connection.Connection` as a WebSocket."""
+session through the same :class:`~ovos_realtime_plugin.server.connection.Connection` as a WebSocket.
+
+A call belongs to the API key that made it (``owner``). One that has not connected ``connect_timeout_s`` after
+its offer is hung up (a page that never answers ICE held three UDP sockets and a session slot for good). The
+data channel buffers without limit in aiortc, so a client that does not read it ends the call once more than the
+outbox budget waits there, as a WebSocket is closed past the same budget."""
 
 from __future__ import annotations
 
@@ -15,6 +20,9 @@ from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16
 from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.core.config import input_format, output_format
 from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.server.api_keys import ApiKey
+from ovos_realtime_plugin.server.connection import CLOSE_SLOW_CLIENT
+from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
 from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.channel import CallTransport
@@ -27,10 +35,14 @@ EVENTS_CHANNEL = "oai-events"
 
 
 class Call:
-    def __init__(self, call_id: str, session: RealtimeSession, settings: WebRTCSettings) -> None:
+    def __init__(self, call_id: str, session: RealtimeSession, settings: WebRTCSettings, owner: ApiKey | None = None,
+                 outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.id = call_id
         self.session = session
         self.settings = settings
+        self.owner = owner
+        """The configured API key that made the call (``None`` on a server with no keys)."""
+        self.outbox_budget_bytes = outbox_budget_bytes
         self.transport = CallTransport()
         self.transport.decode = self._answer_pcm
         self.pc = RTCPeerConnection(ice.configure(settings))
@@ -38,6 +50,9 @@ class Call:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hung_up = False
         self.ended = asyncio.Event()
+        self.connected = asyncio.Event()
+        self._on_connected: Callable[[], None] = lambda: None
+        self._deadline: asyncio.TimerHandle | None = None
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
@@ -49,8 +64,13 @@ class Call:
         await self.pc.setLocalDescription(answer)
         return ice.announce_public(self.pc.localDescription.sdp, self.settings.nat_1to1_ips)
 
-    def run(self, serve: Callable[[CallTransport], Awaitable[None]], ended: Callable[[Call], None]) -> None:
-        """Serve the session until the call ends; then release everything and tell ``ended``."""
+    def run(self, serve: Callable[[CallTransport], Awaitable[None]], ended: Callable[[Call], None],
+            connected: Callable[[], None] = lambda: None) -> None:
+        """Serve the session until the call ends; then release everything and tell ``ended``. ``connected`` is
+        told when ICE and DTLS are up; a call still not connected after ``connect_timeout_s`` is hung up."""
+        self._on_connected = connected
+        self._deadline = asyncio.get_running_loop().call_later(self.settings.connect_timeout_s, self._too_late)
+
         async def lifetime() -> None:
             try:
                 await serve(self.transport)
@@ -60,10 +80,17 @@ class Call:
                 self.ended.set()
         self._spawn(lifetime())
 
+    def _too_late(self) -> None:
+        if not self.connected.is_set():
+            log.info("call %s: not connected after %gs: hung up", self.id, self.settings.connect_timeout_s)
+            self._spawn(self.transport.close())
+
     async def hang_up(self) -> None:
         if self._hung_up:
             return
         self._hung_up = True
+        if self._deadline is not None:
+            self._deadline.cancel()
         await self.transport.close()
         await cancel_and_wait([t for t in self._tasks if t is not asyncio.current_task()])
         await self.pc.close()
@@ -78,8 +105,13 @@ class Call:
             return
 
         def sink(text: str) -> None:
-            if channel.readyState == "open":
-                channel.send(text)
+            if channel.readyState != "open":
+                return
+            waiting = channel.bufferedAmount
+            if waiting and waiting + len(text) > self.outbox_budget_bytes:
+                self._unread(waiting)
+                return
+            channel.send(text)
 
         channel.on("message", self.transport.push)
         channel.on("close", lambda: self.transport.detach(sink))
@@ -87,6 +119,13 @@ class Call:
             self.transport.attach(sink)
         else:
             channel.on("open", lambda: self.transport.attach(sink))
+
+    def _unread(self, waiting: int) -> None:
+        """The client leaves the data channel unread: the call ends (its events would pile up in aiortc)."""
+        if not self.transport.closed:
+            log.warning("call %s: hung up: the client left %d bytes unread on the data channel (budget %d)",
+                        self.id, waiting, self.outbox_budget_bytes)
+            self._spawn(self.transport.close(CLOSE_SLOW_CLIENT, "slow client"))
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
@@ -103,5 +142,10 @@ class Call:
     async def _on_state(self) -> None:
         state: Any = self.pc.connectionState
         log.debug("call %s: %s", self.id, state)
+        if state == "connected" and not self.connected.is_set():
+            self.connected.set()
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self._on_connected()
         if state in ("failed", "closed"):  # the browser went away (ICE consent lost) or hung up
             await self.transport.close()
