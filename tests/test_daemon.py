@@ -300,11 +300,34 @@ async def test_the_standalone_daemon_serves_then_exits_cleanly_on_sigterm(tmp_pa
         children = descendants(proc.pid)
         assert children, "no skills service child process"
         assert await hello_world(port) == "Hello world"
+        await cross_site_attempts_fail(port)
         assert await realtime_is_ready(bus_port) is True  # the embedded bus, where the config put it
         await terminate(proc, children, tmp_path)
         assert "realtime ready" in (tmp_path / "state" / "mycroft" / "realtime.log").read_text()
     finally:
         await kill_leftovers(proc, children)
+
+
+async def cross_site_attempts_fail(port: int) -> None:
+    """The daemon as ``scripts/run.sh`` runs it (no keys): a page on another origin, or under a rebound name,
+    opens no session and mints no key; the skills never hear it."""
+    url = f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"
+    for headers, host, status in [({"Origin": "https://evil.example"}, "127.0.0.1", 403),
+                                  ({}, "evil.example", 421)]:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url.replace("127.0.0.1", host), host="127.0.0.1", port=port,
+                               additional_headers=headers):
+                pass
+        assert refused.value.response.status_code == status
+    for headers in ({"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"},
+                    {"Host": f"127.0.0.1:{port}", "Origin": "https://evil.example"}):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(f"POST /console/client_secret HTTP/1.1\r\n{lines}Content-Length: 2\r\nConnection: close"
+                     f"\r\n\r\n{{}}".encode())
+        status_line = await reader.readline()
+        writer.close()
+        assert int(status_line.split()[1]) in (403, 421), status_line
 
 
 async def test_sigterm_while_the_skills_load_stops_them_too(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def add_routes(app: web.Application, server: RealtimeServer) -> None:
     async def client_secret(request: web.Request) -> web.Response:
         origin = request.headers.get("Origin")
         if origin is not None and not server.access.same_origin(origin, request.headers.get("Host")):
-            return json_error(403, "Cross-origin request refused.", "forbidden")
+            return json_error(403, "Cross-origin request refused.", "origin_not_allowed")  # the gatekeeper's too
         key = bearer_key(request)
         if key is None and server.access.local(request.remote, request.headers, _local_port(request)):
             key = next(iter(server.settings.api_keys), None)  # the operator's own machine
