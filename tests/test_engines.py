@@ -92,7 +92,7 @@ async def test_a_failing_stt_engine_fails_the_transcription_and_the_session_goes
     finally:
         await running.server.stop()
     failed = first(events, "conversation.item.input_audio_transcription.failed")
-    assert failed["error"]["type"] == "server_error" and "the model crashed" in failed["error"]["message"]
+    assert failed["error"]["type"] == "transcription_error" and "the model crashed" in failed["error"]["message"]
     assert failing.calls == 1 and "conversation.item.input_audio_transcription.completed" not in types(events)
     assert events[-1]["response"]["status"] == "failed"  # that turn's response: the assistant heard nothing
     assert later[-1]["response"]["status"] == "completed"
