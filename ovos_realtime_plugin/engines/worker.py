@@ -3,14 +3,26 @@
 A call given a ``timeout`` that does not return in time raises :class:`EngineTimeout` (the response or transcript
 fails, as for a plugin that raises) and the engine moves to a fresh thread, leaving the stuck one behind: later
 work does not queue behind a plugin that hangs. Work already queued behind it waits for its own timeout.
+
+Calls from every session share an engine, so they wait in one queue ordered by deadline (earliest first), not by
+arrival: a call's deadline is when it was asked for plus the slack of its :class:`Urgency`, which the caller sets
+in the :data:`urgency` context variable. Someone waits for a response's first sentence and for a committed
+transcript now; a speculative transcript (a pause that may not end the turn) or a prepared answer can wait a
+little; a later sentence is heard only after the ones before it have played. Slack rather than strict priority, so
+nothing waits forever behind a stream of more urgent work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import heapq
+import itertools
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
+from enum import Enum
 from typing import TypeVar
 
 from ovos_realtime_plugin import heap
@@ -23,30 +35,92 @@ class EngineTimeout(TimeoutError):
     """An engine call did not return within its time."""
 
 
+class Urgency(Enum):
+    """How soon someone waits for a call's result: its slack in seconds past the moment it is asked for."""
+
+    NOW = 0.0
+    """A committed transcript, a response's first sentence, detection of speech, anything not marked."""
+    SOON = 0.2
+    """A speculative transcript of a pause, an answer prepared before its turn ends."""
+    LATER = 1.0
+    """A response's later sentence: the ones before it play first."""
+
+
+urgency: ContextVar[Urgency] = ContextVar("engine_urgency", default=Urgency.NOW)
+"""The urgency of the engine calls made in this context (set by whoever asks for the work)."""
+
+
+@contextlib.contextmanager
+def urgent(level: Urgency) -> Iterator[None]:
+    """Engine calls made inside the block have urgency ``level``."""
+    token = urgency.set(level)
+    try:
+        yield
+    finally:
+        urgency.reset(token)
+
+
 class EngineThread:
     """Runs an engine's blocking calls, one at a time, off the event loop."""
 
-    def __init__(self, name: str, *, heavy: bool = False) -> None:
+    def __init__(self, name: str, *, heavy: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
         """``heavy``: its calls allocate a model run's worth of memory (STT, TTS), handed back once the heavy
         engines are quiet (:data:`heap.IDLE`); VAD's small, constant calls are left out of that count."""
         self.name = name
         self._quiet: heap.IdleTrimmer | None = heap.IDLE if heavy else None
         self._pool = self._new_pool()
+        self._clock = clock
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []  # (deadline, arrival, turn)
+        self._arrivals = itertools.count()
+        self._running = False
 
     def _new_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ovos-realtime-{self.name}")
 
     async def run(self, fn: Callable[..., T], *args: object, timeout: float | None = None) -> T:
-        pool = self._pool
+        """``fn(*args)`` on the engine's thread once every call with an earlier deadline has run (see the
+        module's docstring); ``timeout`` counts from when it starts."""
         with metrics.engine_queued(self.name):
-            future = asyncio.get_running_loop().run_in_executor(pool, self._timed, fn, *args)
+            await self._turn(self._clock() + urgency.get().value)
             try:
-                return await asyncio.wait_for(future, timeout)
-            except TimeoutError:
-                if self._pool is pool:  # leave the stuck thread behind
-                    self._pool = self._new_pool()
-                    pool.shutdown(wait=False)
-                raise EngineTimeout(f"the {self.name} engine did not answer within {timeout:g} s") from None
+                pool = self._pool
+                future = asyncio.get_running_loop().run_in_executor(pool, self._timed, fn, *args)
+                try:
+                    return await asyncio.wait_for(future, timeout)
+                except TimeoutError:
+                    if self._pool is pool:  # leave the stuck thread behind
+                        self._pool = self._new_pool()
+                        pool.shutdown(wait=False)
+                    raise EngineTimeout(f"the {self.name} engine did not answer within {timeout:g} s") from None
+            finally:
+                self._next()
+
+    async def _turn(self, deadline: float) -> None:
+        """Return when this call may run: at once when the engine is free, else when :meth:`_next` picks it."""
+        if not self._running and not self._waiting:
+            self._running = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (deadline, next(self._arrivals), turn)
+        heapq.heappush(self._waiting, entry)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._next()  # it was picked as it was cancelled: pass the turn on
+            elif entry in self._waiting:  # (else _next has already dropped it)
+                self._waiting.remove(entry)
+                heapq.heapify(self._waiting)
+            raise
+
+    def _next(self) -> None:
+        """The running call is done: the waiting call with the earliest deadline runs next."""
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._running = False
 
     def _timed(self, fn: Callable[..., T], *args: object) -> T:
         with metrics.engine_call(self.name), self._quiet.busy() if self._quiet else contextlib.nullcontext():

@@ -18,6 +18,7 @@ from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.engines.worker import Urgency, urgent
 from ovos_realtime_plugin.server.failures import CoreBug, describe, report_failure
 from ovos_realtime_plugin.server.sentence_audio import SentenceAudio
 from ovos_realtime_plugin.server.voice_trace import VoiceTrace
@@ -160,7 +161,8 @@ class SpeechDriver:
             return  # dropped meanwhile (another anticipation, or a response took it), or already there
         self.trace.mark("tts_prepare", job.key[0][:24])
         try:
-            self._prepared[job.key] = await tts.synthesize(*job.key)
+            with urgent(Urgency.SOON):  # nobody waits for it yet
+                self._prepared[job.key] = await tts.synthesize(*job.key)
         except Exception as exc:  # the response synthesizes the sentence itself and reports its own failure
             self.log.warning("preparing speech failed (the response will try again): %s", describe(exc))
             self._prepared.pop(job.key, None)
@@ -179,12 +181,13 @@ class SpeechDriver:
         try:
             prepared = self._prepared.pop(key, None)
             stream = getattr(tts, "stream", None)
-            if prepared is not None:
-                audio.send(*prepared)
-            elif stream is not None:  # heard as it is made
-                await stream(*key, audio.send)
-            else:
-                audio.send(*await tts.synthesize(*key))
+            with urgent(Urgency.NOW if job.seq == 1 else Urgency.LATER):  # a response's first sentence, or later
+                if prepared is not None:
+                    audio.send(*prepared)
+                elif stream is not None:  # heard as it is made
+                    await stream(*key, audio.send)
+                else:
+                    audio.send(*await tts.synthesize(*key))
             audio.finish()
         except CoreBug:
             raise  # ours: logged with its traceback by the lane, and the sentence fails
@@ -211,7 +214,8 @@ class SpeechDriver:
         pieces = split_long_audio(pcm, rate)
         self.trace.mark("stt_start", f"attempt {job.attempt}")
         try:
-            texts = await self._transcribe_pieces(job, stt, pieces)
+            with urgent(Urgency.SOON if job.attempt else Urgency.NOW):  # a pause's guess, or a committed turn
+                texts = await self._transcribe_pieces(job, stt, pieces)
         except Exception as exc:
             self.log.warning("transcription failed: %s", describe(exc))
             report_failure(session, job, exc)

@@ -1,0 +1,100 @@
+"""Engine calls from every session share one queue ordered by deadline (engines/worker.py): a response's first
+sentence runs before another response's later sentences, a committed transcript before a speculative one, and
+nothing waits forever. Deterministic: the engine is held busy by a call that waits on an event, the calls queue
+behind it, the clock is the test's own, and the order they run in is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from ovos_realtime_plugin.engines.worker import EngineThread, Urgency, urgent
+
+
+class Held:
+    """An engine whose first call holds it busy until released; every call records its name."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.thread = EngineThread("schedule-test", clock=lambda: self.now)
+        self.ran: list[str] = []
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def _hold(self) -> None:
+        self.started.set()
+        self.release.wait(30)
+
+    async def hold(self) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(self.thread.run(self._hold))
+        await asyncio.to_thread(self.started.wait, 30)
+        return task
+
+    def call(self, name: str, level: Urgency) -> asyncio.Task[None]:
+        with urgent(level):  # the task copies the context, urgency included
+            return asyncio.ensure_future(self.thread.run(self.ran.append, name))
+
+    async def queued(self, count: int) -> None:
+        """Let the new tasks take one step (each reaches the queue there), then ``count`` calls wait."""
+        await asyncio.sleep(0)
+        assert len(self.thread._waiting) == count
+
+
+@pytest.fixture
+def held() -> Iterator[Held]:
+    engine = Held()
+    yield engine
+    engine.release.set()
+    engine.thread.close()
+
+
+async def test_a_first_sentence_runs_before_another_responses_third(held: Held) -> None:
+    busy = await held.hold()
+    third = held.call("response A, sentence 3", Urgency.LATER)
+    await held.queued(1)
+    held.now += 0.5  # asked later, but someone waits for it now
+    first = held.call("response B, sentence 1", Urgency.NOW)
+    await held.queued(2)
+    held.release.set()
+    await asyncio.gather(busy, third, first)
+    assert held.ran == ["response B, sentence 1", "response A, sentence 3"]
+
+
+async def test_a_committed_transcript_runs_before_a_speculative_one(held: Held) -> None:
+    busy = await held.hold()
+    calls = [held.call("speculative", Urgency.SOON)]
+    await held.queued(1)
+    held.now += 0.1
+    calls.append(held.call("committed", Urgency.NOW))
+    await held.queued(2)
+    held.release.set()
+    await asyncio.gather(busy, *calls)
+    assert held.ran == ["committed", "speculative"]
+
+
+async def test_a_later_sentence_is_not_starved_by_urgent_work(held: Held) -> None:
+    """Slack, not strict priority: work asked long enough after it waits its turn."""
+    busy = await held.hold()
+    calls = [held.call("sentence 3", Urgency.LATER)]
+    await held.queued(1)
+    held.now += 1.5
+    calls.append(held.call("a first sentence asked 1.5 s later", Urgency.NOW))
+    await held.queued(2)
+    held.release.set()
+    await asyncio.gather(busy, *calls)
+    assert held.ran == ["sentence 3", "a first sentence asked 1.5 s later"]
+
+
+async def test_equal_deadlines_keep_their_order_and_a_cancelled_call_leaves_the_queue(held: Held) -> None:
+    busy = await held.hold()
+    calls = [held.call(f"call {n}", Urgency.NOW) for n in range(4)]
+    await held.queued(4)
+    calls[1].cancel()
+    held.release.set()
+    await asyncio.gather(busy, *calls, return_exceptions=True)
+    assert held.ran == ["call 0", "call 2", "call 3"] and held.thread._waiting == []
+    await held.thread.run(held.ran.append, "afterwards")  # the engine is free again
+    assert held.ran[-1] == "afterwards"
