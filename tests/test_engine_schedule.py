@@ -51,41 +51,34 @@ def held() -> Iterator[Held]:
     engine.thread.close()
 
 
-async def test_a_first_sentence_runs_before_another_responses_third(held: Held) -> None:
+async def run_order(held: Held, first: tuple[str, Urgency], gap_s: float, second: tuple[str, Urgency]) -> list[str]:
+    """The order two calls run in: ``first`` asked, then ``second`` ``gap_s`` later, behind a busy engine."""
     busy = await held.hold()
-    third = held.call("response A, sentence 3", Urgency.LATER)
+    calls = [held.call(*first)]
     await held.queued(1)
-    held.now += 0.5  # asked later, but someone waits for it now
-    first = held.call("response B, sentence 1", Urgency.NOW)
-    await held.queued(2)
-    held.release.set()
-    await asyncio.gather(busy, third, first)
-    assert held.ran == ["response B, sentence 1", "response A, sentence 3"]
-
-
-async def test_a_committed_transcript_runs_before_a_speculative_one(held: Held) -> None:
-    busy = await held.hold()
-    calls = [held.call("speculative", Urgency.SOON)]
-    await held.queued(1)
-    held.now += 0.1
-    calls.append(held.call("committed", Urgency.NOW))
+    held.now += gap_s
+    calls.append(held.call(*second))
     await held.queued(2)
     held.release.set()
     await asyncio.gather(busy, *calls)
-    assert held.ran == ["committed", "speculative"]
+    return held.ran
+
+
+async def test_a_first_sentence_runs_before_another_responses_third(held: Held) -> None:
+    assert await run_order(held, ("response A, sentence 3", Urgency.LATER), 0.5,
+                           ("response B, sentence 1", Urgency.NOW)) == ["response B, sentence 1",
+                                                                        "response A, sentence 3"]
+
+
+async def test_a_committed_transcript_runs_before_a_speculative_one(held: Held) -> None:
+    assert await run_order(held, ("speculative", Urgency.SOON), 0.1,
+                           ("committed", Urgency.NOW)) == ["committed", "speculative"]
 
 
 async def test_a_later_sentence_is_not_starved_by_urgent_work(held: Held) -> None:
     """Slack, not strict priority: work asked long enough after it waits its turn."""
-    busy = await held.hold()
-    calls = [held.call("sentence 3", Urgency.LATER)]
-    await held.queued(1)
-    held.now += 1.5
-    calls.append(held.call("a first sentence asked 1.5 s later", Urgency.NOW))
-    await held.queued(2)
-    held.release.set()
-    await asyncio.gather(busy, *calls)
-    assert held.ran == ["sentence 3", "a first sentence asked 1.5 s later"]
+    assert await run_order(held, ("sentence 3", Urgency.LATER), 1.5,
+                           ("a first sentence", Urgency.NOW)) == ["sentence 3", "a first sentence"]
 
 
 async def test_equal_deadlines_keep_their_order_and_a_cancelled_call_leaves_the_queue(held: Held) -> None:
