@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from openai import AsyncOpenAI
 
+from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, TTS_DEFAULT, VAD_DEFAULT, choose, speech_choices
 from ovos_realtime_plugin.engines.loader import EngineLoadError
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines, shipped_config
@@ -72,7 +73,7 @@ class FailingTranscriber:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
+    async def hear(self, pcm16: bytes, rate: int, request: SttRequest) -> SttResult:
         self.calls += 1
         raise RuntimeError("the model crashed")
 

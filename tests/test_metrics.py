@@ -168,7 +168,7 @@ async def test_healthz_answers_json_and_keeps_its_status_codes() -> None:
         status, content_type, body = await http_get(server.port, "/healthz")
         assert (status, content_type) == (503, "application/json")
         assert json.loads(body) == {"status": "starting", "bus": None, "skills_ready": False, "sessions": 0,
-                                    "engines": {"stt": None, "tts": None, "vad": None}}
+                                    "engines": {"stt": None, "tts": None, "vad": None}, "transcription_models": {}}
         server.ready = True
         async with connect(f"{running.url}/realtime?model=gpt-realtime", additional_headers=AUTH) as ws:
             await CountingClient(ws).until("session.created")

@@ -19,6 +19,7 @@ from ovos_realtime_plugin.engines.whisper_stt import (
     MIN_WINDOW_S,
     NARROWBAND_MIN_WINDOW_S,
     RETRY_WIDER_S,
+    Decoded,
     FittedWhisper,
     narrowband,
     repeats_itself,
@@ -70,9 +71,10 @@ def test_a_decode_that_loops_is_tried_in_a_wider_window_before_thirty_seconds(wh
     model: FittedWhisper = whisper.plugin.model
     real, windows = model._decode, list[int]()
 
-    def looping(samples: np.ndarray, window: int, language: str | None) -> tuple[str | None, bool]:
+    def looping(samples: np.ndarray, window: int, prompt: list[int], scores: bool) -> Decoded:
         windows.append(window)
-        return ("Tell me a joke " * 5, True) if len(windows) <= loops else real(samples, window, language)
+        return Decoded("Tell me a joke " * 5, True) if len(windows) <= loops else real(samples, window, prompt,
+                                                                                        scores)
 
     pcm = np.frombuffer(spoken("what time is it", rate=16000), "<i2").astype(np.float32) / 32768
     model._decode = looping  # type: ignore[method-assign]
@@ -94,9 +96,9 @@ def test_telephone_audio_is_told_from_wideband_and_heard_in_a_wider_window(whisp
     model: FittedWhisper = whisper.plugin.model
     real, windows = model._decode, list[int]()
 
-    def spied(samples: np.ndarray, window: int, language: str | None) -> tuple[str | None, bool]:
+    def spied(samples: np.ndarray, window: int, prompt: list[int], scores: bool) -> Decoded:
         windows.append(window)
-        return real(samples, window, language)
+        return real(samples, window, prompt, scores)
 
     model._decode = spied  # type: ignore[method-assign]
     try:

@@ -47,6 +47,10 @@ class Transcribe:
     ``attempt`` 0 is a committed item. A positive ``attempt`` is speculative: the user's turn has paused and may
     be over; the result is kept if the turn does end there, and dropped if speech resumes (ask
     ``transcript_wanted`` before spending time on it).
+
+    ``model`` is the session's ``transcription.model`` (it picks the STT plugin: the server's
+    ``"transcription_models"``); ``keywords`` and ``prompt`` are hints for engines that take them; ``logprobs``:
+    the session's ``include`` asks for token scores.
     """
 
     item_id: str
@@ -55,6 +59,9 @@ class Transcribe:
     language: str | None
     prompt: str | None
     attempt: int = 0
+    model: str | None = None
+    keywords: tuple[str, ...] = ()
+    logprobs: bool = False
 
 
 @dataclass(frozen=True)

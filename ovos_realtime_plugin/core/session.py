@@ -34,6 +34,7 @@ from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responses import ResponseStream
 from ovos_realtime_plugin.core.states import ResponseStatus, TranscriptState
+from ovos_realtime_plugin.core.stt import TokenLogprob
 from ovos_realtime_plugin.core.transcripts import Transcripts
 from ovos_realtime_plugin.core.truncation import oldest_to_drop
 from ovos_realtime_plugin.core.turns import TurnDetector
@@ -362,11 +363,12 @@ class RealtimeSession:
     def transcript_wanted(self, item_id: str, attempt: int) -> bool:
         return self.transcripts.wanted(item_id, attempt)
 
-    def on_transcript_delta(self, item_id: str, delta: str) -> None:
-        self.transcripts.on_delta(item_id, delta)
+    def on_transcript_delta(self, item_id: str, delta: str, logprobs: tuple[TokenLogprob, ...] | None = None) -> None:
+        self.transcripts.on_delta(item_id, delta, logprobs)
 
-    def on_transcript(self, item_id: str, text: str, audio_seconds: float, attempt: int = 0) -> None:
-        self.transcripts.on_result(item_id, text, audio_seconds, attempt)
+    def on_transcript(self, item_id: str, text: str, audio_seconds: float, attempt: int = 0,
+                      logprobs: tuple[TokenLogprob, ...] | None = None) -> None:
+        self.transcripts.on_result(item_id, text, audio_seconds, attempt, logprobs)
 
     def on_transcript_error(self, item_id: str, message: str, attempt: int = 0) -> None:
         self.transcripts.on_error(item_id, message, attempt)

@@ -23,6 +23,7 @@ from ovos_realtime_plugin.core.errors import ProtocolError, server_error
 from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.states import TranscriptState, move
+from ovos_realtime_plugin.core.stt import LOGPROBS_INCLUDE, TokenLogprob, wire_logprobs
 
 # Audio kept after the pause starts, so the last phoneme is not clipped: as much of it as has arrived when the pause
 # is told (semantic_vad tells it after one 32 ms frame, so 32-64 ms). On the 183 spoken commands of
@@ -56,12 +57,15 @@ class TranscriptHost(Protocol):
         """The words of the current turn up to the pause (the turn detector may end the turn on them)."""
 
 
+Logprobs = tuple[TokenLogprob, ...] | None
+
+
 @dataclass
 class EarlyTranscript:
     item_id: str
     attempt: int
     committed: bool = False
-    result: tuple[str, float] | None = None
+    result: tuple[str, float, Logprobs] | None = None
     error: str | None = None
 
 
@@ -87,11 +91,19 @@ class Transcripts:
         """Whether any of ``items`` still waits for its transcript."""
         return bool(self.pending) and any(item.id in self.pending for item in items)
 
+    @property
+    def logprobs(self) -> bool:
+        """Whether the session's ``include`` asks for the transcripts' token log-probabilities."""
+        return LOGPROBS_INCLUDE in (self.host.config.include or ())
+
     def _transcribe(self, item_id: str, audio: bytes, fmt: AudioFormat, attempt: int) -> None:
+        """The language is ``transcription.language``, else the first of ``transcription.languages``, else the
+        connection's."""
         host = self.host
         t = host.config.audio.input.transcription
-        host.effect(Transcribe(item_id, audio, fmt, (t.language if t else None) or host.language,
-                               t.prompt if t else None, attempt))
+        language = t.language or (t.languages[0] if t.languages else None) if t else None
+        host.effect(Transcribe(item_id, audio, fmt, language or host.language, t.prompt if t else None, attempt,
+                               t.model if t else None, tuple(t.keywords or ()) if t else (), self.logprobs))
 
     # -- early transcripts ----------------------------------------------------------------------
     def start_early(self, item_id: str, audio: bytes, fmt: AudioFormat) -> None:
@@ -135,7 +147,8 @@ class Transcripts:
         if early.error is not None:
             self.on_error(early.item_id, early.error)
         elif early.result is not None:
-            self.on_result(early.item_id, early.result[0], self._committed_seconds(early.item_id))
+            self.on_result(early.item_id, early.result[0], self._committed_seconds(early.item_id),
+                           logprobs=early.result[2])
 
     def _committed_seconds(self, item_id: str) -> float:
         part = self._audio_part(item_id)
@@ -154,7 +167,7 @@ class Transcripts:
         return next((c for c in conversation.get(item_id).content if c.type == "input_audio"), None)
 
     # -- engine results -------------------------------------------------------------------------
-    def _early_result(self, item_id: str, attempt: int, result: tuple[str, float] | None,
+    def _early_result(self, item_id: str, attempt: int, result: tuple[str, float, Logprobs] | None,
                       error: str | None) -> bool:
         """Route a speculative result; True when it was consumed (kept for later, applied, or stale)."""
         if attempt == 0:
@@ -180,15 +193,23 @@ class Transcripts:
         self._sent.pop(item_id, None)
         return True
 
-    def on_delta(self, item_id: str, delta: str) -> None:
+    def _with_logprobs(self, fields: dict[str, Any], logprobs: Logprobs) -> dict[str, Any]:
+        """``logprobs`` added when the session asked for them and the engine gave them (else left out)."""
+        if self.logprobs and logprobs is not None:
+            fields["logprobs"] = wire_logprobs(logprobs)
+        return fields
+
+    def on_delta(self, item_id: str, delta: str, logprobs: Logprobs = None) -> None:
         """A partial result of a committed item (engines that stream, or long audio in pieces)."""
         if self.on and item_id in self.pending and delta:
             self._sent[item_id] = self._sent.get(item_id, "") + delta
-            self.host.emit("conversation.item.input_audio_transcription.delta",
-                           {"item_id": item_id, "content_index": 0, "delta": delta})
+            self.host.emit("conversation.item.input_audio_transcription.delta", self._with_logprobs(
+                {"item_id": item_id, "content_index": 0, "delta": delta}, logprobs))
 
-    def on_result(self, item_id: str, text: str, audio_seconds: float, attempt: int = 0) -> None:
-        if self._early_result(item_id, attempt, (text, audio_seconds), None) or item_id not in self.pending:
+    def on_result(self, item_id: str, text: str, audio_seconds: float, attempt: int = 0,
+                  logprobs: Logprobs = None) -> None:
+        if self._early_result(item_id, attempt, (text, audio_seconds, logprobs), None) \
+                or item_id not in self.pending:
             return
         sent = self._sent.get(item_id, "")
         if text.startswith(sent):
@@ -197,8 +218,8 @@ class Transcripts:
         self._set_transcript(item_id, text)
         if self.on:
             usage: dict[str, Any] = {"type": "duration", "seconds": round(audio_seconds, 3)}
-            self.host.emit("conversation.item.input_audio_transcription.completed",
-                           {"item_id": item_id, "content_index": 0, "transcript": text, "usage": usage})
+            self.host.emit("conversation.item.input_audio_transcription.completed", self._with_logprobs(
+                {"item_id": item_id, "content_index": 0, "transcript": text, "usage": usage}, logprobs))
         self.host.transcript_ended()
 
     def on_error(self, item_id: str, message: str, attempt: int = 0) -> None:

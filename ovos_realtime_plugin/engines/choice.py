@@ -13,6 +13,12 @@ A plugin's settings are the device section's for that plugin, with the ``"realti
 How long one call of each engine may take before that transcript, sentence or detection fails (and the engine
 moves to a fresh thread, ``engines/worker.py``): ``"realtime": {"engines": {"stt_timeout_s": 60,
 "tts_timeout_s": 30, "vad_timeout_s": 10}}``.
+
+Transcription model names (a session's ``audio.input.transcription.model``) → STT plugins:
+``"realtime": {"transcription_models": {"gpt-4o-mini-transcribe": "ovos-stt-plugin-moonshine-base-en", ...}}``.
+Each plugin named there is loaded at start-up beside the default STT (a plugin's settings as for the default:
+the device's ``stt`` section for it, the ``"realtime"`` section's laid over); a session whose model is not a key
+there (or that names none) is transcribed by the default STT. The names match exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+
+from ovos_realtime_plugin.engines.loader import EngineLoadError
 
 STT_DEFAULT = "ovos-stt-plugin-whisper-fitted"  # ours: engines/whisper_stt.py
 WHISPER_PLUGINS = (STT_DEFAULT, "ovos-stt-plugin-fasterwhisper")  # both take a CTranslate2 Whisper folder
@@ -59,6 +67,8 @@ class SpeechChoices:
     voices: dict[str, str]  # Realtime voice name → plugin voice
     allow_downloads: bool
     timeouts: EngineTimeouts = EngineTimeouts()
+    transcription_models: dict[str, EngineChoice] = field(default_factory=dict)
+    """``transcription.model`` name → the STT plugin for it (unknown names: :attr:`stt`)."""
 
 
 def cpu_threads() -> int:
@@ -110,6 +120,20 @@ def choose(kind: str, conf: dict[str, Any], shipped: dict[str, Any], override: s
     return EngineChoice(kind, module, config)
 
 
+def transcription_models(conf: dict[str, Any], shipped: dict[str, Any]) -> dict[str, EngineChoice]:
+    """The ``"transcription_models"`` of the ``"realtime"`` section, each name's plugin chosen as the default is."""
+    section = (conf.get("realtime") or {}).get("transcription_models") or {}
+    if not isinstance(section, dict):
+        raise EngineLoadError('"transcription_models" in the "realtime" section must map model names to STT plugins')
+    models: dict[str, EngineChoice] = {}
+    for name, module in section.items():
+        choice = choose("stt", conf, shipped, module.strip()) if isinstance(module, str) and module.strip() else None
+        if choice is None:
+            raise EngineLoadError(f'"transcription_models": "{name}" names no STT plugin ({module!r})')
+        models[str(name)] = choice
+    return models
+
+
 def speech_choices(conf: dict[str, Any], shipped: dict[str, Any], *, stt: str | None = None,
                    tts: str | None = None, vad: str | None = None, language: str | None = None) -> SpeechChoices:
     """Everything about speech from the merged mycroft.conf (``conf``) and ovos-config's defaults (``shipped``)."""
@@ -119,4 +143,5 @@ def speech_choices(conf: dict[str, Any], shipped: dict[str, Any], *, stt: str | 
                          vad=choose("vad", conf, shipped, vad), language=str(lang),
                          voices={str(k): str(v) for k, v in (ours.get("voices") or {}).items()},
                          allow_downloads=bool(ours.get("allow_downloads", False)),
-                         timeouts=EngineTimeouts.from_section(ours.get("engines") or {}))
+                         timeouts=EngineTimeouts.from_section(ours.get("engines") or {}),
+                         transcription_models=transcription_models(conf, shipped))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ovos_realtime_plugin import heap
@@ -27,11 +28,30 @@ class LoadedSpeech:
     stt: PluginTranscriber | None
     tts: PluginSynthesizer | None
     vad: PluginVad | None
+    transcription_models: dict[str, PluginTranscriber] = field(default_factory=dict)
 
     def close(self) -> None:
-        for engine in (self.stt, self.tts, self.vad):
+        models = {id(stt): stt for stt in self.transcription_models.values() if stt is not self.stt}
+        for engine in (self.stt, self.tts, self.vad, *models.values()):
             if engine is not None:
                 engine.close()
+
+
+def _load_transcription_models(choices: SpeechChoices, default: PluginTranscriber | None,
+                               timeout_s: float) -> dict[str, PluginTranscriber]:
+    """Each model name's STT, one per distinct plugin and settings (the default's when it is the same)."""
+    loaded: dict[str, PluginTranscriber] = {}
+    models: dict[str, PluginTranscriber] = {}
+    for name, choice in choices.transcription_models.items():
+        if default is not None and choice == choices.stt:
+            models[name] = default
+            continue
+        key = json.dumps([choice.module, choice.config], sort_keys=True, default=str)
+        if key not in loaded:
+            loaded[key] = PluginTranscriber.load(choice, choices.language)
+            loaded[key].timeout_s = timeout_s
+        models[name] = loaded[key]
+    return models
 
 
 def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpeech:
@@ -44,6 +64,7 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
         if choices.stt is not None:
             stt = PluginTranscriber.load(choices.stt, choices.language)
             stt.timeout_s = timeouts.stt_s
+        models = _load_transcription_models(choices, stt, timeouts.stt_s)
         if choices.tts is not None:
             tts = PluginSynthesizer.load(choices.tts, choices.language, choices.voices)
             tts.timeout_s = timeouts.tts_s
@@ -51,15 +72,17 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
             vad = PluginVad.load(choices.vad)
             vad.timeout_s = timeouts.vad_s
     loaded = LoadedSpeech(SpeechEngines(stt=stt, tts=tts, new_vad=vad.new_detector if vad else None,
-                                        language=choices.language), stt, tts, vad)
+                                        language=choices.language, transcription_models=models),
+                          stt, tts, vad, models)
     if warm:
-        if stt is not None:
-            stt.warm(choices.language)
+        for transcriber in {id(t): t for t in (stt, *models.values()) if t is not None}.values():
+            transcriber.warm(choices.language)
         if tts is not None:
             tts.warm(choices.language)
     heap.trim()  # what loading the models left behind
-    log.info("speech engines ready in %.2f s: STT %s, TTS %s, VAD %s", time.perf_counter() - started,
-             stt.module if stt else "off", tts.module if tts else "off", vad.module if vad else "off")
+    log.info("speech engines ready in %.2f s: STT %s, TTS %s, VAD %s, transcription models %s",
+             time.perf_counter() - started, stt.module if stt else "off", tts.module if tts else "off",
+             vad.module if vad else "off", {name: t.module for name, t in models.items()} or "none")
     return loaded
 
 

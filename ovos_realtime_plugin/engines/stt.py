@@ -1,14 +1,21 @@
-"""An OPM STT plugin behind the server's ``Transcriber`` interface."""
+"""An OPM STT plugin behind the server's ``Transcriber`` interface.
+
+Any OPM STT plugin hears audio in a language (``execute(audio, language)``, text out). A plugin that can do more
+says so by implementing :class:`HintedSTT`: it then also gets the session's prompt and keywords and, when asked,
+gives each token's log-probability. Ours that does: ``ovos-stt-plugin-whisper-fitted``.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from ovos_realtime_plugin.audio.resample import resample
+from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.worker import EngineThread
+from ovos_realtime_plugin.server import metrics
 
 log = logging.getLogger(__name__)
 STT_RATE = 16000  # what OPM STT plugins expect (and some assume without checking)
@@ -18,11 +25,20 @@ class TranscriptionError(RuntimeError):
     """The STT plugin gave no result (``None``, not ``""``: that is silence)."""
 
 
+@runtime_checkable
+class HintedSTT(Protocol):
+    """An STT plugin that takes hints (``request.prompt``, ``request.keywords``) and has token scores: with
+    ``request.logprobs`` its result carries them."""
+
+    def execute_hinted(self, audio: Any, request: SttRequest) -> SttResult: ...
+
+
 class PluginTranscriber:
     def __init__(self, plugin: Any, module: str, thread: EngineThread) -> None:
         self.plugin = plugin
         self.module = module
         self._thread = thread
+        self._hinted: HintedSTT | None = plugin if isinstance(plugin, HintedSTT) else None
         self.timeout_s = EngineTimeouts.stt_s
 
     @classmethod
@@ -34,21 +50,33 @@ class PluginTranscriber:
         plugin = thread.call(construct, "stt", choice.module, lambda: plugin_cls(config=config))
         return cls(plugin, choice.module, thread)
 
-    async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
-        return await self._thread.run(self._transcribe, pcm16, rate, lang, timeout=self.timeout_s)
+    @property
+    def hinted(self) -> bool:
+        """Whether the plugin takes prompts and keywords and has token scores (:class:`HintedSTT`)."""
+        return self._hinted is not None
 
-    def _transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
+    async def hear(self, pcm16: bytes, rate: int, request: SttRequest) -> SttResult:
+        metrics.transcription(self.module)
+        return await self._thread.run(self._hear, pcm16, rate, request, timeout=self.timeout_s)
+
+    async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
+        """The words alone, in ``lang``."""
+        return (await self.hear(pcm16, rate, SttRequest(lang))).text
+
+    def _hear(self, pcm16: bytes, rate: int, request: SttRequest) -> SttResult:
         from ovos_plugin_manager.utils.audio import AudioData  # type: ignore[import-untyped]
 
         audio = AudioData(resample(pcm16, rate, STT_RATE), STT_RATE, 2)
-        text = self.plugin.execute(audio, language=lang)
+        if self._hinted is not None:
+            return self._hinted.execute_hinted(audio, request)
+        text = self.plugin.execute(audio, language=request.language)
         if text is None:  # a plugin that swallowed its failure, e.g. ovos-stt-plugin-server with every server down
             raise TranscriptionError(f"{self.module} returned no transcript (its server unreachable or failing?)")
-        return str(text)
+        return SttResult(str(text))
 
     def warm(self, language: str) -> None:
         """One transcription of a second of quiet noise, so the first user turn does not pay for it."""
-        self._thread.call(self._transcribe, _quiet(STT_RATE), STT_RATE, language)
+        self._thread.call(self._hear, _quiet(STT_RATE), STT_RATE, SttRequest(language))
 
     def close(self) -> None:
         self._thread.close()

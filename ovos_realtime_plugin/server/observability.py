@@ -4,7 +4,8 @@
 
     {"status": "ok", "bus": true, "skills_ready": true, "sessions": 2,
      "engines": {"stt": "ovos-stt-plugin-whisper-fitted", "tts": "ovos-tts-plugin-piper",
-                 "vad": "ovos-vad-plugin-silero-v6"}}
+                 "vad": "ovos-vad-plugin-silero-v6"},
+     "transcription_models": {"gpt-4o-mini-transcribe": "ovos-stt-plugin-moonshine-base-en"}}
 
 ``bus`` is ``null`` for a server that has no messagebus (an embedded use). ``status`` is ``"starting"`` before
 sessions are taken, ``"bus down"`` while the messagebus connection is lost and ``"skills down"`` while the
@@ -54,21 +55,25 @@ class StatusProbe:
         metrics.watch_status(bus_connected, skills_ready)
 
 
+def _name(engine: Any) -> str | None:
+    return None if engine is None else str(getattr(engine, "module", type(engine).__name__))
+
+
 def engine_names(speech: SpeechEngines | None) -> dict[str, str | None]:
     """The plugin each engine runs (``None``: none loaded)."""
-    def name(engine: Any) -> str | None:
-        return None if engine is None else str(getattr(engine, "module", type(engine).__name__))
     if speech is None:
         return {"stt": None, "tts": None, "vad": None}
     vad = getattr(speech.new_vad, "__self__", speech.new_vad)
-    return {"stt": name(speech.stt), "tts": name(speech.tts), "vad": name(vad)}
+    return {"stt": _name(speech.stt), "tts": _name(speech.tts), "vad": _name(vad)}
 
 
 def health(ready: bool, sessions: int, speech: SpeechEngines | None, probe: StatusProbe) -> HttpAnswer:
     bus = probe.bus_connected() if probe.bus_connected is not None else None
     state = "starting" if not ready else "bus down" if bus is False else "skills down" if probe.skills_down() else "ok"
     body = {"status": state, "bus": bus, "skills_ready": probe.skills_ready(), "sessions": sessions,
-            "engines": engine_names(speech)}
+            "engines": engine_names(speech),
+            "transcription_models": {model: _name(stt) for model, stt in speech.transcription_models.items()}
+            if speech is not None else {}}
     status = HTTPStatus.OK if state == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
     return HttpAnswer(status, JSON, json.dumps(body).encode() + b"\n")
 

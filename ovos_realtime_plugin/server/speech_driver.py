@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, whole_samples
@@ -18,6 +18,7 @@ from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.worker import Urgency, urgent
 from ovos_realtime_plugin.server.failures import CoreBug, describe, report_failure
 from ovos_realtime_plugin.server.sentence_audio import SentenceAudio
@@ -32,7 +33,7 @@ PREPARED_SENTENCES = 1  # of an anticipated answer, synthesized before its respo
 
 
 class Transcriber(Protocol):
-    async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str: ...
+    async def hear(self, pcm16: bytes, rate: int, request: SttRequest) -> SttResult: ...
 
 
 class Synthesizer(Protocol):
@@ -67,6 +68,13 @@ class SpeechEngines:
     tts: Synthesizer | None = None
     new_vad: Callable[[], SpeechDetector] | None = None
     language: str = "en-US"
+    transcription_models: Mapping[str, Transcriber] = field(default_factory=dict)
+    """``transcription.model`` name → the STT configured for it (``"realtime": {"transcription_models"}``)."""
+
+    def transcriber(self, model: str | None) -> Transcriber | None:
+        """The STT for a session's ``transcription.model``: the one configured for that name, else the default
+        (an unknown name, none given, or a name configured for no plugin)."""
+        return self.transcription_models.get(model, self.stt) if model else self.stt
 
 
 class SpeechDriver:
@@ -205,7 +213,7 @@ class SpeechDriver:
         if not session.transcript_wanted(job.item_id, job.attempt):
             self.trace.mark("stt_dropped", f"attempt {job.attempt}")
             return  # speech resumed after the pause this early attempt was for
-        stt = self.engines.stt
+        stt = self.engines.transcriber(job.model)
         if stt is None:
             session.on_transcript_error(job.item_id, "no speech-to-text engine is configured", job.attempt)
             return
@@ -215,26 +223,31 @@ class SpeechDriver:
         self.trace.mark("stt_start", f"attempt {job.attempt}")
         try:
             with urgent(Urgency.SOON if job.attempt else Urgency.NOW):  # a pause's guess, or a committed turn
-                texts = await self._transcribe_pieces(job, stt, pieces)
+                heard = await self._transcribe_pieces(job, stt, pieces)
         except Exception as exc:
             self.log.warning("transcription failed: %s", describe(exc))
             report_failure(session, job, exc)
             return
         finally:
             self.trace.mark("stt_end", f"attempt {job.attempt}")
-        session.on_transcript(job.item_id, " ".join(t for t in texts if t), len(pcm) / 2 / rate, job.attempt)
+        scored = [result.logprobs for result in heard]
+        logprobs = None if None in scored else tuple(token for tokens in scored for token in tokens or ())
+        session.on_transcript(job.item_id, " ".join(r.text for r in heard if r.text), len(pcm) / 2 / rate,
+                              job.attempt, logprobs)
 
-    async def _transcribe_pieces(self, job: fx.Transcribe, stt: Transcriber, pieces: list[bytes]) -> list[str]:
+    async def _transcribe_pieces(self, job: fx.Transcribe, stt: Transcriber,
+                                 pieces: list[bytes]) -> list[SttResult]:
         """Each piece's words; long audio's pieces are sent as deltas as they are ready."""
-        lang = job.language or self.engines.language
-        texts: list[str] = []
+        request = SttRequest(job.language or self.engines.language, job.prompt, job.keywords, job.logprobs)
+        heard: list[SttResult] = []
         for piece in pieces:
-            text = (await stt.transcribe(piece, job.format.rate, lang)).strip()
+            result = await stt.hear(piece, job.format.rate, request)
+            text = result.text.strip()
             if text and len(pieces) > 1 and job.attempt == 0:
-                self.session.on_transcript_delta(job.item_id, (" " if texts else "") + text)
+                self.session.on_transcript_delta(job.item_id, (" " if heard else "") + text, result.logprobs)
                 self.flush()
-            texts.append(text)
-        return texts
+            heard.append(SttResult(text, result.logprobs))
+        return heard
 
     # -- VAD ------------------------------------------------------------------------------------
     async def _detect(self, job: fx.DetectSpeech) -> None:
