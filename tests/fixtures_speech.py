@@ -7,6 +7,7 @@ real TTS plugin fail.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -94,20 +95,38 @@ def one_sentence_response(said: str, asked: str = "say something") -> tuple[Real
     return session, synthesize
 
 
-__all__ = ["BROKEN_VOICE", "read_wav", "spoken", "silence", "duration_ms", "voiced_ms", "one_sentence_response"]
+__all__ = ["BROKEN_VOICE", "read_wav", "spoken", "silence", "duration_ms", "voiced_ms", "one_sentence_response",
+           "engines_from", "serving"]
+
+
+@contextlib.contextmanager
+def engines_from(conf: dict[str, Any]) -> Iterator[LoadedSpeech]:
+    """The speech engines a mycroft.conf of ``conf`` loads, closed after."""
+    loaded = load_speech_engines(speech_choices(conf, shipped_config()))
+    try:
+        yield loaded
+    finally:
+        loaded.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(engines: SpeechEngines) -> AsyncIterator[Running]:
+    """The real server with these engines and the scripted assistant, stopped after."""
+    running = await start_server(speech=engines)
+    try:
+        yield running
+    finally:
+        await running.server.stop()
 
 
 @pytest.fixture(scope="session")
 def speech() -> Iterator[LoadedSpeech]:
-    conf = {"realtime": {"voices": {BROKEN_VOICE: "no-such-piper-voice"}}}
-    loaded = load_speech_engines(speech_choices(conf, shipped_config()))
-    yield loaded
-    loaded.close()
+    with engines_from({"realtime": {"voices": {BROKEN_VOICE: "no-such-piper-voice"}}}) as loaded:
+        yield loaded
 
 
 @pytest.fixture(scope="session")
 async def voice_server(speech: LoadedSpeech) -> AsyncIterator[Running]:
     """The real server with the real speech engines and the scripted assistant."""
-    running = await start_server(speech=speech.engines)
-    yield running
-    await running.server.stop()
+    async with serving(speech.engines) as running:
+        yield running

@@ -14,10 +14,10 @@ import pytest
 from ovos_realtime_plugin.core.stt import LOGPROBS_INCLUDE, SttRequest
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, speech_choices
 from ovos_realtime_plugin.engines.loader import EngineLoadError
-from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines, shipped_config
+from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
-from tests.fixtures_server import Running, start_server
-from tests.fixtures_speech import silence, spoken
+from tests.fixtures_server import Running
+from tests.fixtures_speech import engines_from, serving, silence, spoken
 from tests.sdk_helpers import collect
 from tests.test_metrics import delta, http_get, scrape
 from tests.test_voice import client
@@ -32,17 +32,14 @@ COMPLETED = "conversation.item.input_audio_transcription.completed"
 
 @pytest.fixture(scope="module")
 def two_stts() -> Iterator[LoadedSpeech]:
-    conf = {"realtime": {"transcription_models": MODELS, "tts": {"module": "none"}}}
-    loaded = load_speech_engines(speech_choices(conf, shipped_config()))
-    yield loaded
-    loaded.close()
+    with engines_from({"realtime": {"transcription_models": MODELS, "tts": {"module": "none"}}}) as loaded:
+        yield loaded
 
 
 @pytest.fixture(scope="module")
 async def server(two_stts: LoadedSpeech) -> AsyncIterator[Running]:
-    running = await start_server(speech=two_stts.engines)
-    yield running
-    await running.server.stop()
+    async with serving(two_stts.engines) as running:
+        yield running
 
 
 async def transcribed(running: Running, said: str, **session: Any) -> dict[str, Any]:
@@ -53,7 +50,8 @@ async def transcribed(running: Running, said: str, **session: Any) -> dict[str, 
         await collect(conn, "session.created")
         await conn.session.update(session={"type": "realtime", "output_modalities": ["text"],
                                            **({"include": include} if include else {}),
-                                           "audio": {"input": {"transcription": transcription}}})
+                                           "audio": {"input": {"transcription": transcription, "turn_detection": {
+                                               "type": "server_vad", "create_response": False}}}})
         await collect(conn, "session.updated")
         await stream_audio(conn, silence(300) + spoken(said) + silence(900), 48)
         return first(await collect(conn, COMPLETED), COMPLETED)
