@@ -26,7 +26,6 @@ from ovos_realtime_plugin.engines.speech import load_speech_engines, shipped_con
 from ovos_realtime_plugin.server import voice_trace
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 from tests.fixtures_speech import silence, spoken
 from tests.webrtc_client import LOUD, Browser
@@ -95,7 +94,6 @@ def is_loud(delta: str) -> bool:
 async def main(turns: int) -> None:
     speech = load_speech_engines(speech_choices({}, shipped_config()))
     loopback = WebRTCSettings(ice_host_addresses=("127.0.0.1",))
-    ice.configure(loopback)  # the peer standing in for the browser offers loopback too
     settings = ServerSettings(port=0, api_keys=frozenset({KEY}), webrtc=loopback)
     server = RealtimeServer(settings, lambda session: InstantAssistant(), speech=speech.engines)
     await server.start()

@@ -19,7 +19,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
-from ovos_realtime_plugin import heap
+from ovos_realtime_plugin import heap, patches
 from ovos_realtime_plugin.bus.errors import BusError, ServiceExitedError, ServiceStartError
 from ovos_realtime_plugin.daemon import Daemon
 from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings, daemon_settings
@@ -155,11 +155,14 @@ async def serve(settings: DaemonSettings, load_speech: Callable[[], LoadedSpeech
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``ovos-realtime`` process: ours, so the registry's patches go in (never inside ovos-PHAL, which runs
+    :func:`serve` alone)."""
     args = parse_args(argv)
     heap.limit_arenas()
     raise_descriptor_limit()
     conf = mycroft_conf()
     setup_logging(args.log_level)
+    patches.apply_all(owner="daemon")
     try:
         settings = settings_from(args, conf)
     except ValueError as exc:

@@ -99,7 +99,7 @@ class Daemon:
         self.intents = IntentCatalogue(self.bus, lang=s.server.language)
         self.llm = None
         if s.llm is not None:
-            from ovos_realtime_plugin.llm.backend import ChatBackend
+            from ovos_realtime_plugin.llm.backend import ChatBackend  # imports openai: only with an LLM configured
 
             self.llm = ChatBackend(s.llm)
         self.responders = Responders(self.bus, s.assistant, self.intents, self.llm)

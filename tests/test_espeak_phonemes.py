@@ -16,8 +16,8 @@ from ovos_realtime_plugin.engines.espeak_phonemes import (
     EspeakPrograms,
     PhonemizerStopped,
     needs_one_shot,
-    use_long_lived_programs,
 )
+from ovos_realtime_plugin.patches.piper_espeak import use_long_lived_programs
 
 TEXTS = ["It is ten past two", "Hello world", "whats the time in New York", "line one\nline two",
          "line one\n\nline three", "émigré café naïve", "🙂 smile", "3.5 kg of C++ for $20", "x" * 1200,

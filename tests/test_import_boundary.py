@@ -71,3 +71,117 @@ def test_the_core_imports_nothing_from_the_edge(path: Path) -> None:
     edge = ("ovos_realtime_plugin.protocol", "ovos_realtime_plugin.server")
     assert [name for name in _imports(path) if name.startswith(edge)] == []
     assert "type: ignore" not in path.read_text()  # the parts are composed and typed, not cast into mixins
+
+
+# -- the import graph ------------------------------------------------------------------------------------------
+OWN = "ovos_realtime_plugin"
+LAZY_HEAVY = {("server/webrtc/routes.py", "ovos_realtime_plugin.server.webrtc.call"),
+              ("server/webrtc/routes.py", "ovos_realtime_plugin.server.webrtc.ice"),
+              ("server/webrtc/routes.py", "ovos_realtime_plugin.server.webrtc.ports"),
+              ("daemon.py", "ovos_realtime_plugin.llm.backend"),
+              ("llm/responders.py", "ovos_realtime_plugin.llm.assistant")}
+"""Our modules imported inside a function because they import a heavy library only some set-ups use (aiortc,
+aioice and PyAV for a WebRTC call; openai with an LLM), each commented so where it is imported: never to dodge a
+circle."""
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking(node: ast.stmt) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return isinstance(test, ast.Name | ast.Attribute) and ast.unparse(test).endswith("TYPE_CHECKING")
+
+
+def _own_targets(node: ast.Import | ast.ImportFrom, modules: set[str]) -> list[str]:
+    """Our modules an import statement loads (``from pkg import mod`` names the submodule)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names if alias.name.startswith(OWN)]
+    if node.level or not node.module or not node.module.startswith(OWN):
+        return []
+    return [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module
+            for alias in node.names]
+
+
+def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Imports run when the module is imported: top level, inside ``if``/``try`` blocks, not ``TYPE_CHECKING``."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.If) and not _type_checking(node):
+            pending += node.body + node.orelse
+        elif isinstance(node, ast.Try):
+            pending += node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body]
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_name(path) for path in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        tree = ast.parse(path.read_text(), str(path))
+        graph[_module_name(path)] = {target for node in _module_level_imports(tree)
+                                     for target in _own_targets(node, modules) if target in modules}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle through each strongly connected group of modules that import one another (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1 or node in graph.get(node, ()):
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    graph = import_graph()
+    assert "ovos_realtime_plugin.server.webrtc.routes" in graph["ovos_realtime_plugin.server.http_api"]
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_circle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_own_module_is_imported_inside_a_function() -> None:
+    """An import inside a function hides a circle from the graph above; only optional heavy libraries wait."""
+    modules = set(import_graph())
+    inside = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                inside |= {(path.relative_to(PACKAGE).as_posix(), target) for node in ast.walk(function)
+                           if isinstance(node, ast.Import | ast.ImportFrom) for target in _own_targets(node, modules)}
+    assert inside == LAZY_HEAVY

@@ -14,9 +14,9 @@ from ovos_bus_client.message import Message
 from ovos_padatious import intent_manager
 from ovos_padatious.intent_container import IntentContainer
 
-from ovos_realtime_plugin import skills_child
 from ovos_realtime_plugin.bus.skills_service import CHILD
-from ovos_realtime_plugin.ovos_frames import cheap_message_digging
+from ovos_realtime_plugin.patches import padatious
+from ovos_realtime_plugin.patches.ovos_frames import cheap_message_digging
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +76,8 @@ def test_padatious_matches_inline_as_on_its_thread_pool(tmp_path: Path) -> None:
     pooled = matches()
     saved = intent_manager.ThreadPoolExecutor
     try:
-        skills_child.match_intents_inline()
-        assert intent_manager.ThreadPoolExecutor is skills_child.InlineExecutor
+        padatious.match_intents_inline()
+        assert intent_manager.ThreadPoolExecutor is padatious.InlineExecutor
         assert matches() == pooled
     finally:
         intent_manager.ThreadPoolExecutor = saved

@@ -36,6 +36,17 @@ def test_a_changed_item_is_counted_again() -> None:
     assert tally.count(items) == fresh(items)
 
 
+def test_an_item_changed_in_another_conversation_costs_this_one_no_recount() -> None:
+    tally = ContextTally()
+    mine = (message(0, "a short one"), message(1, "another"))
+    counted = tally.count(mine)
+    mine[0].counted = (99, 0, 0)  # what a recount would read instead of counting the item
+    message(2, "someone else's").changed()
+    assert tally.count(mine) == counted
+    mine[0].changed()
+    assert tally.count(mine) == fresh(mine)
+
+
 def test_a_removed_item_and_an_item_in_progress() -> None:
     tally = ContextTally()
     first, second, third = message(0, "one two three"), message(1, "four", "in_progress"), message(2, "five six")

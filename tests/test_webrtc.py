@@ -9,7 +9,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aioice.ice
 import pytest
 from aiortc import RTCSessionDescription
 from websockets.asyncio.client import connect
@@ -27,7 +26,6 @@ LOOPBACK = WebRTCSettings(ice_host_addresses=("127.0.0.1",))
 
 @pytest.fixture(scope="module")
 async def rtc_server(speech: LoadedSpeech) -> AsyncIterator[Running]:
-    ice.configure(LOOPBACK)  # the test's own peer offers loopback too (aioice leaves it out by default)
     running = await start_server(speech=speech.engines, webrtc=LOOPBACK)
     yield running
     await running.server.stop()
@@ -226,9 +224,5 @@ async def test_cors_preflight_allows_any_origin(rtc_server: Running) -> None:
 
 def test_default_host_candidates_include_loopback() -> None:
     """With no ice_host_addresses, aioice's own addresses and 127.0.0.1 (aioice alone leaves loopback out)."""
-    ice.configure(WebRTCSettings())
-    try:
-        assert "127.0.0.1" in aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
-        assert "127.0.0.1" not in aioice.ice.get_host_addresses(use_ipv4=False, use_ipv6=True)
-    finally:
-        ice.configure(LOOPBACK)
+    assert "127.0.0.1" in ice.host_addresses(WebRTCSettings(), use_ipv4=True, use_ipv6=False)
+    assert "127.0.0.1" not in ice.host_addresses(WebRTCSettings(), use_ipv4=False, use_ipv6=True)

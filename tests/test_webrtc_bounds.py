@@ -25,7 +25,6 @@ from ovos_realtime_plugin.server.api_keys import keys_from_config
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.http_guard import HttpLimits
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings, webrtc_from_config
 from tests.fixtures_server import API_KEY, Running, Served, start_server
 from tests.scripted import ScriptedAssistant
@@ -44,7 +43,6 @@ TEXT = "x" * 60000  # an item whose events fit a data channel message (64 KiB)
 
 @pytest.fixture(scope="module")
 async def bounded() -> AsyncIterator[Running]:
-    ice.configure(LOOPBACK)  # the test's own peers offer loopback too
     webrtc = replace(LOOPBACK, max_connecting_per_key=PER_KEY, max_connecting_per_address=PER_ADDRESS)
     running = await start_server(webrtc=webrtc, key_entries=KEYS, outbox_budget_bytes=BUDGET)
     yield running
@@ -53,7 +51,6 @@ async def bounded() -> AsyncIterator[Running]:
 
 @pytest.fixture(scope="module")
 async def quick() -> AsyncIterator[Running]:
-    ice.configure(LOOPBACK)
     running = await start_server(webrtc=replace(LOOPBACK, connect_timeout_s=1.5), key_entries=KEYS)
     yield running
     await running.server.stop()

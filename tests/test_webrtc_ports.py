@@ -11,7 +11,6 @@ from contextlib import ExitStack, contextmanager
 import pytest
 
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
-from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import silence, spoken
@@ -52,7 +51,6 @@ async def ranged(speech: LoadedSpeech) -> AsyncIterator[Running]:
     running = await start_server(speech=speech.engines, webrtc=settings)
     yield running
     await running.server.stop()
-    ice.configure(WebRTCSettings(ice_host_addresses=("127.0.0.1",)))
 
 
 def host_ports(sdp: str) -> list[int]:
@@ -81,7 +79,6 @@ async def test_host_candidates_in_the_range_carry_a_spoken_turn(ranged: Running)
 async def test_an_exhausted_range_fails_the_call_at_once(ranged: Running) -> None:
     port_range = ranged.server.settings.webrtc.udp_port_range
     assert port_range
-    ice.configure(WebRTCSettings(ice_host_addresses=("127.0.0.1",)))  # the test's own peer binds anywhere
     browser = Browser()
     offer = (await browser.offer()).encode()
     try:
@@ -93,7 +90,6 @@ async def test_an_exhausted_range_fails_the_call_at_once(ranged: Running) -> Non
         assert not ranged.server.calls
     finally:
         await browser.close()
-    ice.configure(WebRTCSettings(ice_host_addresses=("127.0.0.1",)))
     again = Browser()
     try:
         assert (await again.call(ranged.http, API_KEY)).status == 201  # ports freed: calls work again

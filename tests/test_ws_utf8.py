@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from websocket import _abnf, _utils
 
 from ovos_realtime_plugin.bus.client import BusConnection
-from ovos_realtime_plugin.ws_utf8 import fast_utf8_check, valid_utf8
+from ovos_realtime_plugin.patches.ws_utf8 import fast_utf8_check, valid_utf8
 from tests.fixtures_ovos import next_of_type, observe
 
 TRICKY = [b"", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82", b"caf\xc3\xa9", b"\xff",

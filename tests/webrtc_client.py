@@ -14,7 +14,9 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.playback import Playback
+from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 from ovos_realtime_plugin.server.webrtc.tracks import AnswerTrack
 from tests.sdk_helpers import TIMEOUT
 
@@ -38,6 +40,9 @@ def post(url: str, body: bytes, content_type: str, key: str | None) -> Answer:
             return Answer(response.status, dict(response.headers), response.read().decode())
     except urllib.error.HTTPError as err:
         return Answer(err.code, dict(err.headers), err.read().decode())
+
+LOOPBACK = WebRTCSettings(ice_host_addresses=("127.0.0.1",))
+"""What the test's own peers offer: the server's test settings offer loopback too."""
 
 
 @dataclass
@@ -63,7 +68,9 @@ class Browser:
         self.pc.on("track", lambda track: asyncio.ensure_future(self._listen(track)))
 
     async def offer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = await self.pc.createOffer()
+        ice.restrict(self.pc, LOOPBACK)  # loopback too (aioice alone leaves it out), on any port
+        await self.pc.setLocalDescription(offer)
         return self.pc.localDescription.sdp
 
     async def call(self, base: str, key: str, path: str = "/realtime/calls") -> Answer:

@@ -29,7 +29,6 @@ from ovos_utils.lang import standardize_lang_tag
 
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.errors import BusDisconnectedError, BusUnavailableError
-from ovos_realtime_plugin.ws_utf8 import fast_utf8_check
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +195,6 @@ class BusConnection:
     async def connect(self, timeout: float = 10.0) -> None:
         """Start the reader thread (once) and wait until the bus is reachable."""
         if self._client is None:
-            fast_utf8_check()  # every message this connection reads is checked
             self._loop = asyncio.get_running_loop()
             self._up_event = asyncio.Event()
             # MessageBusClient() reads mycroft.conf: keep that file I/O off the loop.

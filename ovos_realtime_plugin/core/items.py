@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any
 
 from ovos_realtime_plugin.core.formats import AudioFormat
 
@@ -55,14 +55,13 @@ class Item:
     counted: tuple[int, int, int] | None = field(default=None, init=False, repr=False, compare=False)
     """(text tokens, audio ms, bytes held) of a finished item, kept by :mod:`.usage`; :meth:`changed` forgets
     it."""
-
-    changes: ClassVar[int] = 0
-    """How many times any finished item changed: a count kept over many items is stale once it moves."""
+    edits: int = field(default=0, init=False, repr=False, compare=False)
+    """How many times this finished item changed: a count kept over items is stale once one of theirs moves."""
 
     def changed(self) -> None:
         """A finished item's content changed (a transcript arrived, a truncate): count it again."""
         self.counted = None
-        Item.changes += 1
+        self.edits += 1
 
     def text(self) -> str:
         """The readable text of a message: typed text and transcripts, in order."""

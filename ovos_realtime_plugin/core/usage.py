@@ -7,12 +7,14 @@ ten tokens per second. A backend that counts (an LLM) reports :class:`Usage` and
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 from ovos_realtime_plugin.core.assistant import Usage
 from ovos_realtime_plugin.core.items import Item
 
 AUDIO_TOKENS_PER_S = 10
+EDITS = attrgetter("edits")
 
 
 def estimate_tokens(text: str) -> int:
@@ -57,7 +59,7 @@ class ContextTally:
     def __init__(self) -> None:
         self._items: tuple[Item, ...] = ()
         self._sum: Counts = (0, 0, 0)
-        self._changes = Item.changes
+        self._edits = 0  # of the items summed: one of them changed once it moves
 
     def count(self, context: tuple[Item, ...]) -> tuple[int, int]:
         """(text tokens, audio tokens) of ``context``."""
@@ -67,14 +69,15 @@ class ContextTally:
     def totals(self, items: tuple[Item, ...]) -> Counts:
         """(text tokens, audio ms, bytes held) of ``items``."""
         known = len(self._items)
-        if self._changes != Item.changes:  # an item changed: count afresh
+        if sum(map(EDITS, self._items)) != self._edits:  # an item changed: count afresh
             known, self._sum = 0, (0, 0, 0)
         elif items[:known] != self._items:  # items left or moved: count afresh unless the oldest just left
             known = self._drop_head(items)
         rest = items[known:]
         done = next((n for n, item in enumerate(rest) if item.status == "in_progress"), len(rest))
         head, tail = _sum(rest[:done]), _sum(rest[done:])
-        self._items, self._changes = items[:known + done], Item.changes
+        self._items = items[:known + done]
+        self._edits = sum(map(EDITS, self._items))
         self._sum = _plus(self._sum, head)
         return _plus(self._sum, tail)
 

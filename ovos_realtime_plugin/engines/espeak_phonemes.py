@@ -24,11 +24,8 @@ import os
 import re
 import select
 import subprocess
-import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -181,34 +178,3 @@ def needs_one_shot(text: str) -> bool:
     """Text the long-lived program would not answer exactly as the one-shot program does (see above)."""
     letters, last_line = _LETTERS.sub("", text.lower()), text.rsplit("\n", 1)[-1]
     return any(marker in letters for marker in MARKERS) or not any(c.isalnum() for c in last_line)
-
-
-def use_long_lived_programs(phonemizer_class: Any | None = None) -> bool:
-    """Make the piper plugin's ``EspeakPhonemizer`` ask :data:`PROGRAMS` (once). False: no such plugin here."""
-    if phonemizer_class is None:
-        try:
-            from ovos_tts_plugin_piper.espeak_wrapper import EspeakPhonemizer  # type: ignore[import-untyped]
-        except ImportError:
-            return False
-        phonemizer_class = EspeakPhonemizer
-    one_shot: Callable[[Any, str, str], str] = phonemizer_class.phonemize_string
-    if getattr(one_shot, "_realtime_one_shot", None) is not None:
-        return True
-
-    def phonemize_string(self: Any, text: str, lang: str) -> str:
-        voice = self.get_lang(lang)
-        if needs_one_shot(text):
-            return one_shot(self, text, voice)
-        try:
-            return PROGRAMS.phonemes(text, voice)
-        except PhonemizerStopped as exc:  # the plugin's own error: that sentence fails
-            raise _plugin_error(phonemizer_class, str(exc)) from exc
-
-    phonemize_string._realtime_one_shot = one_shot  # type: ignore[attr-defined]
-    phonemizer_class.phonemize_string = phonemize_string
-    return True
-
-
-def _plugin_error(phonemizer_class: Any, message: str) -> Exception:
-    error: type[Exception] = getattr(sys.modules[phonemizer_class.__module__], "EspeakError", RuntimeError)
-    return error(message)

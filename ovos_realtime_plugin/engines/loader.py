@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import logging
-import os
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
+
+from ovos_realtime_plugin import patches
 
 log = logging.getLogger(__name__)
 
@@ -17,38 +17,16 @@ class EngineLoadError(RuntimeError):
     """A configured speech engine could not be loaded; start-up stops with this message."""
 
 
-def _refuse_download(url: Any, *args: Any, **kwargs: Any) -> Any:
-    target = getattr(url, "full_url", url)
-    raise OSError(f"ovos-realtime runs offline: refused to fetch {target} "
-                  "(set \"allow_downloads\": true in the \"realtime\" section to allow it)")
-
-
-@contextlib.contextmanager
-def downloads_refused(refuse: bool) -> Iterator[None]:
-    """While plugins import and construct, ``urllib.request.urlopen`` refuses to fetch.
-
-    The piper plugin fetches its voice list at import with no timeout; a module that binds ``urlopen`` at import
-    keeps the refusing one, so such look-ups stay offline for the life of the process.
-    """
-    if not refuse:
-        yield
-        return
-    real = urllib.request.urlopen
-    urllib.request.urlopen = _refuse_download
-    try:
-        yield
-    finally:
-        urllib.request.urlopen = real
+def downloads_refused(refuse: bool) -> AbstractContextManager[None]:
+    """While plugins import and construct, ``urllib.request.urlopen`` refuses to fetch (in a process of ours:
+    the registry's ``refuse-downloads``)."""
+    return patches.downloads_refused(refuse)
 
 
 def no_telemetry() -> None:
-    """onnxruntime (Silero, piper) sends usage telemetry from its own threads: turn it off before any session."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    try:
-        import onnxruntime  # type: ignore[import-untyped]
-    except ImportError:
-        return
-    onnxruntime.disable_telemetry_events()
+    """onnxruntime's telemetry off before any session (in a process of ours: the registry's
+    ``onnxruntime-telemetry``)."""
+    patches.apply_late(patches.ONNX_TELEMETRY)
 
 
 ENTRY_POINT_GROUPS = {"stt": ("opm.stt", "mycroft.plugin.stt"), "tts": ("opm.tts", "mycroft.plugin.tts"),

@@ -14,7 +14,6 @@ from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.engines.vad import PluginVad
-from ovos_realtime_plugin.ovos_log import cheap_caller_names
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 
 log = logging.getLogger(__name__)
@@ -95,5 +94,4 @@ def shipped_config() -> dict[str, Any]:
 
 
 def speech_from_config(conf: dict[str, Any], **overrides: str | None) -> LoadedSpeech:
-    cheap_caller_names()  # the plugins log through OVOS's LOG: once per sentence for piper
     return load_speech_engines(speech_choices(conf, shipped_config(), **overrides))

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from ovos_realtime_plugin import patches
 from ovos_realtime_plugin.engines.choice import TTS_DEFAULT, EngineChoice, EngineTimeouts, cpu_threads
-from ovos_realtime_plugin.engines.espeak_phonemes import PROGRAMS, EspeakPrograms, use_long_lived_programs
+from ovos_realtime_plugin.engines.espeak_phonemes import PROGRAMS, EspeakPrograms
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.piper_stream import chunk_piper, pieces_to
 from ovos_realtime_plugin.engines.worker import EngineThread
@@ -47,7 +48,7 @@ class PluginSynthesizer:
             log.debug("%d piper voice(s) speak in pieces", cut)
         synthesizer = cls(plugin, choice.module, thread, voices)
         if choice.module == TTS_DEFAULT:  # piper's phonemes: ~2 ms a clause instead of ~19
-            synthesizer._programs = PROGRAMS if use_long_lived_programs() else None
+            synthesizer._programs = PROGRAMS if patches.apply_late(patches.PIPER_ESPEAK) else None
         return synthesizer
 
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:

@@ -99,7 +99,7 @@ class Responders:
         chat = self._backend
         if chat is None or not getattr(session.access, "allow_llm", True):  # an API key without the LLM
             return skills
-        from ovos_realtime_plugin.llm.assistant import LlmAssistant
+        from ovos_realtime_plugin.llm.assistant import LlmAssistant  # imports openai: only with an LLM configured
 
         llm = LlmAssistant(chat, chat.settings, intents=self._intents, runner=skills,
                            mcp_server_label=self._settings.mcp_server_label, access=session.access)

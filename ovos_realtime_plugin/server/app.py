@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -16,17 +15,16 @@ from aiohttp import web
 from ovos_realtime_plugin.core.assistant import Assistant
 from ovos_realtime_plugin.core.config import deep_merge
 from ovos_realtime_plugin.core.errors import ProtocolError
-from ovos_realtime_plugin.core.ids import event_id
 from ovos_realtime_plugin.protocol.json_shape import check_shape
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server import console, handshake, http_api, metrics, observability
 from ovos_realtime_plugin.server.access import AccessPolicy, is_loopback_address
 from ovos_realtime_plugin.server.client_secrets import ClientSecrets, Grant
+from ovos_realtime_plugin.server.closing import close_assistant, reject
 from ovos_realtime_plugin.server.connection import Connection
 from ovos_realtime_plugin.server.gatekeeper import gatekeeper
 from ovos_realtime_plugin.server.http_guard import ConnectionGuard, GuardedSite
-from ovos_realtime_plugin.server.limits import CLOSE_SESSION_LIMIT, SessionCounter
-from ovos_realtime_plugin.server.outbox import encode
+from ovos_realtime_plugin.server.limits import SessionCounter
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
 from ovos_realtime_plugin.server.transport import Transport
@@ -36,8 +34,6 @@ if TYPE_CHECKING:
     from ovos_realtime_plugin.server.webrtc.call import Call
 
 log = logging.getLogger(__name__)
-CLOSE_AUTH = 3000
-CLOSE_REQUEST = 4000
 PURGE_EVERY_S = 30.0
 
 AssistantFactory = Callable[[RealtimeSession], Assistant]
@@ -222,14 +218,6 @@ class RealtimeServer:
                 log.info("session %s closed", session.id)
 
 
-async def reject(transport: Transport, err: ProtocolError) -> None:
-    code = {"invalid_api_key": CLOSE_AUTH, "server_error": 1011,
-            "session_limit_reached": CLOSE_SESSION_LIMIT}.get(err.code or "", CLOSE_REQUEST)
-    event = {"type": "error", "event_id": event_id(), "error": err.payload(None)}
-    await transport.send([(event, encode(event))])
-    await transport.close(code, f"{err.type}.{err.code}")
-
-
 def is_shared_address(access: AccessPolicy, address: str) -> bool:
     """An address many clients share (this machine itself, a trusted proxy): only the total connection bound."""
     return is_loopback_address(address) or access.trusted(address)
@@ -241,19 +229,6 @@ def _answer(answer: observability.HttpAnswer) -> web.Response:
 
 async def _not_found(_request: web.Request) -> web.Response:
     return web.Response(status=404, text="not found: use /v1/realtime\n")
-
-
-async def close_assistant(assistant: Assistant) -> None:
-    """Release what the assistant holds for its session: ``close()`` (sync or async) or ``aclose()``."""
-    close = getattr(assistant, "close", None) or getattr(assistant, "aclose", None)
-    if close is None:
-        return
-    try:
-        result = close()
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        log.exception("closing the assistant failed")
 
 
 async def run_until_stopped(server: RealtimeServer, stop: asyncio.Event) -> None:

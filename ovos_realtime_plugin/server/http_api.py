@@ -12,6 +12,7 @@ from aiohttp import web
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.server.beta_keys import mint_beta
 from ovos_realtime_plugin.server.client_secrets import MintRefused, SecretRequestError
+from ovos_realtime_plugin.server.closing import reject
 from ovos_realtime_plugin.server.handshake import Handshake
 from ovos_realtime_plugin.server.http_errors import (
     BadJson,
@@ -22,6 +23,8 @@ from ovos_realtime_plugin.server.http_errors import (
     read_body,
     too_large,
 )
+from ovos_realtime_plugin.server.webrtc import routes as webrtc
+from ovos_realtime_plugin.server.webrtc.routes import call_not_found, owned_call, sideband
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.server.app import RealtimeServer
@@ -48,8 +51,6 @@ def add_routes(app: web.Application, server: RealtimeServer) -> None:
     if importlib.util.find_spec("aiortc") is None:  # installed by scripts/setup.sh; imported once a call comes
         log.warning("no WebRTC calls: aiortc is not installed")
         return
-    from ovos_realtime_plugin.server.webrtc import routes as webrtc
-
     webrtc.add_routes(app, server, PREFIXES)
 
 
@@ -65,16 +66,11 @@ def refuse_join(server: RealtimeServer, hs: Handshake) -> web.Response | None:
     grant = server.secrets.grant(hs.api_key)
     if grant is None:
         return None
-    from ovos_realtime_plugin.server.webrtc.routes import call_not_found, owned_call
-
     return None if owned_call(server, grant, hs.call_id) is not None else call_not_found(hs.call_id)
 
 
 async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketTransport) -> None:
     """A sideband WebSocket (``?call_id=``) joins a call of its key: its frames in, the session's events out."""
-    from ovos_realtime_plugin.server.app import reject
-    from ovos_realtime_plugin.server.webrtc.routes import owned_call, sideband
-
     grant = server.secrets.grant(hs.api_key)
     call = owned_call(server, grant, hs.call_id) if grant is not None else None
     if grant is None:

@@ -45,7 +45,7 @@ class Call:
         self.outbox_budget_bytes = outbox_budget_bytes
         self.transport = CallTransport()
         self.transport.decode = self._answer_pcm
-        self.pc = RTCPeerConnection(ice.configure(settings))
+        self.pc = RTCPeerConnection(ice.rtc_configuration(settings))
         self.pc.addTrack(AnswerTrack(self.transport.playback))
         self._tasks: set[asyncio.Task[None]] = set()
         self._hung_up = False
@@ -61,6 +61,7 @@ class Call:
         """Our answer SDP (ICE candidates gathered) to the browser's offer; ``ValueError`` if it is unusable."""
         await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         answer = await self.pc.createAnswer()
+        ice.restrict(self.pc, self.settings)
         await self.pc.setLocalDescription(answer)
         return ice.announce_public(self.pc.localDescription.sdp, self.settings.nat_1to1_ips)
 

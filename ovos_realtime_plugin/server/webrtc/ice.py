@@ -1,9 +1,11 @@
-"""ICE for real networks: which host addresses aioice offers, public addresses behind a 1:1 NAT, STUN.
+"""ICE for real networks: which host addresses and UDP ports a call offers, public addresses behind a 1:1 NAT,
+STUN.
 
-aioice picks its host candidates itself (every interface but loopback) and has no setting for it, so
-:func:`configure` replaces its address lookup, process-wide, by one that answers the configured
-addresses (``["127.0.0.1"]`` makes loopback-only set-ups work) or, with none configured, aioice's own
-and loopback.
+aioice picks its host candidates itself (every interface but loopback, any free port) and has no setting for
+either, so :func:`restrict` gives each call's own ICE connections a candidate gatherer that offers the configured
+addresses (``["127.0.0.1"]`` makes loopback-only set-ups work) or, with none configured, aioice's own and
+loopback, on ports inside ``udp_port_range`` when one is set (:mod:`.ports`). It is set on the call's objects
+only: nothing of aioice's changes for anyone else in the process (inside ovos-PHAL, the device's other plugins).
 
 :func:`cap_remote_candidates` keeps an offer's first candidates only: aioice checks every remote candidate it is
 given, with retransmissions, so one offer naming 400 addresses made the server send 4,667 STUN packets to them
@@ -13,34 +15,66 @@ a VPN and a TURN relay.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+from typing import Any
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCIceServer
+from aioice.candidate import Candidate
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 
 from ovos_realtime_plugin.server.webrtc import ports
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings
 
-_own_addresses = aioice.ice.get_host_addresses
+log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
-_configured: tuple[str, ...] = ()
 
 
-def _host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-    if not _configured:  # the machine's own, and loopback: a page on this machine (the console) always connects
-        own = list(_own_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
-        return own + ([LOOPBACK] if use_ipv4 and LOOPBACK not in own else [])
-    return [a for a in _configured if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
-
-
-def configure(settings: WebRTCSettings) -> RTCConfiguration:
-    """Apply the host addresses and UDP port range; the peer connection's configuration (no STUN unless
-    configured: offline)."""
-    global _configured
-    _configured = settings.ice_host_addresses
-    aioice.ice.get_host_addresses = _host_addresses
-    ports.apply(settings.udp_port_range)
+def rtc_configuration(settings: WebRTCSettings) -> RTCConfiguration:
+    """A peer connection's configuration: no STUN unless configured (offline)."""
     return RTCConfiguration(iceServers=[RTCIceServer(url) for url in settings.stun_servers])
+
+
+def host_addresses(settings: WebRTCSettings, use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    """The addresses a call offers host candidates on."""
+    if not settings.ice_host_addresses:  # the machine's own, and loopback: a page on this machine always connects
+        own = list(aioice.ice.get_host_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
+        return own + ([LOOPBACK] if use_ipv4 and LOOPBACK not in own else [])
+    return [a for a in settings.ice_host_addresses if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+
+def restrict(pc: RTCPeerConnection, settings: WebRTCSettings) -> None:
+    """Before ``pc`` gathers (``setLocalDescription``): its ICE connections offer :func:`host_addresses`, on
+    ports inside ``udp_port_range`` when one is set."""
+    for connection in _ice_connections(pc):
+        if "get_component_candidates" not in vars(connection):
+            connection.get_component_candidates = functools.partial(  # type: ignore[method-assign]  # this one's
+                _component_candidates, connection, settings)
+
+
+async def _component_candidates(connection: aioice.ice.Connection, settings: WebRTCSettings, component: int,
+                                addresses: list[str], timeout: int = 5) -> list[Candidate]:
+    if getattr(connection, "_transport_policy", aioice.ice.TransportPolicy.ALL) == aioice.ice.TransportPolicy.ALL:
+        addresses = host_addresses(settings, getattr(connection, "_use_ipv4", True),
+                                   getattr(connection, "_use_ipv6", True))
+    return await ports.component_candidates(connection, component, addresses, settings.udp_port_range, timeout)
+
+
+def _ice_connections(pc: RTCPeerConnection) -> list[aioice.ice.Connection]:
+    """The aioice connections under ``pc``'s transports (media and data channel), each once."""
+    dtls: list[Any] = [t.sender.transport for t in pc.getTransceivers()]
+    if pc.sctp is not None:
+        dtls.append(pc.sctp.transport)
+    found: dict[int, aioice.ice.Connection] = {}
+    for transport in dtls:
+        gatherer = getattr(getattr(transport, "transport", None), "iceGatherer", None)
+        connection = getattr(gatherer, "_connection", None)  # aiortc's RTCIceGatherer keeps it private
+        if isinstance(connection, aioice.ice.Connection):
+            found[id(connection)] = connection
+        elif transport is not None:
+            log.warning("aiortc laid out otherwise: this call's ICE offers aioice's own addresses and ports")
+    return list(found.values())
 
 
 _CANDIDATE = re.compile(r"^(a=candidate:\S+ \d+ udp \d+ )(\S+)( \d+ typ host.*)$", re.IGNORECASE)

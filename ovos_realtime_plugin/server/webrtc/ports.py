@@ -1,8 +1,9 @@
 """Host candidates on UDP ports inside ``udp_port_range`` (a firewall that opens only those).
 
 aioice binds each host candidate to any free port (``local_addr=(address, 0)`` in
-``Connection.get_component_candidates``) and has no setting for it, so :func:`apply` replaces that method,
-process-wide, by one that binds inside the configured range and is aioice's own when none is configured.
+``Connection.get_component_candidates``) and has no setting for it, so a call's ICE connections gather through
+:func:`component_candidates` instead (set on those connections only, by :func:`.ice.restrict`): it binds inside
+the configured range, and is aioice's own when none is configured.
 STUN (server-reflexive) candidates share the host sockets, so they are in the range too; a TURN relay's
 socket is aioice's own as before. A range with no free port left on an address fails that call at once with
 :class:`PortRangeExhausted`, not a call that never connects.
@@ -23,24 +24,18 @@ from aioice.ice import Connection, StunProtocol
 
 log = logging.getLogger(__name__)
 _own_candidates = Connection.get_component_candidates
-_range: tuple[int, int] | None = None
 
 
 class PortRangeExhausted(OSError):
     """Every port of ``udp_port_range`` is taken on an address."""
 
 
-def apply(port_range: tuple[int, int] | None) -> None:
-    global _range
-    _range = port_range
-    Connection.get_component_candidates = _component_candidates  # type: ignore[method-assign]
-
-
-async def _component_candidates(self: Connection, component: int, addresses: list[str],
-                                 timeout: int = 5) -> list[Candidate]:
-    if _range is None:
+async def component_candidates(self: Connection, component: int, addresses: list[str],
+                               port_range: tuple[int, int] | None, timeout: int = 5) -> list[Candidate]:
+    """aioice's ``Connection.get_component_candidates``, host sockets bound inside ``port_range`` if given."""
+    if port_range is None:
         return await _own_candidates(self, component, addresses, timeout)
-    hosts = [p for p in [await _bind(self, address, _range) for address in addresses] if p is not None]
+    hosts = [p for p in [await _bind(self, address, port_range) for address in addresses] if p is not None]
     for protocol in hosts:
         protocol.local_candidate = _host_candidate(protocol, component)
     self._protocols += hosts

@@ -23,6 +23,7 @@ from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.protocol import beta
 from ovos_realtime_plugin.server import handshake
 from ovos_realtime_plugin.server.client_secrets import Grant
+from ovos_realtime_plugin.server.closing import close_assistant
 from ovos_realtime_plugin.server.connection import CLOSE_SLOW_CLIENT
 from ovos_realtime_plugin.server.http_errors import (
     BadJson,
@@ -119,8 +120,9 @@ async def create_call(server: RealtimeServer, request: web.Request, prefix: str,
         ticket.release()
         status = {"server_error": 500, "session_limit_reached": 429}.get(err.code or "", 400)
         return json_error(status, err.message, err.code, err.param, err.type)
+    # Not imported before a call comes: these import aiortc, aioice and PyAV (~50 MB), an optional library.
     from ovos_realtime_plugin.server.webrtc import ice
-    from ovos_realtime_plugin.server.webrtc.call import Call  # aiortc and PyAV (~50 MB) once a call comes
+    from ovos_realtime_plugin.server.webrtc.call import Call
     from ovos_realtime_plugin.server.webrtc.ports import PortRangeExhausted
 
     sdp, dropped = ice.cap_remote_candidates(sdp, webrtc.max_remote_candidates)
@@ -134,7 +136,7 @@ async def create_call(server: RealtimeServer, request: web.Request, prefix: str,
         ticket.release()
         await call.hang_up()
         server.release(rt_session)
-        await _close_assistant(assistant)
+        await close_assistant(assistant)
         if isinstance(exc, PortRangeExhausted):
             return json_error(503, f"The call cannot be answered: {exc.strerror}.", None, kind="server_error")
         return json_error(400, f"The SDP offer cannot be used: {exc}", "invalid_offer", "sdp")
@@ -199,12 +201,6 @@ async def sideband(call: Call, transport: WebSocketTransport, budget_bytes: int)
         await cancel_and_wait([writer, call_end])
         for task in closing:
             await task
-
-
-async def _close_assistant(assistant: Any) -> None:
-    from ovos_realtime_plugin.server.app import close_assistant
-
-    await close_assistant(assistant)
 
 
 async def hang_up(server: RealtimeServer, request: web.Request) -> web.Response:
