@@ -165,9 +165,12 @@ class Client:
         self.notify()
 
     # -- what the user does ------------------------------------------------------------------------------
-    def say(self, pcm: bytes) -> None:
-        """The microphone: 100 ms frames, as fast as they are taken."""
-        for i in range(0, len(pcm), CHUNK):
+    async def say(self, pcm: bytes) -> None:
+        """The microphone: a 100 ms frame every 100 ms, as a sound card gives them (so what the client sends
+        meanwhile, a cancel or a truncate, is not queued behind audio that has not been spoken yet)."""
+        start = time.monotonic()
+        for n, i in enumerate(range(0, len(pcm), CHUNK)):
+            await asyncio.sleep(start + n * 0.1 - time.monotonic())
             chunk = pcm[i:i + CHUNK]
             self.session.push_audio(rtc.AudioFrame(data=chunk, sample_rate=RATE, num_channels=1,
                                                    samples_per_channel=len(chunk) // 2))
@@ -207,22 +210,22 @@ async def scenario(client: Client, name: str, audio: dict[str, bytes]) -> None:
     await client.until("session.updated", lambda: any(e["type"] == "session.updated" for e in client.events))
     await client.session.update_tools([set_timer, tell_story])
     if name == "spoken":
-        client.say(audio["question"])
+        await client.say(audio["question"])
         await client.until("answer to the spoken question", lambda: client.answered(1))
     elif name == "typed":
         await client.type("what time is it")
         await client.until("answer to the typed question", lambda: client.answered(1))
     elif name == "tool":
-        client.say(audio["timer"])
+        await client.say(audio["timer"])
         await client.until("set_timer call", lambda: client.calls)
         await client.until("answer after the function output", lambda: client.answered(1))
     elif name == "interrupt":
-        client.say(audio["story"])
+        await client.say(audio["story"])
         await client.until("the story's audio", lambda: client.answers and client.answers[-1].heard_ms() > 0)
         story = client.answers[-1]
         # the listener hears the story for a while (its own clock), then talks over it
         await client.until("two seconds of the story heard", lambda: story.heard_ms() >= 2000 or story.ended)
-        client.say(audio["question"])
+        await client.say(audio["question"])
         await client.until("the interruption", lambda: story.interrupted_at_ms is not None)
         await client.until("conversation.item.truncated",
                            lambda: any(e["type"] == "conversation.item.truncated" for e in client.events))

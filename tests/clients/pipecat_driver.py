@@ -212,9 +212,12 @@ class Client:
         await params.result_callback(STORY)
 
     async def say(self, pcm: bytes) -> None:
-        """The microphone: 100 ms frames, as fast as the pipeline takes them."""
-        await self.task.queue_frames([InputAudioRawFrame(audio=pcm[i:i + CHUNK], sample_rate=RATE, num_channels=1)
-                                      for i in range(0, len(pcm), CHUNK)])
+        """The microphone: a 100 ms frame every 100 ms, as a sound card gives them (so what the service sends
+        meanwhile, a truncate, is not queued behind audio that has not been spoken yet)."""
+        start = time.monotonic()
+        for n, i in enumerate(range(0, len(pcm), CHUNK)):
+            await asyncio.sleep(start + n * 0.1 - time.monotonic())
+            await self.task.queue_frame(InputAudioRawFrame(audio=pcm[i:i + CHUNK], sample_rate=RATE, num_channels=1))
 
 
 async def scenario(client: Client, name: str, audio: dict[str, bytes]) -> None:
