@@ -25,4 +25,6 @@ extra=""; [ "${1:-}" = "test" ] && extra="[test]"
 # the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)
 [ "${1:-}" = "test" ] && scripts/setup_local_llm.sh
 [ "${1:-}" = "test" ] && scripts/setup_browser.sh
+# pipecat and LiveKit Agents, the third-party Realtime clients (own venv; skipped with OVOS_REALTIME_CLIENTS=0)
+[ "${1:-}" = "test" ] && scripts/setup_clients.sh
 exit 0
