@@ -232,27 +232,33 @@ async def test_a_typed_turn_calls_the_function_and_its_output_is_spoken(tools_re
     assert reply_text(spoken) in Dialogs("done").variants("en-US")
 
 
-async def test_a_response_with_no_new_user_turn_runs_nothing_again(tools_realtime: ToolsRealtime) -> None:
-    """pipecat sends typed context as a ``system`` message and ``response.create``: the previous turn's client tool
-    is not called again, nor is an answered turn's skill asked again; a new user turn is answered as ever."""
+async def test_a_response_with_no_new_turn_runs_nothing_again(tools_realtime: ToolsRealtime) -> None:
+    """A ``response.create`` after an answered turn (with nothing new, or after the client's own assistant message)
+    does not call the previous turn's client tool again nor ask its skill again. Typed text sent as a ``system``
+    message (pipecat does) is a new turn: its words go to OVOS."""
     async with client(tools_realtime).realtime.connect(model="gpt-realtime") as conn:
         await open_session(conn, tools=[LIGHTS])
         events = await ask(conn, "turn the kitchen lights on")
         call = events[-1]["response"]["output"][0]
         assert call["type"] == "function_call"
         await answer_call(conn, call["call_id"], "The kitchen lights are on.")
-        await conn.conversation.item.create(item={"type": "message", "role": "system",
-                                                  "content": [{"type": "input_text", "text": "Be brief."}]})
+        again = []
+        await conn.response.create()  # nothing new at all
+        again.append(await collect(conn, "response.done"))
+        await conn.conversation.item.create(item={"type": "message", "role": "assistant",
+                                                  "content": [{"type": "output_text", "text": "Anything else?"}]})
         await collect(conn, "conversation.item.done")
         await conn.response.create()
-        again = [await collect(conn, "response.done")]
-        await conn.response.create()  # nothing new at all
         again.append(await collect(conn, "response.done"))
         for events in again:
             assert [e for e in events if e["type"] == "error"] == []
             assert events[-1]["response"]["status"] == "completed" and events[-1]["response"]["output"] == []
-        events = await ask(conn, "hello world")
-    assert reply_text(events) == "Hello world"
+        await conn.conversation.item.create(item={"type": "message", "role": "system",
+                                                  "content": [{"type": "input_text", "text": "hello world"}]})
+        await collect(conn, "conversation.item.done")
+        await conn.response.create()
+        typed = await collect(conn, "response.done")
+    assert reply_text(typed) == "Hello world"
 
 
 async def test_a_turn_that_matches_no_example_still_goes_to_ovos(tools_realtime: ToolsRealtime) -> None:

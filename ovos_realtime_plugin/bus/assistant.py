@@ -87,16 +87,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def new_user_message(items: Sequence[Item]) -> Item | None:
-    """The user message (typed or transcribed) that ends the conversation: the turn a response answers. ``None``
-    when the newest item is anything else: an answer already given (an assistant message, a function call), or
-    a ``system`` message (an instruction for a model, which the skills do not take as an utterance). So a
-    ``response.create`` with no new user turn never runs an earlier turn's skill or client tool again. Listings
-    of MCP tools (added by a ``session.update``) are not turns and are looked past."""
+def new_turn(items: Sequence[Item]) -> Item | None:
+    """The message a response answers: the newest item, when it is a user message (typed or transcribed) or a
+    ``system`` message the client added (pipecat sends typed text that way; its words go to the skills as an
+    utterance, as a user's would). ``None`` when the newest item is an answer already given (an assistant message,
+    a function call) or there is nothing: so a ``response.create`` with no new turn never runs an earlier turn's
+    skill or client tool again. Listings of MCP tools (added by a ``session.update``) are not turns and are looked
+    past."""
     for item in reversed(items):
         if item.type == "mcp_list_tools":
             continue
-        return item if item.type == "message" and item.role == "user" else None
+        return item if item.type == "message" and item.role in ("user", "system") else None
     return None
 
 
@@ -197,18 +198,11 @@ class OvosAssistant:
         if outputs:  # the client ran the function we called: say what it gave
             yield TextDelta(say_outputs(outputs, self._done, self._failed, lang or session.lang), utterance_end=True)
             return
-        user = new_user_message(request.items)
+        user = new_turn(request.items)
         text = user.text().strip() if user is not None else ""
-        newest = request.items[-1] if request.items else None
-        if user is None and newest is not None and newest.role == "system" \
-                and self.fallback is not None:  # an instruction: a model's to follow, not the skills'
-            self._early.drop()
-            async with contextlib.aclosing(self._fallback_answer(request)) as answer:
-                async for output in answer:
-                    yield output
-            return
         if user is None or not text:
             self._early.drop()  # a response to anything else: what was prepared will not be heard
+            newest = request.items[-1] if request.items else None
             logger.info("response %s: nothing for the skills to answer (the newest item is %s)", request.response_id,
                         "none" if newest is None else f"{newest.type} {newest.role or ''}".strip())
             return
