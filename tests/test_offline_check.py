@@ -1,15 +1,21 @@
 """``scripts/offline.sh``, the check that the test suite (and the daemon) reach nothing beyond loopback: it must see a
 DNS query wherever the resolver listens, a loopback stub (systemd-resolved's 127.0.0.53) included, and let loopback
-traffic through."""
+traffic through. And the skills service, told it is offline, looks no name up when a skill wants the internet."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from ovos_realtime_plugin.bus.assistant import OvosAssistant
+from ovos_realtime_plugin.bus.client import BusConnection
+from tests.fixtures_ovos import TIME_LIKE, OvosStack
+from tests.test_bus_assistant import answer, new_session_id, request
 
 OFFLINE_SH = Path(__file__).parents[1] / "scripts" / "offline.sh"
 DNS_QUERY = ("import socket, struct\n"
@@ -65,3 +71,32 @@ def test_loopback_tcp_passes_with_the_command_s_own_status(offline_sh: Path) -> 
     assert "no attempt to reach beyond loopback, no DNS query" in done.stderr
     assert offline(offline_sh, LOOPBACK_TCP + "raise SystemExit(7)").returncode == 7
 
+
+async def test_the_skills_told_they_are_offline_look_no_name_up(ovos_stack: OvosStack, ovos_bus: BusConnection,
+                                                               tmp_path: Path) -> None:
+    """The date-time skill geocodes a place with nominatim.openstreetmap.org before its offline fallbacks: traced
+    while it answers, the skills service (``report_offline``) sends nothing to port 53 nor beyond loopback."""
+    pid = ovos_stack.skills.pid
+    assert pid is not None and ovos_stack.skills.settings.report_offline
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace (apt-get install -y strace)")
+    trace = await asyncio.create_subprocess_exec(
+        "strace", "-f", "-yy", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o", str(tmp_path / "trace"),
+        "-p", str(pid), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    assert trace.stderr is not None
+    try:
+        line = (await trace.stderr.readline()).decode()  # "Process N attached with M threads": all of them
+        if "attached" not in line:
+            pytest.skip(f"cannot trace the skills service here (ptrace): {line.strip()}")
+        reply = await answer(OvosAssistant(ovos_bus), request("what time is it in paris", new_session_id()))
+    finally:
+        trace.terminate()  # detaches; the service goes on
+        await trace.communicate()
+    out = (tmp_path / "trace").read_text(errors="replace")
+    assert TIME_LIKE.search(reply), reply
+    sends = [line for line in out.splitlines() if "(" in line and "resumed" not in line]
+    dns = [line for line in sends if "htons(53)" in line or ":53]>" in line]
+    remote = [line for line in sends if "sa_family=AF_INET" in line and 'inet_addr("127.' not in line
+              and '"::1"' not in line]
+    assert dns == [] and remote == [], "\n".join(dns + remote)[:2000]
+    assert any("htons(0)" in line for line in sends), "the skill did not try the internet (no proxy connect)"
