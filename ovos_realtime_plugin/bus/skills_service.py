@@ -37,6 +37,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,11 @@ class SkillsService:
     def __init__(self, settings: SkillsServiceSettings):
         self.settings = settings
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        """Held by a spawn and a stop, each on a worker thread: a stop waits for a spawn under way to record its
+        child (and then stops it), and a spawn asked for before a stop (its start cancelled) starts nothing."""
+        self._generation = 0
+        """Counts the stops; a spawn runs only if no stop came since its start asked for it."""
 
     @property
     def stdout_log(self) -> Path:
@@ -118,8 +124,9 @@ class SkillsService:
         """Spawn the service and wait until ``mycroft.skills.is_ready`` answers true.
 
         The messagebus must already be up. Raises :class:`ServiceStartError` (the child is stopped).
+        Cancelled, even while the child is being spawned, it leaves nothing that :meth:`stop` does not stop.
         """
-        await asyncio.to_thread(self._spawn)
+        await asyncio.to_thread(self._spawn, self._generation)
         try:
             await self.wait_ready(self.settings.ready_timeout_s)
         except BaseException:
@@ -171,22 +178,29 @@ class SkillsService:
         return await asyncio.to_thread(proc.wait)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM (OVOS shuts its skills down cleanly), then SIGKILL after ``timeout``."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            logger.warning("OVOS skills service (pid %d) ignored SIGTERM; killing it", proc.pid)
-            proc.kill()
-            proc.wait(timeout)
+        """SIGTERM (OVOS shuts its skills down cleanly), then SIGKILL after ``timeout``; returns once the child
+        has exited and been reaped, also when a cancelled :meth:`start` was still spawning it, or another stop
+        was already under way."""
+        with self._lock:
+            self._generation += 1
+            proc, self._proc = self._proc, None
+            if proc is None or proc.poll() is not None:
+                return
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning("OVOS skills service (pid %d) ignored SIGTERM; killing it", proc.pid)
+                proc.kill()
+                proc.wait(timeout)
 
     # --- helpers -------------------------------------------------------------------------
-    def _spawn(self) -> None:
-        if self.running:
-            return
+    def _spawn(self, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation and not self.running:
+                self._spawn_now()
+
+    def _spawn_now(self) -> None:
         s = self.settings
         homes = {name: s.state_dir / sub for name, sub in
                  (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state"),
