@@ -60,6 +60,8 @@ class Daemon:
         self.speech = speech
         self.load_speech = load_speech
         self.loaded_speech: LoadedSpeech | None = None
+        self._loading: asyncio.Future[LoadedSpeech] | None = None
+        """The engines loading on their thread; a stop waits for them to close them (piper's espeak-ng program)."""
         self.intents: IntentCatalogue | None = None
         self.status = ServiceStatus(SERVICE)
         self.embedded_bus: EmbeddedBus | None = None
@@ -95,7 +97,8 @@ class Daemon:
         self.bus = BusConnection(address.host, address.port, address.route, source=f"ovos-{SERVICE}")
         await self.bus.connect(timeout=s.bus_timeout_s)
         self.status.bind(self.bus)
-        loading = asyncio.ensure_future(asyncio.to_thread(self.load_speech)) if self.load_speech else None
+        if self.load_speech is not None:
+            self._loading = asyncio.ensure_future(asyncio.to_thread(self.load_speech))
         self.intents = IntentCatalogue(self.bus, lang=s.server.language)
         self.llm = None
         if s.llm is not None:
@@ -116,8 +119,8 @@ class Daemon:
             await self.skills.start()
         else:
             await _wait_device_skills(SkillsService(skills_settings))
-        if loading is not None:
-            self.loaded_speech = await loading
+        if self._loading is not None:  # shielded: a cancelled start-up leaves the engines for stop() to close
+            self.loaded_speech = await asyncio.shield(self._loading)
             self.server.speech = self.loaded_speech.engines
         await self.intents.refresh()
         self.server.ready = True
@@ -162,6 +165,12 @@ class Daemon:
         if self.intents is not None:
             self.intents.close()
             self.intents = None
+        loading, self._loading = self._loading, None
+        if loading is not None and self.loaded_speech is None:  # start-up ended before the engines were taken
+            try:
+                self.loaded_speech = await loading
+            except Exception as exc:  # start-up reported it, or stopped before it could
+                logger.debug("the speech engines did not load: %s", exc)
         if self.loaded_speech is not None:
             self.loaded_speech.close()
             self.loaded_speech = None

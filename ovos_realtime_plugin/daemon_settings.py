@@ -16,7 +16,8 @@
             "state_dir": "~/.cache/ovos-realtime/skills-service",
             "data_dir": null,           // the skills' XDG_DATA_HOME (padatious cache); default state_dir/data
             "ready_timeout_s": 240,
-            "report_offline": true,     // tell the skills there is no internet (no connectivity probes)
+            "report_offline": true,     // tell the skills there is no internet (no connectivity probes), and
+                                        // their HTTP(S) beyond loopback and the LAN fails at once (no DNS)
             "skills_config": {},        // merged over the skills service's mycroft.conf
             "max_restarts": 3,          // a skills service that died is restarted at most 3 times ...
             "restart_window_s": 300,    // ... within 5 min (bus/supervisor.py), ...

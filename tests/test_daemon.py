@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from websockets.exceptions import InvalidStatus
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE
+from ovos_realtime_plugin.bus.skills_service import SkillsService, SkillsServiceSettings
 from ovos_realtime_plugin.bus.status import ServiceStatus
 from ovos_realtime_plugin.cli import parse_args, settings_from
 from ovos_realtime_plugin.daemon import Daemon
@@ -334,8 +336,8 @@ async def test_sigterm_while_the_skills_load_stops_them_too(tmp_path: Path) -> N
     proc, port, _ = await spawn_standalone(tmp_path)
     children: list[int] = []
     try:
-        async def skills_spawned() -> None:
-            while not children or await http_status(port) != 503:
+        async def skills_spawned() -> None:  # the skills service among the children (espeak-ng may come first)
+            while not any(b"skills_child" in cmdline(pid) for pid in children) or await http_status(port) != 503:
                 assert proc.returncode is None, "the daemon stopped by itself"
                 await asyncio.sleep(0.05)
                 children[:] = descendants(proc.pid)
@@ -344,3 +346,60 @@ async def test_sigterm_while_the_skills_load_stops_them_too(tmp_path: Path) -> N
         assert "realtime ready" not in (tmp_path / "state" / "mycroft" / "realtime.log").read_text()
     finally:
         await kill_leftovers(proc, children)
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
+def spawned_in(state_dir: Path) -> list[int]:
+    """This process's skills services that run in ``state_dir`` (not the test session's own)."""
+    home = f"XDG_CONFIG_HOME={state_dir / 'config'}".encode()
+    found = []
+    for pid in descendants(os.getpid()):
+        try:
+            if home in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.append(pid)
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def test_a_stop_while_the_skills_service_is_being_spawned_stops_it(tmp_path: Path) -> None:
+    """The race behind a daemon that exited on SIGTERM leaving its skills service running: the start cancelled
+    while the spawn, on a worker thread, had not yet recorded the child, and the stop found nothing to stop. Here
+    the spawn is held open deterministically: its log is a FIFO, which it opens (before the child is started) only
+    once a reader comes."""
+    state = tmp_path / "skills"
+    state.mkdir()
+    log = state / "skills.stdout.log"
+    os.mkfifo(log)
+    service = SkillsService(SkillsServiceSettings(bus_port=free_port(), state_dir=state, data_dir=tmp_path / "data"))
+    reader: int | None = None
+    stopper = threading.Thread(target=service.stop)
+
+    async def cancel_the_start_during_the_spawn() -> None:
+        nonlocal reader
+        start = asyncio.create_task(service.start())
+        config = state / "config" / "mycroft" / "mycroft.conf"
+        while not config.exists():  # noqa: ASYNC110  (the spawn, on its thread, writes it just before the FIFO)
+            await asyncio.sleep(0.01)
+        start.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await start
+        stopper.start()  # the daemon's stop, while the spawn waits on the FIFO
+        reader = os.open(log, os.O_RDONLY | os.O_NONBLOCK)  # lets the spawn go on: the child starts
+
+    try:
+        asyncio.run(cancel_the_start_during_the_spawn())  # returns once every worker thread (the spawn) has ended
+        stopper.join(60.0)
+        assert not stopper.is_alive()
+        assert not service.running and spawned_in(state) == [], "the skills service outlived its stop"
+    finally:
+        for pid in spawned_in(state):
+            os.kill(pid, signal.SIGKILL)
+        if reader is not None:
+            os.close(reader)

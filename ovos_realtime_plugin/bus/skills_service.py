@@ -15,6 +15,16 @@ homes under ``state_dir`` and a generated ``mycroft.conf`` there::
 The user's own ``~/.config/mycroft/mycroft.conf`` is *not* read by the child; pass what matters
 in ``settings.config``. ``HF_HUB_OFFLINE=1`` is set unless given: the ovos-m2v pipeline plugin
 otherwise retries a HuggingFace download for ~25 s at every start (and then fails anyway offline).
+
+With ``report_offline`` the child's HTTP(S) goes nowhere either (:data:`OFFLINE_PROXY`): being told there is no
+internet does not stop a loaded skill from asking it. The date-time skill (1.1.5) geocodes every place it is asked
+about ("what time is it in paris") with ``geocoder.osm``, a ``requests`` call to nominatim.openstreetmap.org, before
+its offline fallbacks (its own table, then pytz names); it has no setting to skip that. Offline, that was a DNS
+look-up per answer (two per time question: the spoken and the displayed time), and where the resolver does not
+answer, seconds of waiting. The standard proxy variables point every client that honours them (requests, urllib,
+websocket-client) at port 0 of loopback, where nothing can listen: the connection is refused at once, no name is
+resolved, and the skill falls back as it does without a network. Loopback and the LAN (private addresses,
+``*.local``) stay direct.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +50,20 @@ from ovos_realtime_plugin.merge import deep_merge
 
 logger = logging.getLogger(__name__)
 CHILD = "ovos_realtime_plugin.skills_child"  # ovos-core's ``python -m ovos_core``, per-utterance costs removed
+OFFLINE_PROXY = "http://127.0.0.1:0"
+"""Where the child's HTTP(S) beyond the LAN goes with ``report_offline``: a port nothing can listen on."""
+DIRECT = ("localhost", "127.0.0.1", "127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+          "169.254.0.0/16", ".local")
+"""What stays direct (``no_proxy``): loopback, where the bus and a local LLM listen, and the LAN."""
+
+
+def offline_env(bus_host: str) -> dict[str, str]:
+    """The proxy variables that keep the child's HTTP(S) off the internet (lower and upper case: clients differ
+    in which they read, and the lower-case ones win where both are set)."""
+    direct = ",".join(dict.fromkeys((*DIRECT, bus_host)))
+    return {name: value for key, value in (("http_proxy", OFFLINE_PROXY), ("https_proxy", OFFLINE_PROXY),
+                                           ("no_proxy", direct))
+            for name in (key, key.upper())}
 
 
 @dataclass(frozen=True)
@@ -60,7 +85,8 @@ class SkillsServiceSettings:
     ready_timeout_s: float = 240.0
     report_offline: bool = False
     """Answer the start-up ``ovos.PHAL.internet_check`` with "offline" (no ovos-PHAL here): saves its
-    3 s wait. Skills that need the network then do not load."""
+    3 s wait. Skills that need the network then do not load, and the others' HTTP(S) beyond loopback and the
+    LAN fails at once instead of looking names up (:func:`offline_env`)."""
     max_restarts: int = 3
     """The standalone daemon restarts a service that died at most this often within ``restart_window_s``
     (:mod:`.supervisor`); one more exit in the window stops the daemon."""
@@ -75,10 +101,20 @@ class SkillsService:
     def __init__(self, settings: SkillsServiceSettings):
         self.settings = settings
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        """Held by a spawn and a stop, each on a worker thread: a stop waits for a spawn under way to record its
+        child (and then stops it), and a spawn asked for before a stop (its start cancelled) starts nothing."""
+        self._generation = 0
+        """Counts the stops; a spawn runs only if no stop came since its start asked for it."""
 
     @property
     def stdout_log(self) -> Path:
         return self.settings.state_dir / "skills.stdout.log"
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it is started (until :meth:`stop`)."""
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def running(self) -> bool:
@@ -88,8 +124,9 @@ class SkillsService:
         """Spawn the service and wait until ``mycroft.skills.is_ready`` answers true.
 
         The messagebus must already be up. Raises :class:`ServiceStartError` (the child is stopped).
+        Cancelled, even while the child is being spawned, it leaves nothing that :meth:`stop` does not stop.
         """
-        await asyncio.to_thread(self._spawn)
+        await asyncio.to_thread(self._spawn, self._generation)
         try:
             await self.wait_ready(self.settings.ready_timeout_s)
         except BaseException:
@@ -141,22 +178,29 @@ class SkillsService:
         return await asyncio.to_thread(proc.wait)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM (OVOS shuts its skills down cleanly), then SIGKILL after ``timeout``."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            logger.warning("OVOS skills service (pid %d) ignored SIGTERM; killing it", proc.pid)
-            proc.kill()
-            proc.wait(timeout)
+        """SIGTERM (OVOS shuts its skills down cleanly), then SIGKILL after ``timeout``; returns once the child
+        has exited and been reaped, also when a cancelled :meth:`start` was still spawning it, or another stop
+        was already under way."""
+        with self._lock:
+            self._generation += 1
+            proc, self._proc = self._proc, None
+            if proc is None or proc.poll() is not None:
+                return
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning("OVOS skills service (pid %d) ignored SIGTERM; killing it", proc.pid)
+                proc.kill()
+                proc.wait(timeout)
 
     # --- helpers -------------------------------------------------------------------------
-    def _spawn(self) -> None:
-        if self.running:
-            return
+    def _spawn(self, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation and not self.running:
+                self._spawn_now()
+
+    def _spawn_now(self) -> None:
         s = self.settings
         homes = {name: s.state_dir / sub for name, sub in
                  (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state"),
@@ -172,6 +216,7 @@ class SkillsService:
         if s.extra_skills:
             pythonpath.insert(0, str(self._write_entry_points()))
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "MALLOC_ARENA_MAX": "2",  # see ovos_realtime_plugin.heap
+               **(offline_env(s.bus_host) if s.report_offline else {}),
                **{k: str(v) for k, v in homes.items()}, **s.env}
         if pythonpath:
             env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *filter(None, [os.environ.get("PYTHONPATH")])])
