@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import wave
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,22 @@ def sdk_bundle() -> Path:
     return SDK_BUNDLE
 
 
+@asynccontextmanager
+async def other_origin(routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]) -> AsyncIterator[str]:
+    """Pages (``GET path`` → handler) served from an origin of their own (another port of loopback): its URL."""
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture(scope="module")
 async def sdk_page(sdk_bundle: Path) -> AsyncIterator[str]:
     """The SDK's test page (tests/browser_pages) and the bundle, served from an origin of their own (as an app's
@@ -148,12 +165,5 @@ async def sdk_page(sdk_bundle: Path) -> AsyncIterator[str]:
     async def bundle(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(sdk_bundle)
 
-    app = web.Application()
-    app.router.add_get("/", page)
-    app.router.add_get("/agents-realtime.js", bundle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
+    async with other_origin({"/": page, "/agents-realtime.js": bundle}) as url:
+        yield url

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.fixtures_browser import PAGES, console_log, run_js, wait_for
+from tests.fixtures_browser import PAGES, console_log, other_origin, run_js, wait_for
 from tests.fixtures_ovos import TIME_LIKE
 from tests.fixtures_server import API_KEY, Served
 from tests.voice_helpers import words
@@ -40,15 +40,8 @@ async def guide_app(voice_ovos: Served) -> AsyncIterator[str]:
                       "input_audio_transcription": {"model": "whisper-1"}}) as minted:
             return web.Response(status=minted.status, body=await minted.read(), content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/", page)
-    app.router.add_get("/session", session)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
+    async with other_origin({"/": page, "/session": session}) as url:
+        yield url
 
 
 async def test_the_beta_guides_page_gets_a_spoken_answer(browser: Any, guide_app: str, voice_ovos: Served) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.fixtures_browser import PAGES, fake_mic_wav, launch, run_js, wait_for
+from tests.fixtures_browser import PAGES, fake_mic_wav, launch, other_origin, run_js, wait_for
 from tests.fixtures_server import Running, start_server
 
 ATTEMPTS = ("websocket", "calls_sdp", "calls_form", "console_key", "client_secrets")
@@ -28,19 +28,13 @@ async def open_server() -> AsyncIterator[Running]:
 
 
 @pytest.fixture(scope="module")
-async def other_origin() -> AsyncIterator[str]:
+async def attacker() -> AsyncIterator[str]:
     """The attacking page, on an origin of its own (another port)."""
     async def page(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(PAGES / "cross_site.html")
 
-    app = web.Application()
-    app.router.add_get("/", page)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
+    async with other_origin({"/": page}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +52,8 @@ async def attempts(browser: Any) -> dict[str, str]:
 
 
 async def test_a_page_on_another_origin_drives_nothing(browser: Any, open_server: Running,
-                                                       other_origin: str) -> None:
-    await asyncio.to_thread(browser.get, f"{other_origin}?target=127.0.0.1:{open_server.server.port}")
+                                                       attacker: str) -> None:
+    await asyncio.to_thread(browser.get, f"{attacker}?target=127.0.0.1:{open_server.server.port}")
     assert await attempts(browser) == dict.fromkeys(ATTEMPTS, "refused")
     assert open_server.assistants == [] and open_server.server.sessions.total == 0
     assert not open_server.server.calls and len(open_server.server.secrets) == 0

@@ -14,20 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.protocol import beta
 from ovos_realtime_plugin.protocol.render import Renderer
-from ovos_realtime_plugin.server.client_secrets import MintRefused, SecretRequestError
+from ovos_realtime_plugin.server.client_secrets import Grant, SecretRequestError
 from ovos_realtime_plugin.server.handshake import Handshake
 from ovos_realtime_plugin.server.http_errors import (
-    BadJson,
-    bad_key,
     bearer_key,
-    json_error,
-    load_json,
-    read_body,
-    too_large,
 )
+from ovos_realtime_plugin.server.minting import mint_with
 
 if TYPE_CHECKING:
     from ovos_realtime_plugin.server.app import RealtimeServer
@@ -38,34 +32,19 @@ TRANSLATE = {"realtime": beta.session_update, "transcription": beta.transcriptio
 
 async def mint_beta(server: RealtimeServer, request: web.Request, kind: str) -> web.Response:
     """A beta session and its ephemeral key, for an operator's key (never for another ephemeral key)."""
-    grant = server.secrets.grant(bearer_key(request))
-    if grant is None or grant.ephemeral:
-        return bad_key()
-    body = await read_body(request)
-    if body is None:
-        return too_large()
-    try:
-        raw = load_json(body or b"{}", "The request body")
-        if not isinstance(raw, dict):
-            raise SecretRequestError("The request body must be a JSON object.")
+    def mint(raw: dict[str, Any], grant: Grant) -> dict[str, Any]:
         expires = _expires_after(raw.pop("client_secret", None))
         session = TRANSLATE[kind](raw)
         minted = server.secrets.mint({"session": session, "expires_after": expires}, grant.key, server.check_session)
-    except BadJson as err:
-        return json_error(400, str(err), "invalid_json")
-    except SecretRequestError as err:
-        return json_error(400, str(err), "invalid_value", err.param)
-    except ProtocolError as err:
-        return json_error(400, err.message, err.code, err.param, err.type)
-    except MintRefused as err:
-        return json_error(err.status, str(err), err.code, None, "requests")
-    model = session.get("model")
-    hs = Handshake(path=request.path, dialect="beta", kind=kind, model=model if isinstance(model, str) else None,
-                   api_key=None, call_id=None)
-    opened = server.new_session(hs, session)
-    rendered = Renderer("beta").session(opened.config, opened.id, minted["expires_at"])
-    rendered["client_secret"] = {"value": minted["value"], "expires_at": minted["expires_at"]}
-    return web.json_response(rendered)
+        model = session.get("model")
+        hs = Handshake(path=request.path, dialect="beta", kind=kind, model=model if isinstance(model, str) else None,
+                       api_key=None, call_id=None)
+        opened = server.new_session(hs, session)
+        rendered = Renderer("beta").session(opened.config, opened.id, minted["expires_at"])
+        rendered["client_secret"] = {"value": minted["value"], "expires_at": minted["expires_at"]}
+        return rendered
+
+    return await mint_with(server, request, bearer_key(request), mint)
 
 
 def _expires_after(client_secret: Any) -> dict[str, Any]:

@@ -11,18 +11,12 @@ from aiohttp import web
 
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.server.beta_keys import mint_beta
-from ovos_realtime_plugin.server.client_secrets import MintRefused, SecretRequestError
 from ovos_realtime_plugin.server.closing import reject
 from ovos_realtime_plugin.server.handshake import Handshake
 from ovos_realtime_plugin.server.http_errors import (
-    BadJson,
-    bad_key,
     bearer_key,
-    json_error,
-    load_json,
-    read_body,
-    too_large,
 )
+from ovos_realtime_plugin.server.minting import mint_with
 from ovos_realtime_plugin.server.webrtc import routes as webrtc
 from ovos_realtime_plugin.server.webrtc.routes import call_not_found, owned_call, sideband
 
@@ -84,22 +78,5 @@ async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketT
 async def mint(server: RealtimeServer, request: web.Request, key: str | None) -> web.Response:
     """Mint an ephemeral key for an operator's key (never for another ephemeral key). A session no connection
     could open is refused here, as OpenAI refuses it at mint time."""
-    grant = server.secrets.grant(key)
-    if grant is None or grant.ephemeral:
-        return bad_key()
-    body = await read_body(request)
-    if body is None:
-        return too_large()
-    try:
-        request_body = load_json(body or b"{}", "The request body")
-        if not isinstance(request_body, dict):
-            raise SecretRequestError("The request body must be a JSON object.")
-        return web.json_response(server.secrets.mint(request_body, grant.key, server.check_session))
-    except BadJson as err:
-        return json_error(400, str(err), "invalid_json")
-    except SecretRequestError as err:
-        return json_error(400, str(err), "invalid_value", err.param)
-    except ProtocolError as err:
-        return json_error(400, err.message, err.code, err.param, err.type)
-    except MintRefused as err:
-        return json_error(err.status, str(err), err.code, None, "requests")
+    return await mint_with(server, request, key,
+                           lambda body, grant: server.secrets.mint(body, grant.key, server.check_session))

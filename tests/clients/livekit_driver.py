@@ -1,5 +1,5 @@
 """Drives LiveKit Agents' OpenAI ``RealtimeModel`` (livekit-plugins-openai) against ovos-realtime, in
-``.venv-clients`` (run by tests/test_client_livekit.py; not imported by the suite).
+``.venv-clients`` (run by tests/test_third_party_clients.py; not imported by the suite).
 
 What an ``AgentSession`` does with a realtime model, without a LiveKit room: ``RealtimeModel(base_url=…,
 api_key=…).session()``, microphone audio as ``rtc.AudioFrame``s through ``push_audio``, typed text as a user
@@ -16,50 +16,12 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from driver_common import CHUNK, RATE, STORY, STORY_DESCRIPTION, TIMER_DESCRIPTION, WAIT_S, Answer, run
 from livekit import rtc
 from livekit.agents import llm
 from livekit.plugins.openai.realtime import RealtimeModel
-
-RATE = 24000
-CHUNK = RATE * 2 // 10  # 100 ms of PCM16
-WAIT_S = 60.0
-STORY = ("Once upon a time a small red fox lived at the edge of a very large forest. Every morning the fox ran down "
-         "to the river to drink, and every evening it climbed the hill to watch the sun go down behind the "
-         "mountains. One day the fox met an old grey owl who knew every path in the forest, and the two of them set "
-         "out together to find the lake that nobody had ever seen.")
-
-
-class Answer:
-    """One assistant message as the listener gets it: its audio, its transcript, and a playback clock."""
-
-    def __init__(self, message_id: str) -> None:
-        self.message_id = message_id
-        self.audio = bytearray()
-        self.text: list[str] = []
-        self.started: float | None = None  # when its first audio arrived: playback starts then
-        self.ended = False
-        self.interrupted_at_ms: int | None = None
-
-    def audio_ms(self) -> int:
-        return len(self.audio) * 1000 // 2 // RATE
-
-    def heard_ms(self) -> int:
-        """How much a listener has heard: real time since playback began, up to the audio received (and no
-        more once interrupted: the player stops)."""
-        if self.started is None:
-            return 0
-        if self.interrupted_at_ms is not None:
-            return self.interrupted_at_ms
-        return min(int((time.monotonic() - self.started) * 1000), self.audio_ms())
-
-    def playing(self) -> bool:
-        return self.started is not None and self.interrupted_at_ms is None and self.heard_ms() < self.audio_ms()
-
-    def report(self) -> dict[str, Any]:
-        return {"text": "".join(self.text), "audio_ms": self.audio_ms(), "interrupted_at_ms": self.interrupted_at_ms}
 
 
 class Client:
@@ -195,13 +157,12 @@ class Client:
         return len([a for a in self.answers if a.ended and a.audio]) >= count
 
 
-@llm.function_tool(description="Set a kitchen timer. Examples: set a timer for {minutes} minutes; "
-                               "start a {minutes} minute timer")
+@llm.function_tool(description=TIMER_DESCRIPTION)
 async def set_timer(minutes: int) -> str:
     raise AssertionError("the driver runs the calls itself")
 
 
-@llm.function_tool(description="Tell a long story. Examples: tell me a story")
+@llm.function_tool(description=STORY_DESCRIPTION)
 async def tell_story() -> str:
     raise AssertionError("the driver runs the calls itself")
 
@@ -252,14 +213,5 @@ async def main(config: dict[str, Any], audio: dict[str, bytes]) -> tuple[dict[st
     return report, [bytes(a.audio) for a in client.answers]
 
 
-def run(config: dict[str, Any]) -> None:
-    """Runs the scenario; the answers' audio goes to ``out/answer<i>.pcm``, the report to stdout."""
-    audio = {name: Path(path).read_bytes() for name, path in config.get("audio", {}).items()}
-    report, answers = asyncio.run(main(config, audio))
-    for i, pcm in enumerate(answers):
-        (Path(config["out"]) / f"answer{i}.pcm").write_bytes(pcm)
-    print(json.dumps(report))
-
-
 if __name__ == "__main__":
-    run(json.loads(sys.argv[1]))
+    run(main, json.loads(sys.argv[1]))

@@ -1,5 +1,5 @@
 """Drives pipecat's ``OpenAIRealtimeLLMService`` against ovos-realtime, in ``.venv-clients`` (run by
-tests/test_client_pipecat.py; not imported by the suite).
+tests/test_third_party_clients.py; not imported by the suite).
 
 A minimal pipecat app: ``Pipeline([user aggregator, OpenAIRealtimeLLMService, assistant aggregator])`` with the
 service's own server-side turn detection, audio pushed in as ``InputAudioRawFrame``s (a microphone), typed text as
@@ -17,9 +17,9 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from driver_common import CHUNK, RATE, STORY, STORY_DESCRIPTION, TIMER_DESCRIPTION, WAIT_S, Answer, run
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import (
@@ -50,49 +50,12 @@ from pipecat.services.openai.realtime.events import (
 )
 from pipecat.services.openai.realtime.llm import OpenAIRealtimeLLMService
 
-RATE = 24000
-CHUNK = RATE * 2 // 10  # 100 ms of PCM16
-WAIT_S = 60.0
-STORY = ("Once upon a time a small red fox lived at the edge of a very large forest. Every morning the fox ran down "
-         "to the river to drink, and every evening it climbed the hill to watch the sun go down behind the "
-         "mountains. One day the fox met an old grey owl who knew every path in the forest, and the two of them set "
-         "out together to find the lake that nobody had ever seen.")
 SET_TIMER = FunctionSchema(
     name="set_timer",
-    description="Set a kitchen timer. Examples: set a timer for {minutes} minutes; start a {minutes} minute timer",
+    description=TIMER_DESCRIPTION,
     properties={"minutes": {"type": "integer"}}, required=["minutes"])
-TELL_STORY = FunctionSchema(name="tell_story", description="Tell a long story. Examples: tell me a story",
+TELL_STORY = FunctionSchema(name="tell_story", description=STORY_DESCRIPTION,
                             properties={}, required=[])
-
-
-class Answer:
-    """One response as the listener gets it: its audio, its transcript, and a playback clock."""
-
-    def __init__(self) -> None:
-        self.audio = bytearray()
-        self.text: list[str] = []
-        self.started: float | None = None  # when its first audio arrived: playback starts then
-        self.ended = False
-        self.interrupted_at_ms: int | None = None
-
-    def heard_ms(self) -> int:
-        """How much a listener has heard: real time since playback began, up to the audio received (and no
-        more once interrupted: the player stops)."""
-        if self.started is None:
-            return 0
-        if self.interrupted_at_ms is not None:
-            return self.interrupted_at_ms
-        return min(int((time.monotonic() - self.started) * 1000), self.audio_ms())
-
-    def audio_ms(self) -> int:
-        return len(self.audio) * 1000 // 2 // RATE
-
-    def playing(self) -> bool:
-        return self.started is not None and self.interrupted_at_ms is None and self.heard_ms() < self.audio_ms()
-
-    def report(self) -> dict[str, Any]:
-        return {"text": "".join(self.text), "audio_ms": self.audio_ms(),
-                "interrupted_at_ms": self.interrupted_at_ms}
 
 
 class Recorder(BaseObserver):
@@ -270,14 +233,5 @@ async def main(config: dict[str, Any], audio: dict[str, bytes]) -> tuple[dict[st
     return report, [bytes(a.audio) for a in rec.answers]
 
 
-def run(config: dict[str, Any]) -> None:
-    """Runs the scenario; the answers' audio goes to ``out/answer<i>.pcm``, the report to stdout."""
-    audio = {name: Path(path).read_bytes() for name, path in config.get("audio", {}).items()}
-    report, answers = asyncio.run(main(config, audio))
-    for i, pcm in enumerate(answers):
-        (Path(config["out"]) / f"answer{i}.pcm").write_bytes(pcm)
-    print(json.dumps(report))
-
-
 if __name__ == "__main__":
-    run(json.loads(sys.argv[1]))
+    run(main, json.loads(sys.argv[1]))
