@@ -69,9 +69,7 @@ async def test_host_candidates_in_the_range_carry_a_spoken_turn(ranged: Running)
         await browser.start(VOICE)
         browser.say(silence(300) + spoken("hello there, how are you today") + silence(1500))
         transcript = await browser.until("conversation.item.input_audio_transcription.completed")
-        # the media went through the range's ports: words were heard (what they were is test_webrtc's to check; on a
-        # loaded machine this process's own peer has sent "hello there" that Whisper heard as "the low mirror")
-        assert transcript["transcript"].strip(), transcript
+        assert "hello" in transcript["transcript"].lower()
         await browser.until("output_audio_buffer.stopped")
         assert browser.loudest > LOUD
     finally:
