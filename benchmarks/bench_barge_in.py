@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator
 
 from benchmarks.voice_client import open_session, send_audio, stats, until
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
+from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.engines.choice import speech_choices
 from ovos_realtime_plugin.engines.speech import load_speech_engines, shipped_config
@@ -25,7 +25,7 @@ from tests.fixtures_speech import silence, spoken
 LONG_REPLY = " ".join(f"This is sentence number {n} of a long answer." for n in range(1, 30))
 
 
-class InstantAssistant:
+class InstantAssistant(AssistantBase):
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
         yield TextDelta(LONG_REPLY)
 

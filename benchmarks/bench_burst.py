@@ -24,7 +24,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
+from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -38,7 +38,7 @@ TEXT_ONLY = json.dumps({"type": "session.update", "session": {"type": "realtime"
 RECORDED: list[str] = []
 
 
-class InstantAssistant:
+class InstantAssistant(AssistantBase):
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
         for word in ("Hello ", "there, ", "how ", "are ", "you?"):
             yield TextDelta(word)

@@ -25,7 +25,7 @@ import orjson
 from aiohttp import WSMsgType, web
 from websockets.asyncio.client import connect
 
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
+from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -38,7 +38,7 @@ TURN = [
 ]
 
 
-class InstantAssistant:
+class InstantAssistant(AssistantBase):
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:
         for word in ("Hello ", "there, ", "how ", "are ", "you?"):
             yield TextDelta(word)

@@ -11,7 +11,7 @@ import pytest
 
 from ovos_realtime_plugin.bus.assistant import OvosAssistant, OvosAssistantSettings, assistant_factory
 from ovos_realtime_plugin.bus.client import BusConnection
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest
+from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest
 from ovos_realtime_plugin.core.session import RealtimeSession
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -29,7 +29,7 @@ class OvosRealtime(Served):
     """Realtime session id → set once the server closed that session's assistant."""
 
 
-class _Watched:
+class _Watched(AssistantBase):
     """The daemon's assistant, its ``close()`` also reported to the test."""
 
     def __init__(self, inner: OvosAssistant, closed: asyncio.Event) -> None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import AsyncIterator
 
 from ovos_realtime_plugin.core.assistant import (
+    AssistantBase,
     AssistantOutput,
     AssistantRequest,
     FunctionCallArguments,
@@ -25,7 +26,7 @@ from ovos_realtime_plugin.core.assistant import (
 )
 
 
-class ScriptedAssistant:
+class ScriptedAssistant(AssistantBase):
     def __init__(self) -> None:
         self.requests: list[AssistantRequest] = []
         self.gate: asyncio.Queue[None] = asyncio.Queue()

@@ -18,7 +18,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from ovos_realtime_plugin.core import effects as fx
-from ovos_realtime_plugin.core.assistant import AssistantOutput, AssistantRequest, TextDelta
+from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.protocol.parse import parse_event
@@ -173,7 +173,7 @@ async def test_a_vad_failure_is_reported_and_detection_goes_on_for_later_audio()
     assert detector.sizes[1] > 1.5 * detector.sizes[0]  # the two appends' audio in one detection
 
 
-class BrokenOutput:
+class BrokenOutput(AssistantBase):
     """An assistant whose second output the core cannot take (a text delta that is a number)."""
 
     async def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]:

@@ -7,11 +7,14 @@ Cancelling the iteration (task cancellation) is how a response is cancelled.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ovos_realtime_plugin.core.items import Item
+
+if TYPE_CHECKING:
+    from ovos_realtime_plugin.core.effects import Anticipate
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,28 @@ AssistantOutput = TextDelta | FunctionCallStart | FunctionCallArguments | Server
 
 
 class Assistant(Protocol):
-    """Streams the reply to one response. Raise to fail the response (``server_error``)."""
+    """Streams the reply to one response. Raise to fail the response (``server_error``).
+
+    Besides ``respond`` it has two capabilities, which an assistant with nothing to do for them takes as no-ops from
+    :class:`AssistantBase`: ``anticipate`` (prepare the answer to a paused turn before it ends, its first words
+    spoken early through ``speak_early``) and ``close`` (let go of what it holds for its session)."""
 
     def respond(self, request: AssistantRequest) -> AsyncIterator[AssistantOutput]: ...
+
+    def anticipate(self, words: Anticipate, session_id: str, speak_early: Callable[[str], None] | None) -> None: ...
+
+    def close(self) -> Awaitable[None] | None: ...
+
+
+class AssistantBase:
+    """:class:`Assistant`'s optional capabilities as no-ops, for assistants that only answer."""
+
+    def anticipate(self, words: Anticipate, session_id: str, speak_early: Callable[[str], None] | None) -> None:
+        """Nothing to prepare: the response answers when it runs."""
+
+    def close(self) -> Awaitable[None] | None:
+        """Nothing held."""
+        return None
 
 
 async def answer_of(assistant: Assistant, request: AssistantRequest) -> AsyncGenerator[AssistantOutput, None]:

@@ -34,6 +34,7 @@ from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError
 from ovos_realtime_plugin.bus.permissions import Access, permitted
 from ovos_realtime_plugin.bus.tool_calls import IntentRun, mcp_tool_of
 from ovos_realtime_plugin.core.assistant import (
+    AssistantBase,
     AssistantOutput,
     AssistantRequest,
     FunctionCallArguments,
@@ -91,7 +92,7 @@ class _Round:
     next item began, so the others are emitted whole when the round ends."""
 
 
-class LlmAssistant:
+class LlmAssistant(AssistantBase):
     """The :class:`~ovos_realtime_plugin.core.assistant.Assistant` of one Realtime connection."""
 
     def __init__(self, backend: ChatBackend, settings: LlmSettings, *, intents: IntentCatalogue | None = None,

@@ -27,12 +27,9 @@ async def reject(transport: Transport, err: ProtocolError) -> None:
 
 
 async def close_assistant(assistant: Assistant) -> None:
-    """Release what the assistant holds for its session: ``close()`` (sync or async) or ``aclose()``."""
-    close = getattr(assistant, "close", None) or getattr(assistant, "aclose", None)
-    if close is None:
-        return
+    """Release what the assistant holds for its session (its ``close()``, sync or async)."""
     try:
-        result = close()
+        result = assistant.close()
         if inspect.isawaitable(result):
             await result
     except Exception:

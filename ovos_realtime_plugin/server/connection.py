@@ -136,11 +136,8 @@ class Connection:
             self.speech.execute(effect)
 
     def _anticipate(self, effect: fx.Anticipate) -> None:
-        """Let an assistant that can (one with an ``anticipate`` method: the OVOS skills' assistant) prepare the
-        answer to a paused turn, its first words synthesized early too; any other assistant has nothing to do."""
-        anticipate = getattr(self.assistant, "anticipate", None)
-        if anticipate is None:
-            return
+        """Let the assistant prepare the answer to a paused turn, its first words synthesized early too (the OVOS
+        skills' assistant does; others have nothing to prepare)."""
         speech = self.speech
 
         def speak_early(text: str) -> None:
@@ -148,7 +145,7 @@ class Connection:
             speech.trace.mark("answer_prepared")
 
         try:
-            anticipate(effect, self.session.id, speak_early if effect.audio else None)
+            self.assistant.anticipate(effect, self.session.id, speak_early if effect.audio else None)
         except Exception:  # preparing is optional: the response answers all the same
             self.log.exception("anticipating an answer failed")
 
