@@ -23,7 +23,7 @@ from ovos_realtime_plugin.bus.session import ovos_session_id
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer, WholeSentences
 from tests.fixtures_ovos import TIME_LIKE, OvosStack, drain, next_of_type, observe
 from tests.fixtures_server import API_KEY, Served
 from tests.fixtures_speech import one_sentence_response, silence, spoken
@@ -33,7 +33,7 @@ from tests.voice_helpers import first, output_audio, stream_audio
 BYTES_PER_MS = 48  # PCM16 at 24 kHz
 
 
-class CountingTTS:
+class CountingTTS(WholeSentences):
     """The real TTS engine, counting the sentences it is asked to synthesize."""
 
     def __init__(self, tts: Synthesizer) -> None:
@@ -87,7 +87,7 @@ async def test_the_answer_is_spoken_from_speech_made_before_the_turn_ended(
     assert tts.texts == [said]  # synthesized once, before the turn ended; the response used that speech
 
 
-class BreaksFirst:
+class BreaksFirst(WholeSentences):
     """The real TTS engine, whose first call breaks."""
 
     def __init__(self, tts: Synthesizer) -> None:

@@ -25,7 +25,7 @@ from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer, WholeSentences
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import DrivenSession, silence, spoken
 from tests.sdk_helpers import collect, user_text
@@ -56,7 +56,7 @@ async def test_odd_length_pcm_committed_is_transcribed_and_later_responses_start
     assert "still there" in later[-1]["response"]["output"][0]["content"][0]["text"]
 
 
-class BrokenSecondSentence:
+class BrokenSecondSentence(WholeSentences):
     """A real TTS engine whose output for the second sentence is broken (half a sample at rate 0)."""
 
     def __init__(self, tts: Synthesizer) -> None:

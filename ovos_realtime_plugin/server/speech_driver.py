@@ -37,10 +37,25 @@ class Transcriber(Protocol):
 
 
 class Synthesizer(Protocol):
-    """Speaks a sentence whole. An engine that can also hand it over piece by piece as it is made has
-    ``async stream(text, voice, speed, lang, on_audio)`` (``engines/tts.py``): then the driver uses that."""
+    """Speaks a sentence: whole (``synthesize``: a prepared answer), or handed to ``on_audio(pcm16, rate)`` piece by
+    piece as it is made (``stream``; ``on_audio`` returning ``False`` stops it). An engine that makes sentences whole
+    streams them in one piece (:class:`WholeSentences`)."""
 
     async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]: ...
+
+    async def stream(self, text: str, voice: str | None, speed: float, lang: str,
+                     on_audio: Callable[[bytes, int], bool]) -> None: ...
+
+
+class WholeSentences:
+    """``stream`` for an engine that makes sentences whole: the sentence's audio in one piece."""
+
+    async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
+        raise NotImplementedError
+
+    async def stream(self, text: str, voice: str | None, speed: float, lang: str,
+                     on_audio: Callable[[bytes, int], bool]) -> None:
+        on_audio(*await self.synthesize(text, voice, speed, lang))
 
 
 class SpeechDetector(Protocol):
@@ -188,14 +203,11 @@ class SpeechDriver:
         audio = SentenceAudio(session, job, self.flush, lambda: job.response_id in self._cancelled)
         try:
             prepared = self._prepared.pop(key, None)
-            stream = getattr(tts, "stream", None)
             with urgent(Urgency.NOW if job.seq == 1 else Urgency.LATER):  # a response's first sentence, or later
                 if prepared is not None:
                     audio.send(*prepared)
-                elif stream is not None:  # heard as it is made
-                    await stream(*key, audio.send)
-                else:
-                    audio.send(*await tts.synthesize(*key))
+                else:  # heard as it is made
+                    await tts.stream(*key, audio.send)
             audio.finish()
         except CoreBug:
             raise  # ours: logged with its traceback by the lane, and the sentence fails
