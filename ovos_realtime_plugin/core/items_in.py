@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import binascii
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ovos_realtime_plugin.core import b64
 from ovos_realtime_plugin.core import client_events as ce
-from ovos_realtime_plugin.core.config import RealtimeSessionConfig, output_format, voice_name
+from ovos_realtime_plugin.core.audio_buffer import InputAudioBuffer
+from ovos_realtime_plugin.core.config import RealtimeSessionConfig, SessionConfig, output_format, voice_name
+from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.formats import from_ga
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.responses import ResponseSpec
 
-if TYPE_CHECKING:
-    from ovos_realtime_plugin.core.session import RealtimeSession
+
+class ItemsHost(Protocol):
+    """What building items, truncating them and reading a response's parameters need of the session."""
+
+    config: SessionConfig
+    conversation: Conversation
+    segments: dict[str, list[tuple[int, int]]]
+    """Audio item → (audio end, transcript end) per spoken sentence."""
+    language: str | None
+
+    @property
+    def buffer(self) -> InputAudioBuffer: ...
+
+    def emit(self, kind: str, fields: dict[str, Any]) -> None: ...
 
 
-def build_item(session: RealtimeSession, given: ce.ItemIn, prefix: str = "item") -> Item:
+def build_item(session: ItemsHost, given: ce.ItemIn, prefix: str = "item") -> Item:
     problem = ce.item_problems(given, prefix)
     if problem is not None:
         code, param, message = problem
@@ -46,7 +60,7 @@ def build_item(session: RealtimeSession, given: ce.ItemIn, prefix: str = "item")
                 tools=given.tools, error=given.error)
 
 
-def truncate(session: RealtimeSession, event: ce.ItemTruncate) -> None:
+def truncate(session: ItemsHost, event: ce.ItemTruncate) -> None:
     """Cut an assistant audio item to what the user heard; the transcript keeps the words heard."""
     item = session.conversation.get(event.item_id)
     parts = item.content
@@ -88,7 +102,7 @@ def heard_transcript(transcript: str, segments: list[tuple[int, int]], kept_byte
     return transcript
 
 
-def response_spec(session: RealtimeSession, params: ce.ResponseParams) -> ResponseSpec:
+def response_spec(session: ItemsHost, params: ce.ResponseParams) -> ResponseSpec:
     config = session.config
     assert isinstance(config, RealtimeSessionConfig)
     out = params.audio.output if params.audio and params.audio.output else None
@@ -115,7 +129,7 @@ def response_spec(session: RealtimeSession, params: ce.ResponseParams) -> Respon
         context=context, in_conversation=params.conversation != "none")
 
 
-def _context_item(session: RealtimeSession, given: ce.ItemIn, index: int) -> Item:
+def _context_item(session: ItemsHost, given: ce.ItemIn, index: int) -> Item:
     if given.type == "item_reference":
         return session.conversation.get(given.id or "", f"response.input[{index}].id")
     return build_item(session, given, f"response.input[{index}]")
