@@ -24,13 +24,13 @@ from ovos_realtime_plugin.server.http_errors import (
 from ovos_realtime_plugin.server.minting import mint_with
 
 if TYPE_CHECKING:
-    from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.sessions import SessionHost
 
 BETA_KEY_SECONDS = 60
 TRANSLATE = {"realtime": beta.session_update, "transcription": beta.transcription_session_update}
 
 
-async def mint_beta(server: RealtimeServer, request: web.Request, kind: str) -> web.Response:
+async def mint_beta(server: SessionHost, request: web.Request, kind: str) -> web.Response:
     """A beta session and its ephemeral key, for an operator's key (never for another ephemeral key)."""
     def mint(raw: dict[str, Any], grant: Grant) -> dict[str, Any]:
         expires = _expires_after(raw.pop("client_secret", None))

@@ -21,14 +21,14 @@ from ovos_realtime_plugin.server.webrtc import routes as webrtc
 from ovos_realtime_plugin.server.webrtc.routes import call_not_found, owned_call, sideband
 
 if TYPE_CHECKING:
-    from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.sessions import SessionHost
     from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 
 log = logging.getLogger(__name__)
 PREFIXES = ("/v1/realtime", "/realtime")
 
 
-def add_routes(app: web.Application, server: RealtimeServer) -> None:
+def add_routes(app: web.Application, server: SessionHost) -> None:
     async def client_secrets(request: web.Request) -> web.Response:
         return await mint(server, request, bearer_key(request))
 
@@ -48,13 +48,13 @@ def add_routes(app: web.Application, server: RealtimeServer) -> None:
     webrtc.add_routes(app, server, PREFIXES)
 
 
-async def hang_up_calls(server: RealtimeServer) -> None:
+async def hang_up_calls(server: SessionHost) -> None:
     for call in list(server.calls.values()):
         await call.hang_up()
         await call.ended.wait()
 
 
-def refuse_join(server: RealtimeServer, hs: Handshake) -> web.Response | None:
+def refuse_join(server: SessionHost, hs: Handshake) -> web.Response | None:
     """Before the upgrade: the ``404`` for a sideband ``?call_id=`` naming no call of its key (another key's
     call looks unknown); ``None`` lets it join, or be refused after the upgrade as any bad key is (close 3000)."""
     grant = server.secrets.grant(hs.api_key)
@@ -63,7 +63,7 @@ def refuse_join(server: RealtimeServer, hs: Handshake) -> web.Response | None:
     return None if owned_call(server, grant, hs.call_id) is not None else call_not_found(hs.call_id)
 
 
-async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketTransport) -> None:
+async def join_call(server: SessionHost, hs: Handshake, transport: WebSocketTransport) -> None:
     """A sideband WebSocket (``?call_id=``) joins a call of its key: its frames in, the session's events out."""
     grant = server.secrets.grant(hs.api_key)
     call = owned_call(server, grant, hs.call_id) if grant is not None else None
@@ -75,7 +75,7 @@ async def join_call(server: RealtimeServer, hs: Handshake, transport: WebSocketT
         await sideband(call, transport, server.settings.outbox_budget_bytes)
 
 
-async def mint(server: RealtimeServer, request: web.Request, key: str | None) -> web.Response:
+async def mint(server: SessionHost, request: web.Request, key: str | None) -> web.Response:
     """Mint an ephemeral key for an operator's key (never for another ephemeral key). A session no connection
     could open is refused here, as OpenAI refuses it at mint time."""
     return await mint_with(server, request, key,

@@ -13,13 +13,13 @@ from ovos_realtime_plugin.server.client_secrets import Grant, MintRefused, Secre
 from ovos_realtime_plugin.server.http_errors import BadJson, bad_key, json_error, load_json, read_body, too_large
 
 if TYPE_CHECKING:
-    from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.sessions import SessionHost
 
 Mint = Callable[[dict[str, Any], Grant], dict[str, Any]]
 """The request body and the minting key's grant → the answer's JSON; raises what :func:`mint_with` answers."""
 
 
-async def mint_with(server: RealtimeServer, request: web.Request, key: str | None, mint: Mint) -> web.Response:
+async def mint_with(server: SessionHost, request: web.Request, key: str | None, mint: Mint) -> web.Response:
     grant = server.secrets.grant(key)
     if grant is None or grant.ephemeral:
         return bad_key()

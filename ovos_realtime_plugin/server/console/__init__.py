@@ -18,7 +18,7 @@ from ovos_realtime_plugin.server.http_api import mint
 from ovos_realtime_plugin.server.http_errors import bearer_key, json_error
 
 if TYPE_CHECKING:
-    from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.sessions import SessionHost
 
 KEY_PATH = "/console/client_secret"
 ASSETS = {"console.js": "text/javascript", "capture.js": "text/javascript", "console.css": "text/css",
@@ -29,7 +29,7 @@ HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "X-
                                       "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; object-src 'none'"}
 
 
-def add_routes(app: web.Application, server: RealtimeServer) -> None:
+def add_routes(app: web.Application, server: SessionHost) -> None:
     page = resources.files(__package__).joinpath("index.html").read_text(encoding="utf-8")
 
     async def index(_request: web.Request) -> web.Response:

@@ -40,7 +40,7 @@ from ovos_realtime_plugin.server.webrtc.connecting import ConnectingCalls, TooMa
 from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 
 if TYPE_CHECKING:
-    from ovos_realtime_plugin.server.app import RealtimeServer
+    from ovos_realtime_plugin.server.sessions import SessionHost
     from ovos_realtime_plugin.server.webrtc.call import Call
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def client_address(request: web.Request) -> str:
     return request.remote or ""
 
 
-def add_routes(app: web.Application, server: RealtimeServer, prefixes: tuple[str, ...]) -> None:
+def add_routes(app: web.Application, server: SessionHost, prefixes: tuple[str, ...]) -> None:
     """``/calls`` (GA), ``POST /v1/realtime?model=`` (the beta WebRTC guide's), ``DELETE`` on a call. CORS and
     preflights are the gatekeeper's (:mod:`..gatekeeper`)."""
     connecting = ConnectingCalls(server.settings.webrtc.max_connecting_per_key,
@@ -81,7 +81,7 @@ def add_routes(app: web.Application, server: RealtimeServer, prefixes: tuple[str
         app.router.add_post(prefix, create_beta)
 
 
-async def create_call(server: RealtimeServer, request: web.Request, prefix: str, connecting: ConnectingCalls,
+async def create_call(server: SessionHost, request: web.Request, prefix: str, connecting: ConnectingCalls,
                       beta_call: bool = False) -> web.Response:
     """Answer an offer. A beta call (``POST /v1/realtime?model=``), or a ``/calls`` form whose ``session`` has the
     beta shape, speaks the beta dialect on its data channel."""
@@ -155,7 +155,7 @@ def is_beta_session(session: dict[str, Any]) -> bool:
     return "type" not in session and bool(BETA_ONLY_FIELDS & set(session))
 
 
-def owned_call(server: RealtimeServer, grant: Grant, call_id: str | None) -> Call | None:
+def owned_call(server: SessionHost, grant: Grant, call_id: str | None) -> Call | None:
     """The call ``call_id`` if ``grant``'s key made it (an ``ek_`` acts for the key that minted it)."""
     call = server.calls.get(call_id or "")
     return call if call is not None and call.owner == grant.key else None
@@ -203,7 +203,7 @@ async def sideband(call: Call, transport: WebSocketTransport, budget_bytes: int)
             await task
 
 
-async def hang_up(server: RealtimeServer, request: web.Request) -> web.Response:
+async def hang_up(server: SessionHost, request: web.Request) -> web.Response:
     grant = server.secrets.grant(bearer_key(request))
     if grant is None:
         return bad_key()
