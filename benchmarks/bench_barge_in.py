@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from benchmarks.voice_client import open_session, send_audio, stats, until
 from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest, TextDelta
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.engines.choice import speech_choices
 from ovos_realtime_plugin.engines.speech import load_speech_engines, shipped_config
 from ovos_realtime_plugin.server.app import RealtimeServer
@@ -64,7 +64,7 @@ async def until_cancelled(ws: object, seen: dict[str, float]) -> float:
 async def main(turns: int) -> None:
     speech = load_speech_engines(speech_choices({}, shipped_config()))
 
-    def factory(session: RealtimeSession) -> InstantAssistant:
+    def factory(session: SessionCore) -> InstantAssistant:
         return InstantAssistant()
 
     server = RealtimeServer(ServerSettings(port=0), factory, speech=speech.engines)

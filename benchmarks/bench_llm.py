@@ -21,7 +21,7 @@ import time
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.engines.choice import speech_choices
 from ovos_realtime_plugin.engines.speech import load_speech_engines, shipped_config
 from ovos_realtime_plugin.llm.assistant import LlmAssistant
@@ -73,7 +73,7 @@ async def main(turns: int, token_ms: float) -> None:
     await chat.start()
     backend = ChatBackend(LlmSettings(base_url=chat.url, model="bench", responder="llm"))
 
-    def factory(session: RealtimeSession) -> LlmAssistant:
+    def factory(session: SessionCore) -> LlmAssistant:
         return LlmAssistant(backend, backend.settings)
 
     server = RealtimeServer(ServerSettings(port=0), factory, speech=speech.engines)

@@ -22,7 +22,7 @@ from openai import AsyncOpenAI
 from websockets.asyncio.client import connect
 
 from benchmarks.bench_llm import until
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.engines.choice import speech_choices
 from ovos_realtime_plugin.engines.speech import load_speech_engines, shipped_config
 from ovos_realtime_plugin.llm.assistant import LlmAssistant
@@ -64,7 +64,7 @@ async def measure(url: str, turns: int) -> tuple[list[tuple[float, float, str]],
     assert speech.tts is not None
     backend = ChatBackend(LlmSettings(base_url=url, model="gemma", responder="llm", temperature=0.0))
 
-    def factory(session: RealtimeSession) -> LlmAssistant:
+    def factory(session: SessionCore) -> LlmAssistant:
         return LlmAssistant(backend, backend.settings)
 
     server = RealtimeServer(ServerSettings(port=0), factory, speech=speech.engines)

@@ -26,7 +26,7 @@ from aiohttp import WSMsgType, web
 from websockets.asyncio.client import connect
 
 from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest, TextDelta
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
 
@@ -163,4 +163,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=300)
     asyncio.run(main(parser.parse_args().turns))
-    _ = RealtimeSession  # the core under test
+    _ = SessionCore  # the core under test

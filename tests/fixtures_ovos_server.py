@@ -12,7 +12,7 @@ import pytest
 from ovos_realtime_plugin.bus.assistant import OvosAssistant, OvosAssistantSettings, assistant_factory
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
 from tests.fixtures_ovos import OvosStack
@@ -51,7 +51,7 @@ async def ovos_realtime(ovos_stack: OvosStack) -> AsyncIterator[OvosRealtime]:
     make = assistant_factory(bus, OvosAssistantSettings())
     running: OvosRealtime
 
-    def factory(session: RealtimeSession) -> _Watched:
+    def factory(session: SessionCore) -> _Watched:
         assistant = running.assistants[session.id] = make(session)
         closed = running.closed[session.id] = asyncio.Event()
         return _Watched(assistant, closed)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_driver import SpeechEngines
@@ -39,7 +39,7 @@ class Running(Served):
 async def start_server(speech: SpeechEngines | None = None, **settings: object) -> Running:
     running: Running
 
-    def factory(session: RealtimeSession) -> ScriptedAssistant:
+    def factory(session: SessionCore) -> ScriptedAssistant:
         assistant = ScriptedAssistant()
         running.assistants.append(assistant)
         return assistant

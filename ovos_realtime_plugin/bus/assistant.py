@@ -82,7 +82,7 @@ from ovos_realtime_plugin.core.effects import Anticipate
 from ovos_realtime_plugin.core.items import Item
 
 if TYPE_CHECKING:
-    from ovos_realtime_plugin.core.session import RealtimeSession
+    from ovos_realtime_plugin.core.session import SessionCore
 
 logger = logging.getLogger(__name__)
 
@@ -440,11 +440,11 @@ class OvosAssistant:
 
 
 def assistant_factory(bus: BusConnection, settings: OvosAssistantSettings | None = None,
-                      intents: IntentCatalogue | None = None) -> Callable[[RealtimeSession], OvosAssistant]:
+                      intents: IntentCatalogue | None = None) -> Callable[[SessionCore], OvosAssistant]:
     """What the server calls for each new connection: an :class:`OvosAssistant` in that connection's OVOS
     session, which also lists the ``ovos`` MCP tool's tools for the session core."""
 
-    def make(session: RealtimeSession) -> OvosAssistant:
+    def make(session: SessionCore) -> OvosAssistant:
         assistant = OvosAssistant(bus, settings, session_id=session.id, intents=intents, access=session.access)
         session.tool_lister = assistant
         return assistant

@@ -1,6 +1,6 @@
 """The Realtime session: client events and engine results in; server events and effects out.
 
-No I/O happens here. The driver (``server.connection``) calls :meth:`RealtimeSession.handle` for each
+No I/O happens here. The driver (``server.connection``) calls :meth:`SessionCore.handle` for each
 client event and the ``on_*`` methods for engine results, then sends :meth:`pop_events` and carries out
 :meth:`pop_effects`. Every ordering rule lives here, so the driver never needs to sleep or race.
 """
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 SESSION_TTL_S = 3600
 
 
-class RealtimeSession:
+class SessionCore:
     """One Realtime connection's state: the conversation and responses here; input audio and transcripts
     in their own parts (:attr:`input`, :attr:`transcripts`), which reach the session through small host
     interfaces this class implements."""

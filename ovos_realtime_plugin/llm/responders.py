@@ -34,7 +34,7 @@ from ovos_realtime_plugin.core.effects import Anticipate
 from ovos_realtime_plugin.llm.settings import Responder
 
 if TYPE_CHECKING:  # the LLM modules import openai (~30 MB): only when an LLM is configured
-    from ovos_realtime_plugin.core.session import RealtimeSession
+    from ovos_realtime_plugin.core.session import SessionCore
     from ovos_realtime_plugin.llm.assistant import LlmAssistant
     from ovos_realtime_plugin.llm.backend import ChatBackend
 
@@ -94,7 +94,7 @@ class Responders:
             self._fallback_skill.start()
         self._answering: weakref.WeakSet[SessionResponder] = weakref.WeakSet()
 
-    def __call__(self, session: RealtimeSession) -> Assistant:
+    def __call__(self, session: SessionCore) -> Assistant:
         skills = self._ovos(session)
         chat = self._backend
         if chat is None or not getattr(session.access, "allow_llm", True):  # an API key without the LLM

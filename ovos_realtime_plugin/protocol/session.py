@@ -12,8 +12,8 @@ from ovos_realtime_plugin.protocol.render import Renderer
 from ovos_realtime_plugin.protocol.validation import validate
 
 
-class RealtimeSession(core.RealtimeSession):
-    """:class:`ovos_realtime_plugin.core.session.RealtimeSession` speaking ``dialect`` (``ga`` or ``beta``)."""
+class RealtimeSession(core.SessionCore):
+    """:class:`ovos_realtime_plugin.core.session.SessionCore` speaking ``dialect`` (``ga`` or ``beta``)."""
 
     def __init__(self, *, dialect: str = "ga", kind: str = "realtime", model: str = "gpt-realtime",
                  clock: Callable[[], float], limits: RateLimitSettings | None = None,

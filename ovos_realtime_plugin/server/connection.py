@@ -15,7 +15,7 @@ from typing import Any
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantRequest
 from ovos_realtime_plugin.core.client_events import SessionClose
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.protocol.parse import BadEvent, client_event_id, parse_event
 from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.failures import CoreBug, to_core
@@ -35,7 +35,7 @@ class SessionLog(logging.LoggerAdapter[logging.Logger]):
 
 
 class Connection:
-    def __init__(self, transport: Transport, session: RealtimeSession, assistant: Assistant,
+    def __init__(self, transport: Transport, session: SessionCore, assistant: Assistant,
                  speech: SpeechEngines | None, *, outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES,
                  max_frames_per_s: float = DEFAULT_FRAMES_PER_S) -> None:
         self.transport = transport

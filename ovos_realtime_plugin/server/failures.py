@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ovos_realtime_plugin.core import effects as fx
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 
 
 def describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def report_failure(session: RealtimeSession, effect: fx.Effect, exc: BaseException) -> None:
+def report_failure(session: SessionCore, effect: fx.Effect, exc: BaseException) -> None:
     """Tell the core that the work ``effect`` asked for failed with ``exc``."""
     message = describe(exc)
     if isinstance(effect, fx.Transcribe):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ovos_realtime_plugin.audio.codec import encode_from_pcm16
 from ovos_realtime_plugin.audio.resample import StreamResampler
 from ovos_realtime_plugin.core import effects as fx
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.server.failures import to_core
 
 CHUNK_MS = 100  # audio deltas sent to clients are cut to at most this length
@@ -18,7 +18,7 @@ class SentenceAudio:
     core in deltas of at most :data:`CHUNK_MS`; once the response is cancelled, takes no more. A bug of the core
     raises :class:`~.failures.CoreBug` (not a TTS failure)."""
 
-    def __init__(self, session: RealtimeSession, job: fx.Synthesize, flush: Callable[[], None],
+    def __init__(self, session: SessionCore, job: fx.Synthesize, flush: Callable[[], None],
                  cancelled: Callable[[], bool]) -> None:
         self.session = session
         self.job = job

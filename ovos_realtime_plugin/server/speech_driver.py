@@ -17,7 +17,7 @@ from ovos_realtime_plugin.audio.codec import decode_to_pcm16, whole_samples
 from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.worker import Urgency, urgent
 from ovos_realtime_plugin.server.failures import CoreBug, describe, report_failure
@@ -93,7 +93,7 @@ class SpeechEngines:
 
 
 class SpeechDriver:
-    def __init__(self, session: RealtimeSession, engines: SpeechEngines | None, flush: Callable[[], None],
+    def __init__(self, session: SessionCore, engines: SpeechEngines | None, flush: Callable[[], None],
                  log: logging.LoggerAdapter[logging.Logger]) -> None:
         self.session = session
         self.engines = engines or SpeechEngines()

@@ -19,7 +19,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16
 from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.core.config import input_format, output_format
-from ovos_realtime_plugin.core.session import RealtimeSession
+from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.server.api_keys import ApiKey
 from ovos_realtime_plugin.server.connection import CLOSE_SLOW_CLIENT
 from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES
@@ -35,7 +35,7 @@ EVENTS_CHANNEL = "oai-events"
 
 
 class Call:
-    def __init__(self, call_id: str, session: RealtimeSession, settings: WebRTCSettings, owner: ApiKey | None = None,
+    def __init__(self, call_id: str, session: SessionCore, settings: WebRTCSettings, owner: ApiKey | None = None,
                  outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.id = call_id
         self.session = session
