@@ -65,7 +65,7 @@ class ResponseSpec:
 
 
 @dataclass
-class _Open:
+class OpenItem:
     """The output item being streamed."""
 
     item: Item
@@ -94,7 +94,7 @@ class ResponseStream:
         self.output: list[Item] = []
         self.usage: dict[str, Any] | None = None
         self.started = False
-        self._open: _Open | None = None
+        self._open: OpenItem | None = None
         self._queue: deque[Queued] = deque()
         self._seq = 0
         self._reported: Usage | None = None
@@ -107,7 +107,7 @@ class ResponseStream:
     def active(self) -> bool:
         return self.status is ResponseStatus.IN_PROGRESS
 
-    def _ids(self, opened: _Open) -> dict[str, Any]:
+    def _ids(self, opened: OpenItem) -> dict[str, Any]:
         return {"response_id": self.id, "item_id": opened.item.id, "output_index": opened.index}
 
     # -- assistant outputs ----------------------------------------------------------------------
@@ -156,9 +156,9 @@ class ResponseStream:
             else:
                 self._finish(ResponseStatus.INCOMPLETE if self._incomplete else ResponseStatus.COMPLETED)
 
-    def _add(self, item: Item) -> _Open:
+    def _add(self, item: Item) -> OpenItem:
         self.output.append(item)
-        opened = _Open(item, len(self.output) - 1)
+        opened = OpenItem(item, len(self.output) - 1)
         self._open = opened
         self._emit("response.output_item.added",
                    {"response_id": self.id, "output_index": opened.index, "item": item})
@@ -207,7 +207,7 @@ class ResponseStream:
         if rest:
             self._speak(opened, rest, len(part.transcript))
 
-    def _speak(self, opened: _Open, sentence: str, transcript_end: int) -> None:
+    def _speak(self, opened: OpenItem, sentence: str, transcript_end: int) -> None:
         self._seq += 1
         opened.pending += 1
         opened.sentence_ends[self._seq] = transcript_end
@@ -263,7 +263,7 @@ class ResponseStream:
                        {**ids, "call_id": item.call_id, "name": item.name, "arguments": item.arguments or ""})
         self._item_done(opened, status)
 
-    def _finish_audio(self, opened: _Open, status: ItemStatus) -> None:
+    def _finish_audio(self, opened: OpenItem, status: ItemStatus) -> None:
         ids = {**self._ids(opened), "content_index": 0}
         part = opened.part
         assert part is not None
@@ -273,7 +273,7 @@ class ResponseStream:
         self._emit("response.content_part.done", {**ids, "part": part})
         self._item_done(opened, status)
 
-    def _item_done(self, opened: _Open, status: ItemStatus) -> None:
+    def _item_done(self, opened: OpenItem, status: ItemStatus) -> None:
         opened.item.status = move(ItemStatus(opened.item.status), status)
         if self.spec.in_conversation and opened.item.id in self.conversation:
             self._emit("conversation.item.done", {"item": opened.item})

@@ -68,7 +68,7 @@ SpeechKey = tuple[str, str, float, str]  # text, voice, speed, language: what a 
 
 
 @dataclass(frozen=True)
-class Prepare:
+class PrepareSentence:
     """Synthesize a sentence of an anticipated answer before its response asks for it (a job of this driver's
     TTS lane, not an effect of the core: nothing is reported back)."""
 
@@ -172,13 +172,13 @@ class SpeechDriver:
             key = self._speech_key(sentence, voice, speed, language)
             if key not in self._prepared:
                 self._prepared[key] = None
-                self._submit("tts", Prepare(key), self._prepare)
+                self._submit("tts", PrepareSentence(key), self._prepare)
 
     def _speech_key(self, text: str, voice: str, speed: float, language: str | None) -> SpeechKey:
         """The arguments of the TTS call for a sentence, which also say whether prepared audio is that sentence's."""
         return text, voice, speed, language or self.engines.language
 
-    async def _prepare(self, job: Prepare) -> None:
+    async def _prepare(self, job: PrepareSentence) -> None:
         tts = self.engines.tts
         if self._prepared.get(job.key, ()) is not None or tts is None:
             return  # dropped meanwhile (another anticipation, or a response took it), or already there
