@@ -26,9 +26,7 @@ from ovos_realtime_plugin.core.states import TranscriptState, move
 from ovos_realtime_plugin.core.stt import LOGPROBS_INCLUDE, TokenLogprob, wire_logprobs
 
 # Audio kept after the pause starts, so the last phoneme is not clipped: as much of it as has arrived when the pause
-# is told (semantic_vad tells it after one 32 ms frame, so 32-64 ms). On the 183 spoken commands of
-# benchmarks/bench_stt_accuracy a 32 ms tail against 64: WER 0.219 vs 0.221, 112 vs 112 word for word, 121 vs 122
-# read as finished.
+# is told (semantic_vad tells it after one frame, so less than this; heard as well: docs/PERFORMANCE.md).
 EARLY_TAIL_MS = 64
 
 

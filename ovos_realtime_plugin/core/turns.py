@@ -22,10 +22,8 @@ HYSTERESIS = 0.15
 # one STT engine: a pause counts (SilenceStarted) once it lasts EARLY_PAUSE_MS, and speech resumes only once it
 # lasts RESUME_MS (a lone voiced frame in a pause, a breath or a click, keeps the pause and its transcript).
 EARLY_PAUSE_MS = 64
-# semantic_vad ends its turn when its early transcript arrives, so its pause is told after one quiet frame. On the
-# 183 spoken commands of benchmarks/bench_stt_accuracy (Silero v6) the last pause is then told 75 ms after the
-# voice ends instead of 107 (medians); 48 gaps between words start an attempt instead of 20, and 2 of them (1 with
-# 64 ms) start less than 200 ms before the last pause's.
+# semantic_vad ends its turn when its early transcript arrives, so its pause is told after one quiet frame: the
+# voice's end is heard sooner, at the cost of more attempts at gaps between words (docs/PERFORMANCE.md).
 SEMANTIC_EARLY_PAUSE_MS = 32
 RESUME_MS = 64
 

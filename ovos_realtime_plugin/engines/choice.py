@@ -72,7 +72,7 @@ class SpeechChoices:
 
 
 def cpu_threads() -> int:
-    """Whisper is fastest with as many threads as cores, up to 4 (measured: 2 beat 1 and 4 on 2 cores)."""
+    """Whisper is fastest with as many threads as cores, up to 4 (docs/PERFORMANCE.md)."""
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 

@@ -47,7 +47,7 @@ class PluginSynthesizer:
         if cut:
             log.debug("%d piper voice(s) speak in pieces", cut)
         synthesizer = cls(plugin, choice.module, thread, voices)
-        if choice.module == TTS_DEFAULT:  # piper's phonemes: ~2 ms a clause instead of ~19
+        if choice.module == TTS_DEFAULT:  # piper's phonemes from one long-lived espeak-ng (docs/PERFORMANCE.md)
             synthesizer._programs = PROGRAMS if patches.apply_late(patches.PIPER_ESPEAK) else None
         return synthesizer
 
