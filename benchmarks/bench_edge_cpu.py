@@ -22,7 +22,7 @@ from benchmarks.bench_g711 import speech_like
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16, whole_samples
 from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler, resample
 from ovos_realtime_plugin.server.sentence_audio import CHUNK_MS
-from ovos_realtime_plugin.server.speech_driver import split_long_audio
+from ovos_realtime_plugin.server.speech_lanes import split_long_audio
 
 
 def median_ms(func: Callable[[], object], repeats: int) -> float:

@@ -48,7 +48,7 @@ from ovos_realtime_plugin.engines.speech import LoadedSpeech, shipped_config, sp
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from ovos_realtime_plugin.server.voice_trace import add_stage_observer
 from tests.fixtures_ovos import CACHE_DIR
 from tests.fixtures_speech import silence, spoken, voiced_ms

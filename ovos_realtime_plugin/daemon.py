@@ -38,7 +38,7 @@ from ovos_realtime_plugin.daemon_settings import SERVICE, DaemonSettings
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.llm.responders import Responders
 from ovos_realtime_plugin.server.app import RealtimeServer
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # openai (~30 MB) is imported only when an LLM is configured

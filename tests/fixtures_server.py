@@ -10,7 +10,7 @@ import pytest
 from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from tests.scripted import ScriptedAssistant
 
 API_KEY = "sk-test-local"

@@ -25,7 +25,8 @@ from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engine
 from ovos_realtime_plugin.engines.tts import read_wav
 from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from tests.fixtures_server import Running, start_server
 from tests.sdk_helpers import user_text
 

@@ -12,7 +12,7 @@ import pytest
 
 from ovos_realtime_plugin.core.effects import DetectSpeech, Effect, RunAssistant, Transcribe
 from ovos_realtime_plugin.core.endpointing import looks_finished
-from ovos_realtime_plugin.server.speech_driver import split_long_audio
+from ovos_realtime_plugin.server.speech_lanes import split_long_audio
 from tests.sdk_helpers import types
 from tests.test_core_sequences import Core, pcm_ms
 

@@ -23,7 +23,8 @@ from ovos_realtime_plugin.bus.session import ovos_session_id
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer, WholeSentences
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines, Synthesizer, WholeSentences
 from tests.fixtures_ovos import TIME_LIKE, OvosStack, drain, next_of_type, observe
 from tests.fixtures_server import API_KEY, Served
 from tests.fixtures_speech import one_sentence_response, silence, spoken

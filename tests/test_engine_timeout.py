@@ -16,7 +16,7 @@ from ovos_realtime_plugin.engines.choice import EngineTimeouts, speech_choices
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.vad import PluginSpeechDetector
 from ovos_realtime_plugin.engines.worker import EngineThread
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from tests.fixtures_server import API_KEY, start_server
 from tests.fixtures_speech import silence
 from tests.sdk_helpers import collect

@@ -9,7 +9,7 @@ from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, TTS_DEFAULT, VAD_DEFAULT, choose, speech_choices
 from ovos_realtime_plugin.engines.loader import EngineLoadError
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines, shipped_config
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from tests.fixtures_server import API_KEY, start_server
 from tests.fixtures_speech import silence, spoken
 from tests.sdk_helpers import collect, types, user_text

@@ -33,7 +33,8 @@ from ovos_realtime_plugin.engines.piper_stream import (
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.protocol.session import RealtimeSession
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from tests.fixtures_server import start_server
 from tests.fixtures_speech import one_sentence_response
 from tests.test_speech_failures import two_responses

@@ -25,7 +25,8 @@ from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines, Synthesizer, WholeSentences
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines, Synthesizer, WholeSentences
 from tests.fixtures_server import API_KEY, Running, start_server
 from tests.fixtures_speech import DrivenSession, silence, spoken
 from tests.sdk_helpers import collect, user_text

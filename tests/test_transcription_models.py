@@ -15,7 +15,7 @@ from ovos_realtime_plugin.core.stt import LOGPROBS_INCLUDE, SttRequest
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, speech_choices
 from ovos_realtime_plugin.engines.loader import EngineLoadError
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from tests.fixtures_server import Running
 from tests.fixtures_speech import engines_from, serving, silence, spoken
 from tests.sdk_helpers import collect

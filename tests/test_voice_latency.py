@@ -9,7 +9,7 @@ import base64
 
 from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.core.effects import RunAssistant
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from tests.fixtures_speech import DrivenSession, silence, spoken
 from tests.sdk_helpers import types
 from tests.test_core_sequences import AUDIO_DONE, Core, pcm_ms, speak, synthesized

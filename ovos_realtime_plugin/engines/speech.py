@@ -14,7 +14,7 @@ from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.engines.vad import PluginVad
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from ovos_realtime_plugin.server.gatekeeper import gatekeeper
 from ovos_realtime_plugin.server.http_guard import ConnectionGuard, GuardedSite
 from ovos_realtime_plugin.server.limits import SessionCounter
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from ovos_realtime_plugin.server.transport import Transport
 from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 

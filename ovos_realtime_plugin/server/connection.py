@@ -21,7 +21,8 @@ from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.failures import CoreBug, to_core
 from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, FrameRate, too_fast
 from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES, Outbox
-from ovos_realtime_plugin.server.speech_driver import SpeechDriver, SpeechEngines
+from ovos_realtime_plugin.server.speech_driver import SpeechDriver
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from ovos_realtime_plugin.server.tasks import cancel_and_wait
 from ovos_realtime_plugin.server.transport import Transport
 

@@ -28,7 +28,7 @@ from typing import Any
 from ovos_realtime_plugin.server import metrics
 from ovos_realtime_plugin.server.api_keys import find_key
 from ovos_realtime_plugin.server.settings import ServerSettings
-from ovos_realtime_plugin.server.speech_driver import SpeechEngines
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, whole_samples
 from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler
@@ -22,46 +21,14 @@ from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.worker import Urgency, urgent
 from ovos_realtime_plugin.server.failures import CoreBug, describe, report_failure
 from ovos_realtime_plugin.server.sentence_audio import SentenceAudio
+from ovos_realtime_plugin.server.speech_engines import SpeechDetector, SpeechEngines, Transcriber
+from ovos_realtime_plugin.server.speech_lanes import Lane, split_long_audio
 from ovos_realtime_plugin.server.voice_trace import VoiceTrace
 
 VAD_RATE = 16000
-PIECE_S = 25  # Whisper hears 30 s at a time: longer audio is transcribed in pieces, cut where it is quietest
-CUT_WINDOW_S = 5
 VAD_FRAME_MS = 32
 PREPARED_SENTENCES = 1  # of an anticipated answer, synthesized before its response asks (the lane is in order:
 # a second one still running when the turn ends would hold up the response's first)
-
-
-class Transcriber(Protocol):
-    async def hear(self, pcm16: bytes, rate: int, request: SttRequest) -> SttResult: ...
-
-
-class Synthesizer(Protocol):
-    """Speaks a sentence: whole (``synthesize``: a prepared answer), or handed to ``on_audio(pcm16, rate)`` piece by
-    piece as it is made (``stream``; ``on_audio`` returning ``False`` stops it). An engine that makes sentences whole
-    streams them in one piece (:class:`WholeSentences`)."""
-
-    async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]: ...
-
-    async def stream(self, text: str, voice: str | None, speed: float, lang: str,
-                     on_audio: Callable[[bytes, int], bool]) -> None: ...
-
-
-class WholeSentences:
-    """``stream`` for an engine that makes sentences whole: the sentence's audio in one piece."""
-
-    async def synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
-        raise NotImplementedError
-
-    async def stream(self, text: str, voice: str | None, speed: float, lang: str,
-                     on_audio: Callable[[bytes, int], bool]) -> None:
-        on_audio(*await self.synthesize(text, voice, speed, lang))
-
-
-class SpeechDetector(Protocol):
-    async def probabilities(self, pcm16_16k: bytes) -> list[float]: ...
-
-    def reset(self) -> None: ...
 
 
 SpeechKey = tuple[str, str, float, str]  # text, voice, speed, language: what a sentence sounds like
@@ -73,23 +40,6 @@ class PrepareSentence:
     TTS lane, not an effect of the core: nothing is reported back)."""
 
     key: SpeechKey
-
-
-@dataclass
-class SpeechEngines:
-    """The loaded engines; any may be missing (then that work reports a clear failure)."""
-
-    stt: Transcriber | None = None
-    tts: Synthesizer | None = None
-    new_vad: Callable[[], SpeechDetector] | None = None
-    language: str = "en-US"
-    transcription_models: Mapping[str, Transcriber] = field(default_factory=dict)
-    """``transcription.model`` name → the STT configured for it (``"realtime": {"transcription_models"}``)."""
-
-    def transcriber(self, model: str | None) -> Transcriber | None:
-        """The STT for a session's ``transcription.model``: the one configured for that name, else the default
-        (an unknown name, none given, or a name configured for no plugin)."""
-        return self.transcription_models.get(model, self.stt) if model else self.stt
 
 
 class SpeechDriver:
@@ -288,49 +238,3 @@ class SpeechDriver:
         self._vad_start_ms, self._vad_frames, self._vad_resampler = None, 0, None
         if self._vad is not None:
             self._vad.reset()
-
-
-def split_long_audio(pcm16: bytes, rate: int) -> list[bytes]:
-    """Pieces of at most ``PIECE_S`` seconds, each cut at the quietest 50 ms in its last ``CUT_WINDOW_S`` s."""
-    import numpy as np
-
-    samples = np.frombuffer(pcm16, "<i2")
-    longest, window, hop = PIECE_S * rate, CUT_WINDOW_S * rate, rate // 20
-    pieces: list[bytes] = []
-    start = 0
-    while len(samples) - start > longest:
-        region = samples[start + longest - window:start + longest].astype(np.float32)
-        energy = np.abs(region[:len(region) // hop * hop]).reshape(-1, hop).mean(axis=1)
-        cut = start + longest - window + int(np.argmin(energy)) * hop + hop // 2
-        pieces.append(samples[start:cut].tobytes())
-        start = cut
-    pieces.append(samples[start:].tobytes())
-    return pieces
-
-
-class Lane:
-    """One engine's work, in order. Audio for the VAD that queues up behind a running detection (a client
-    sending faster than real time, or a busy machine) is joined into one job: one model call and one thread
-    hop for all of it, instead of one per append."""
-
-    def __init__(self) -> None:
-        self._jobs: deque[tuple[Callable[[Any], Awaitable[None]], Any]] = deque()  # DetectSpeech gathered in lists
-        self._ready = asyncio.Event()
-
-    def put(self, run: Callable[[Any], Awaitable[None]], effect: Any) -> None:
-        if isinstance(effect, fx.DetectSpeech) and self._jobs:
-            _, last = self._jobs[-1]
-            if isinstance(last, list) and last[0].format == effect.format:
-                last.append(effect)
-                return
-        self._jobs.append((run, [effect] if isinstance(effect, fx.DetectSpeech) else effect))
-        self._ready.set()
-
-    async def get(self) -> tuple[Callable[[Any], Awaitable[None]], Any]:
-        while not self._jobs:
-            self._ready.clear()
-            await self._ready.wait()
-        run, job = self._jobs.popleft()
-        if isinstance(job, list):  # the detections that queued up, as one
-            job = fx.DetectSpeech(b"".join(part.audio for part in job), job[0].format, job[0].offset_ms)
-        return run, job
