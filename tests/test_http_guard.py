@@ -81,7 +81,7 @@ async def test_honest_clients_get_through_a_flood_of_half_open_sockets(guarded: 
         await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime", "instructions": "x"}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "session.updated"
     guard = guarded.server.guard
-    assert guard.waiting <= 32 and guard.evicted >= 300 + 100 - 32 - 1
+    assert guard.waiting <= 32 and guard.evicted + guard.timed_out >= 300 + 100 - 32 - 1  # made room, or timed out
     for reader, writer in flood + more:
         assert await closed_by_server(reader)
         writer.close()
