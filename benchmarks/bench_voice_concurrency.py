@@ -18,6 +18,10 @@ opened, over K).
 
     python -m benchmarks.bench_voice_concurrency [--k 1,2,4,8,16,32] [--turns 2] [--timeout 30] [--seed 7]
                                                  [--vad server_vad,semantic_vad] [--early on,off] [--json FILE]
+                                                 [--max-sessions N]
+
+With ``--max-sessions N`` the daemon runs with ``"limits": {"max_sessions": N}``: the speakers past N are refused
+at connect (``session_limit_reached``, close 1013) and counted as refused.
 
 On one core: ``taskset -c 0 python -m benchmarks.bench_voice_concurrency`` (the daemon inherits the affinity).
 """
@@ -54,7 +58,7 @@ ROUND_GAP_S = 0.5
 
 
 # -- the server (a child process) ---------------------------------------------------------------------
-async def serve(early: str, state: str) -> None:
+async def serve(early: str, state: str, max_sessions: int | None) -> None:
     """The daemon as ``bench_voice`` runs it; prints its port, stops when stdin closes."""
     from ovos_realtime_plugin.daemon import Daemon
     from ovos_realtime_plugin.daemon_settings import daemon_settings
@@ -65,6 +69,8 @@ async def serve(early: str, state: str) -> None:
                                               "data_dir": str(CACHE_DIR / "data")}}
     if EARLY[early] is not None:
         section["early_answer_skills"] = EARLY[early]
+    if max_sessions is not None:
+        section["limits"] = {"max_sessions": max_sessions}
     conf = {"realtime": section}
     daemon = Daemon(daemon_settings(conf, standalone=True, port=0), load_speech=lambda: speech_from_config(conf))
     try:
@@ -77,11 +83,12 @@ async def serve(early: str, state: str) -> None:
 
 
 class Server:
-    def __init__(self, early: str) -> None:
+    def __init__(self, early: str, max_sessions: int | None) -> None:
         self.early = early
         self.state = tempfile.TemporaryDirectory()
+        limit = [] if max_sessions is None else ["--max-sessions", str(max_sessions)]
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_voice_concurrency", "--serve", early,
-                                      "--state", self.state.name],
+                                      "--state", self.state.name, *limit],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.port = 0
 
@@ -152,7 +159,7 @@ class Turn:
     """Wall time (perf_counter) of the last loud 10 ms of the question."""
     first_audio: float | None = None
     outcome: str = "no answer"
-    """"answered", "failed: <code>", "refused: <code>", or what was missing at the timeout."""
+    """"answered", "failed: <status> <code>", "socket <how it closed>", or what was missing at the timeout."""
     done_at: float | None = None
     errors: list[str] = field(default_factory=list)
     """The codes of the ``error`` events the session got during the turn."""
@@ -270,6 +277,13 @@ def missing(events: list[dict[str, Any]], responses: set[str], first_audio: dict
 
 async def open_speaker(port: int, vad: dict[str, object]) -> Speaker | str:
     """A session in ``vad`` mode, or why it was refused."""
+    try:
+        return await asyncio.wait_for(try_open(port, vad), 2 * CONNECT_TIMEOUT_S)
+    except Exception as exc:  # a refused, dropped or timed-out connection: counted, the cell goes on
+        return f"refused: {exc!r}"
+
+
+async def try_open(port: int, vad: dict[str, object]) -> Speaker | str:
     ws = await connect(f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime", max_size=None,
                        open_timeout=CONNECT_TIMEOUT_S)
     first = json.loads(await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT_S))
@@ -290,7 +304,8 @@ class Cell:
     early: str
     k: int
     turns: list[Turn] = field(default_factory=list)
-    refused: int = 0
+    refusals: list[str] = field(default_factory=list)
+    """Why each refused speaker's session did not open (each of its turns counts as asked, not answered)."""
     asked: int = 0
     cpu_daemon_s: float = 0.0
     cpu_children_s: float = 0.0
@@ -307,8 +322,8 @@ class Cell:
         counts: dict[str, int] = {}
         for t in self.turns:
             counts[t.outcome] = counts.get(t.outcome, 0) + 1
-        if self.refused:
-            counts["refused at connect"] = self.refused
+        for why in self.refusals:
+            counts[f"{why} at connect"] = counts.get(f"{why} at connect", 0) + self.asked // self.k
         return counts
 
 
@@ -321,7 +336,7 @@ async def run_cell(server: Server, vad: str, early: str, k: int, rounds: int, ti
     began = time.perf_counter()
     opened = await asyncio.gather(*(open_speaker(server.port, VADS[vad]) for _ in range(k)))
     speakers = [s for s in opened if isinstance(s, Speaker)]
-    cell.refused = (k - len(speakers)) * rounds
+    cell.refusals = [s for s in opened if isinstance(s, str)]
     tasks = [asyncio.create_task(job()) for s in speakers for job in (s.mic, s.read)]
     try:
         for _ in range(rounds):
@@ -387,7 +402,7 @@ def loadavg() -> str:
 
 
 async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list[str], earlies: list[str],
-               out: str | None) -> None:
+               out: str | None, max_sessions: int | None) -> None:
     from tests.fixtures_speech import spoken, voiced_ms
 
     words = spoken(QUESTION)
@@ -395,9 +410,10 @@ async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list
     rng = random.Random(seed)
     cells: list[Cell] = []
     cores = len(os.sched_getaffinity(0))
-    print(f"{cores} core(s), load {loadavg()} at the start, {time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
+    limit = "" if max_sessions is None else f", limits.max_sessions {max_sessions}"
+    print(f"{cores} core(s){limit}, load {loadavg()} at the start, {time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
     for early in earlies:
-        server = Server(early)
+        server = Server(early, max_sessions)
         try:
             await server.ready()
             for vad in vads:
@@ -424,11 +440,13 @@ if __name__ == "__main__":
     parser.add_argument("--vad", default=",".join(VADS), help="turn-detection modes, comma-separated")
     parser.add_argument("--early", default="on,off", help="early answers: on (the default skills), off ([])")
     parser.add_argument("--json", help="write every cell's raw numbers to this file")
+    parser.add_argument("--max-sessions", type=int,
+                        help='the daemon\'s "limits": {"max_sessions": N} (sessions past it are refused at connect)')
     parser.add_argument("--serve", choices=sorted(EARLY), help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve, args.state))
+        asyncio.run(serve(args.serve, args.state, args.max_sessions))
     else:
         asyncio.run(main([int(k) for k in args.k.split(",")], args.turns, args.timeout, args.seed,
-                         args.vad.split(","), args.early.split(","), args.json))
+                         args.vad.split(","), args.early.split(","), args.json, args.max_sessions))
