@@ -11,10 +11,10 @@ as for skills that act).
 
 Printed per cell: turns answered / asked (the rest by reason: failed, refused, no answer within ``--timeout``
 seconds of the end of voice), p50 / p95 of end of voice (the last loud 10 ms of the audio, as ``bench_voice``) →
-first audio delta of the turn's completed response, that p95 over the p95 of K=1 in the same mode and run (the
-baseline), the server's CPU per turn asked (the daemon process, and its skills service child, from /proc), and
-the daemon's resident memory per voice session (at rest with the K sessions open minus at rest before they
-opened, over K).
+first audio delta of the turn's completed response (over the turns of the sessions that opened, an unanswered
+one counted as past the timeout), that p95 over the p95 of K=1 in the same mode and run (the baseline), the
+server's CPU per turn (the daemon process, and its skills service child, from /proc), and the daemon's resident
+memory per voice session (at rest with the K sessions open minus at rest before they opened, over K).
 
     python -m benchmarks.bench_voice_concurrency [--k 1,2,4,8,16,32] [--turns 2] [--timeout 30] [--seed 7]
                                                  [--vad server_vad,semantic_vad] [--early on,off] [--json FILE]
@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import base64
 import json
+import math
 import os
 import random
 import subprocess
@@ -53,7 +54,7 @@ EARLY: dict[str, list[str] | None] = {"on": None, "off": []}
 """The daemon's ``early_answer_skills``: None keeps the default (the answer-only skills), [] none at all."""
 CONNECT_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 300.0
-AT_REST_S = 2.5  # the engines hand their run's memory back once quiet for a second (heap.IDLE)
+AT_REST_S = 2.0  # the engines hand their run's memory back once quiet for a second (heap.IDLE)
 ROUND_GAP_S = 0.5
 
 
@@ -318,6 +319,11 @@ class Cell:
         return [t.first_audio - t.end_of_voice for t in self.turns if t.first_audio is not None]
 
     @property
+    def waits(self) -> list[float]:
+        """End of voice → first audio of every turn of an open session, an unanswered one as infinite."""
+        return [math.inf if t.first_audio is None else t.first_audio - t.end_of_voice for t in self.turns]
+
+    @property
     def outcomes(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for t in self.turns:
@@ -365,22 +371,30 @@ def describe(cell: Cell) -> str:
             + (f" errors: {', '.join(errors)}" if errors else ""))
 
 
-def table(cells: list[Cell]) -> str:
+def ms(seconds: float, timeout: float) -> str:
+    return f"> {timeout * 1000:,.0f}" if math.isinf(seconds) else f"{seconds * 1000:,.0f}"
+
+
+def table(cells: list[Cell], timeout: float) -> str:
+    """Percentiles over the turns of the sessions that opened, an unanswered turn counted as past ``timeout``;
+    CPU per turn over the same turns."""
     base: dict[tuple[str, str], float] = {}
     for cell in cells:
-        if cell.k == 1 and cell.latencies:
-            base[(cell.vad, cell.early)] = stats(cell.latencies)[1]
+        if cell.k == 1 and cell.waits:
+            base[(cell.vad, cell.early)] = stats(cell.waits)[1]
     lines = ["| turn detection | early answers | K | answered | end of voice → first audio p50 / p95 | "
              "p95 / K=1 p95 | CPU per turn: daemon + skills | RSS per voice session |",
              "|---|---|---|---|---|---|---|---|"]
     for cell in cells:
-        if cell.latencies:
-            p50, p95 = stats(cell.latencies)
-            latency = f"{p50 * 1000:,.0f} / {p95 * 1000:,.0f} ms"
-            ratio = f"{p95 / base[(cell.vad, cell.early)]:.2f}×" if (cell.vad, cell.early) in base else "–"
-        else:
-            latency, ratio = "–", "–"
-        cpu = f"{cell.cpu_daemon_s / cell.asked * 1000:,.0f} + {cell.cpu_children_s / cell.asked * 1000:,.0f} ms"
+        latency, ratio = "–", "–"
+        if cell.waits:
+            p50, p95 = stats(cell.waits)
+            latency = f"{ms(p50, timeout)} / {ms(p95, timeout)} ms"
+            one = base.get((cell.vad, cell.early), math.inf)
+            if not math.isinf(one) and not math.isinf(p95):
+                ratio = f"{p95 / one:.2f}×"
+        turns = max(1, len(cell.turns))
+        cpu = f"{cell.cpu_daemon_s / turns * 1000:,.0f} + {cell.cpu_children_s / turns * 1000:,.0f} ms"
         lines.append(f"| {cell.vad} | {cell.early} | {cell.k} | {describe(cell)} | {latency} | {ratio} | {cpu} | "
                      f"{cell.rss_per_session_mb:.1f} MB |")
     return "\n".join(lines)
@@ -427,7 +441,7 @@ async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list
         finally:
             await asyncio.to_thread(server.stop)
     print(f"\n'{QUESTION}' x {rounds} turns per speaker, {cores} core(s), load {loadavg()} at the end\n")
-    print(table(cells))
+    print(table(cells, timeout))
     if out:
         save(Path(out), cells)
 
