@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import math
 import os
@@ -178,6 +179,7 @@ class Speaker:
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     closed: str | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def mic(self) -> None:
         step = BYTES_PER_MS * CHUNK_MS
@@ -219,8 +221,18 @@ class Speaker:
             self.closed = f"closed {self.ws.close_code} {self.ws.close_reason}"
         self.changed.set()
 
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self.mic()), asyncio.create_task(self.read())]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(), 10)
+
     async def turn(self, at: float, audio: bytes, voice_end_ms: int, timeout: float) -> Turn:
-        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        """Say ``audio`` at ``at`` (ahead of the mic's stream) and wait for its answer."""
         mark = begun = len(self.events)
         turn = Turn(self.say(at, audio, voice_end_ms))
         deadline = turn.end_of_voice + timeout
@@ -343,24 +355,39 @@ async def run_cell(server: Server, vad: str, early: str, k: int, rounds: int, ti
     opened = await asyncio.gather(*(open_speaker(server.port, VADS[vad]) for _ in range(k)))
     speakers = [s for s in opened if isinstance(s, Speaker)]
     cell.refusals = [s for s in opened if isinstance(s, str)]
-    tasks = [asyncio.create_task(job()) for s in speakers for job in (s.mic, s.read)]
+    for speaker in speakers:
+        speaker.start()
     try:
-        for _ in range(rounds):
+        for n in range(rounds):
             start = time.perf_counter() + ROUND_GAP_S
-            cell.turns += await asyncio.gather(*(
-                s.turn(start + rng.random(), words, voice_end_ms, timeout) for s in speakers))
+            turns = await asyncio.gather(*(s.turn(start + rng.random(), words, voice_end_ms, timeout)
+                                           for s in speakers))
+            cell.turns += turns
+            if n + 1 < rounds:
+                kept = await asyncio.gather(*(again(server, vad, s, t) for s, t in zip(speakers, turns, strict=True)))
+                gone = [s for s in kept if isinstance(s, str)]
+                cell.turns += [Turn(0.0, outcome=f"{why} at reconnect") for why in gone for _ in range(rounds - n - 1)]
+                speakers = [s for s in kept if isinstance(s, Speaker)]
         cell.wall_s = time.perf_counter() - began
         daemon, children = server.cpu()
         cell.cpu_daemon_s, cell.cpu_children_s = daemon - cpu_before[0], children - cpu_before[1]
         await asyncio.sleep(AT_REST_S)
         cell.rss_per_session_mb = (server.rss_mb() - rss_before) / max(1, len(speakers))
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(*(asyncio.wait_for(s.ws.close(), 10) for s in speakers), return_exceptions=True)
+        await asyncio.gather(*(s.stop() for s in speakers if isinstance(s, Speaker)))
     cell.loadavg = loadavg()
     return cell
+
+
+async def again(server: Server, vad: str, speaker: Speaker, turn: Turn) -> Speaker | str:
+    """``speaker`` for the next round, or a fresh session when its turn got no answer (it may come later)."""
+    if turn.outcome == "answered" or turn.outcome.startswith("failed"):
+        return speaker
+    await speaker.stop()
+    fresh = await open_speaker(server.port, VADS[vad])
+    if isinstance(fresh, Speaker):
+        fresh.start()
+    return fresh
 
 
 def describe(cell: Cell) -> str:
