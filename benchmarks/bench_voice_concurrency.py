@@ -183,7 +183,6 @@ class Speaker:
 
     async def mic(self) -> None:
         step = BYTES_PER_MS * CHUNK_MS
-        self.origin = time.perf_counter() - CHUNK_MS / 1000
         n = 0
         while True:
             chunk = bytearray(step)
@@ -222,6 +221,7 @@ class Speaker:
         self.changed.set()
 
     def start(self) -> None:
+        self.origin = time.perf_counter() - CHUNK_MS / 1000  # the first chunk leaves now
         self.tasks = [asyncio.create_task(self.mic()), asyncio.create_task(self.read())]
 
     async def stop(self) -> None:
