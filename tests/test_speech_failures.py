@@ -212,3 +212,38 @@ async def two_responses(base_url: str, modality: str, text: str) -> tuple[Events
         first_events = await collect(conn, "response.done")
         await conn.response.create()
         return first_events, await collect(conn, "response.done")
+
+
+class SwallowsCancel:
+    """A detector whose call ends normally when cancelled, as ``asyncio.wait_for`` on Python 3.11 returns an
+    engine's result that arrives just as its caller is cancelled."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.running = asyncio.Event()
+
+    async def probabilities(self, pcm16_16k: bytes) -> list[float]:
+        self.calls += 1
+        self.running.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass
+        return []
+
+    def reset(self) -> None:
+        pass
+
+
+async def test_a_closed_session_runs_none_of_its_queued_speech_work_even_if_a_job_swallows_the_cancellation() -> None:
+    detector = SwallowsCancel()
+    driven = DrivenSession(SpeechEngines(new_vad=lambda: detector))
+    audio = base64.b64encode(silence(200)).decode()
+    before = asyncio.all_tasks()
+    driven.send({"type": "input_audio_buffer.append", "audio": audio})
+    await asyncio.wait_for(detector.running.wait(), 30)
+    driven.send({"type": "input_audio_buffer.append", "audio": audio})  # queued behind the running detection
+    driven.driver.close()
+    lanes = asyncio.all_tasks() - before  # the driver's VAD lane
+    await asyncio.wait_for(asyncio.wait(lanes), 30)
+    assert detector.calls == 1

@@ -90,7 +90,10 @@ class SpeechDriver:
         queue.put(run, effect)
 
     async def _drain(self, queue: Lane) -> None:
-        while True:
+        # Not ``while True``: a job can swallow the cancellation of close() (asyncio.wait_for on Python 3.11
+        # returns the engine's result when the call ends just as its caller is cancelled), and then this lane
+        # would run the closed session's queued work and wait for more until it is garbage-collected.
+        while not self._closed:
             run, effect = await queue.get()
             try:
                 await run(effect)
