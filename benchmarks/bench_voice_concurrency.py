@@ -47,6 +47,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.voice_client import BYTES_PER_MS, CHUNK_MS, stats
+from benchmarks.voice_memory import descendants, rss_mb
 
 QUESTION = "what time is it"
 VADS: dict[str, dict[str, object]] = {"server_vad": {"type": "server_vad", "silence_duration_ms": 500},
@@ -129,29 +130,6 @@ def cpu_seconds(pid: int) -> float:
     except FileNotFoundError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except FileNotFoundError:
-        return found
-    for task in tasks:
-        try:
-            children = (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue
-        for child in children:
-            found += [int(child), *descendants(int(child))]
-    return found
 
 
 # -- the speakers ---------------------------------------------------------------------------------------

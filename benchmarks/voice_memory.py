@@ -40,9 +40,18 @@ def rss_mb(pid: int) -> float:
 
 
 def descendants(pid: int) -> list[int]:
+    """Every process under ``pid``; one that exits while it is looked at is left out."""
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        for child in children:
             found += [int(child), *descendants(int(child))]
     return found
 
