@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovos_realtime_plugin.server.api_keys import ApiKey, find_key
+from ovos_realtime_plugin.server.limits import FrameRate
 
 PREFIX = "ek_"
 MIN_S, MAX_S, DEFAULT_S = 10, 7200, 600
@@ -92,19 +93,6 @@ def _owner(key: ApiKey | None) -> str | None:
     return key.name if key is not None else None
 
 
-class _Bucket:
-    def __init__(self, per_minute: int, now: float) -> None:
-        self.tokens, self.at = float(per_minute), now
-
-    def take(self, per_minute: int, now: float) -> bool:
-        self.tokens = min(float(per_minute), self.tokens + (now - self.at) * per_minute / 60.0)
-        self.at = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
-
-
 class ClientSecrets:
     def __init__(self, api_keys: tuple[ApiKey, ...], clock: Callable[[], float] = time.time,
                  limits: SecretLimits | None = None) -> None:
@@ -113,7 +101,7 @@ class ClientSecrets:
         self.limits = limits or SecretLimits()
         self._secrets: dict[bytes, _Secret] = {}
         self._live: Counter[str | None] = Counter()
-        self._buckets: dict[str | None, _Bucket] = {}
+        self._buckets: dict[str | None, FrameRate] = {}  # mints a minute, per API key
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -138,8 +126,9 @@ class ClientSecrets:
         if self._live[owner] >= self.limits.max_live_per_key:
             raise MintRefused(f"This API key already holds {self.limits.max_live_per_key} unexpired ephemeral keys; "
                               "let some expire (or mint shorter-lived ones) before minting more.")
-        bucket = self._buckets.setdefault(owner, _Bucket(self.limits.mints_per_minute, now))
-        if not bucket.take(self.limits.mints_per_minute, now):
+        per_minute = self.limits.mints_per_minute
+        bucket = self._buckets.setdefault(owner, FrameRate(per_minute / 60.0, now, burst=per_minute))
+        if not bucket.allow(now):
             raise MintRefused(f"Too many ephemeral keys minted: at most {self.limits.mints_per_minute} a minute "
                               "for one API key.")
         value = PREFIX + secrets.token_urlsafe(24)

@@ -35,15 +35,17 @@ def limit_settings(section: dict[str, Any]) -> dict[str, Any]:
 
 
 class FrameRate:
-    """A token bucket: ``per_second`` frames a second on average, bursts up to one second's worth."""
+    """A token bucket: ``per_second`` events a second on average, bursts up to ``burst`` (default one second's
+    worth)."""
 
-    def __init__(self, per_second: float, now: float) -> None:
+    def __init__(self, per_second: float, now: float, burst: float | None = None) -> None:
         self.per_second = per_second
-        self._tokens = per_second
+        self.burst = per_second if burst is None else burst
+        self._tokens = self.burst
         self._at = now
 
     def allow(self, now: float) -> bool:
-        self._tokens = min(self.per_second, self._tokens + (now - self._at) * self.per_second)
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.per_second)
         self._at = now
         if self._tokens < 1.0:
             return False
