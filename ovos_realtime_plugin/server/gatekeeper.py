@@ -19,11 +19,10 @@ CORS_HEADERS = {"Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
                 "Access-Control-Expose-Headers": "Location", "Access-Control-Max-Age": "600"}
 
 
-def gatekeeper(policy: AccessPolicy, guard: ConnectionGuard | None) -> Middleware:
+def gatekeeper(policy: AccessPolicy, guard: ConnectionGuard) -> Middleware:
     @web.middleware
     async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if guard is not None:
-            guard.busy(request.transport)
+        guard.busy(request.transport)
         try:
             refused = refusal(policy, request)
             if refused is not None:
@@ -41,8 +40,7 @@ def gatekeeper(policy: AccessPolicy, guard: ConnectionGuard | None) -> Middlewar
                     response.headers["Access-Control-Allow-Private-Network"] = "true"
             return response
         finally:
-            if guard is not None:
-                guard.idle(request.transport)
+            guard.idle(request.transport)
 
     return gate
 

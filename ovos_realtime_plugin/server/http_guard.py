@@ -184,7 +184,6 @@ class ConnectionGuard:
         return False
 
     def _close(self, sock: _Socket) -> None:
-        self._stop_waiting(sock)
         self.forget(sock.transport)
         sock.transport.abort()  # frees the descriptor now; connection_lost follows
 
