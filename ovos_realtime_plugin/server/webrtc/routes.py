@@ -128,13 +128,15 @@ async def create_call(server: SessionHost, request: web.Request, prefix: str, co
     sdp, dropped = ice.cap_remote_candidates(sdp, webrtc.max_remote_candidates)
     if dropped:
         log.info("offer: %d candidates beyond the first %d ignored", dropped, webrtc.max_remote_candidates)
-    call = Call(new_id("rtc"), rt_session, webrtc, grant.key, server.settings.outbox_budget_bytes)
+    call: Call | None = None
     try:
+        call = Call(new_id("rtc"), rt_session, webrtc, grant.key, server.settings.outbox_budget_bytes)
         answer = await call.answer(sdp)
     except Exception as exc:  # aiortc's own words on an SDP it cannot use, or no free port in udp_port_range
         log.info("offer refused: %s", exc)
         ticket.release()
-        await call.hang_up()
+        if call is not None:
+            await call.hang_up()
         server.release(rt_session)
         await close_assistant(assistant)
         if isinstance(exc, PortRangeExhausted):
