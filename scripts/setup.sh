@@ -19,11 +19,6 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 extra=""; [ "${1:-}" = "test" ] && extra="[test]"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".$extra"
-# WebRTC: aiortc 1.11+ declares pyee>=13 while ovos-bus-client 1.x (OVOS stable) declares pyee<13; aiortc only uses
-# pyee.asyncio's AsyncIOEventEmitter, which pyee 12 has. So aiortc and its own dependencies go in without the
-# resolver. (aiortc 1.10.1, the last to accept pyee<13, garbles a spoken turn under load: README, *WebRTC install*.)
-.venv/bin/python -m pip install -q -c constraints.txt --no-deps aiortc aioice pylibsrtp google-crc32c pyOpenSSL \
-  ifaddr dnspython
 # OVOS's STT/TTS servers for the scale-out tests (own venv; skipped with OVOS_REALTIME_OVOS_SERVERS=0)
 [ "${1:-}" = "test" ] && scripts/setup_ovos_servers.sh
 # the tests' real small chat model (a separate server; skipped with OVOS_REALTIME_LOCAL_LLM=0)

@@ -64,6 +64,19 @@ def test_the_webrtc_call_imports() -> None:
     importlib.import_module("ovos_realtime_plugin.server.webrtc.call")
 
 
+def test_webrtc_comes_with_a_plain_install() -> None:
+    """``pip install ovos-realtime`` brings aiortc on every platform: no ``--no-deps`` step after it."""
+    webrtc = [r for r in requirements() if canonicalize_name(r.name) == "aiortc"]
+    assert webrtc and webrtc[0].marker is None
+
+
+def test_the_installed_set_meets_every_declared_requirement() -> None:
+    """What the resolver installed fits every package's own bounds (aiortc's pyee and ovos-bus-client's included),
+    so nothing here was installed around the resolver."""
+    checked = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 @pytest.mark.parametrize(("machine", "python"), [("aarch64", "3.11"), ("aarch64", "3.13"), ("x86_64", "3.11"),
                                                  ("x86_64", "3.13")])
 def test_only_moonshine_is_left_out_of_aarch64(machine: str, python: str) -> None:

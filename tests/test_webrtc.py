@@ -55,7 +55,7 @@ async def test_session_over_the_data_channel(browser: Browser, rtc_server: Runni
 
 async def test_spoken_turn_answered_on_the_audio_track(browser: Browser) -> None:
     await browser.start(VOICE)
-    browser.say(silence(300) + spoken("hello there, how are you today") + silence(1500))
+    browser.say(silence(300) + spoken("hello there how are you today") + silence(1500))
     transcript = await browser.until("conversation.item.input_audio_transcription.completed")
     assert "hello" in transcript["transcript"].lower()
     started = await browser.until("output_audio_buffer.started")
