@@ -173,7 +173,7 @@ def test_clearing_the_buffer_resets_the_turn_through_its_machine() -> None:
 # -- no re-entrant chains -----------------------------------------------------------------------------------------
 CORE = Path(__file__).resolve().parent.parent / "ovos_realtime_plugin" / "core"
 PARTS = {str(CORE / name) for name in ("input_audio.py", "transcripts.py", "turns.py", "responses.py",
-                                       "session_responses.py")}
+                                       "responder.py")}
 SESSION = str(CORE / "session.py")
 ASKED_OF_THE_SESSION = {"emit", "effect", "error", "follow_up", "responding", "response_spec", "config",
                         "conversation", "language", "model", "early_transcripts", "session_limits", "buffer",

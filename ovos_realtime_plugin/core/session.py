@@ -11,7 +11,6 @@ The parts never call back into each other through the session: what one must act
 from __future__ import annotations
 
 import json
-import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -37,21 +36,20 @@ from ovos_realtime_plugin.core.input_audio import InputAudio
 from ovos_realtime_plugin.core.items import ITEM_ID
 from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
+from ovos_realtime_plugin.core.responder import Responder
 from ovos_realtime_plugin.core.responses import ResponseSpec, ResponseStream
-from ovos_realtime_plugin.core.session_responses import SessionResponses
 from ovos_realtime_plugin.core.states import TranscriptState
 from ovos_realtime_plugin.core.stt import TokenLogprob
 from ovos_realtime_plugin.core.transcripts import Transcripts
 from ovos_realtime_plugin.core.truncation import oldest_to_drop
 from ovos_realtime_plugin.core.turns import TurnDetector
 
-log = logging.getLogger(__name__)
 SESSION_TTL_S = 3600
 
 
 class SessionCore:
     """One Realtime connection's state: the conversation and session settings here; input audio, transcripts and
-    responses in their own parts (:attr:`input`, :attr:`transcripts`, :attr:`responses_of`), which reach the
+    responses in their own parts (:attr:`input`, :attr:`transcripts`, :attr:`responder`), which reach the
     session through small host interfaces this class implements. Each entry point ends by settling what the parts
     queued (:meth:`_settle`)."""
 
@@ -85,7 +83,7 @@ class SessionCore:
         """What the client's API key may reach (set by the server, read by whoever makes the assistant)."""
         self.transcripts = Transcripts(self)
         self.input = InputAudio(self, self.transcripts)
-        self.responses_of = SessionResponses(self, self.transcripts, self.limiter, clock, self._effects,
+        self.responder = Responder(self, self.transcripts, self.limiter, clock, self._effects,
                                              renderer.mcp_items)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -165,9 +163,9 @@ class SessionCore:
         elif isinstance(event, ce.ItemTruncate):
             client_items.truncate(self, event)
         elif isinstance(event, ce.ResponseCreate):
-            self.responses_of.create(event.response or ce.ResponseParams())
+            self.responder.create(event.response or ce.ResponseParams())
         elif isinstance(event, ce.ResponseCancel):
-            self.responses_of.cancel_requested(event.response_id)
+            self.responder.cancel_requested(event.response_id)
 
     def _session_update(self, update: dict[str, Any]) -> None:
         kind = update.get("type")
@@ -202,63 +200,63 @@ class SessionCore:
         self.emit("conversation.item.done", {"previous_item_id": previous, "item": item})
         self.transcripts.transcribe_if_needed(item)
 
-    # -- responses: the driver's entry points (kept by :attr:`responses_of`) --------------------------
+    # -- responses: the driver's entry points (kept by :attr:`responder`) --------------------------
     @property
     def responses(self) -> dict[str, ResponseStream]:
         """The responses not yet finished, by id."""
-        return self.responses_of.streams
+        return self.responder.streams
 
     @property
     def segments(self) -> dict[str, list[tuple[int, int]]]:
         """Audio item → (audio end, transcript end) per spoken sentence."""
-        return self.responses_of.segments
+        return self.responder.segments
 
     @property
     def audio_out_started(self) -> bool:
-        return self.responses_of.audio_out_started
+        return self.responder.audio_out_started
 
     def active_response(self) -> ResponseStream | None:
-        return self.responses_of.active()
+        return self.responder.active()
 
     def response_spec(self, params: ce.ResponseParams) -> ResponseSpec:
         return client_items.response_spec(self, params)
 
     def create_response(self, params: ce.ResponseParams) -> None:
-        self.responses_of.create(params)
+        self.responder.create(params)
         self._settle()
 
     def create_response_auto(self) -> None:
         """A response the server starts itself (turn detection); problems are reported, not raised."""
         try:
-            self.responses_of.create(ce.ResponseParams())
+            self.responder.create(ce.ResponseParams())
         except ProtocolError as err:
             self.error(err)
 
     def cancel_response(self, stream: ResponseStream, reason: str) -> None:
-        self.responses_of.cancel(stream, reason)
+        self.responder.cancel(stream, reason)
         self._settle()
 
     def on_assistant_output(self, response_id: str, output: AssistantOutput) -> None:
-        self.responses_of.on_assistant_output(response_id, output)
+        self.responder.on_assistant_output(response_id, output)
         self._settle()
 
     def on_assistant_end(self, response_id: str) -> None:
-        self.responses_of.on_assistant_end(response_id)
+        self.responder.on_assistant_end(response_id)
         self._settle()
 
     def on_assistant_error(self, response_id: str, message: str, code: str = "server_error") -> None:
-        self.responses_of.on_assistant_error(response_id, message, code)
+        self.responder.on_assistant_error(response_id, message, code)
         self._settle()
 
     def on_speech_audio(self, response_id: str, item_id: str, audio: bytes) -> None:
-        self.responses_of.on_speech_audio(response_id, item_id, audio)
+        self.responder.on_speech_audio(response_id, item_id, audio)
 
     def on_speech_error(self, response_id: str, item_id: str, seq: int, message: str) -> None:
-        self.responses_of.on_speech_error(response_id, item_id, seq, message)
+        self.responder.on_speech_error(response_id, item_id, seq, message)
         self._settle()
 
     def on_speech_end(self, response_id: str, item_id: str, seq: int) -> None:
-        self.responses_of.on_speech_end(response_id, item_id, seq)
+        self.responder.on_speech_end(response_id, item_id, seq)
         self._settle()
 
     def on_speech_detection_error(self, message: str) -> None:
@@ -323,7 +321,7 @@ class SessionCore:
         self.transcripts.on_error(item_id, message, attempt)
         self._settle()
 
-    # -- what the parts ask of the session (InputAudioHost, TranscriptHost, ResponsesHost) ----------
+    # -- what the parts ask of the session (InputAudioHost, TranscriptHost, ResponderHost) ----------
     def responding(self) -> bool:
         return self.active_response() is not None
 
@@ -339,12 +337,12 @@ class SessionCore:
                 td = self.config.audio.input.turn_detection
                 active = self.active_response()
                 if active is not None and td is not None and td.interrupt_response:
-                    self.responses_of.cancel(active, "turn_detected")
+                    self.responder.cancel(active, "turn_detected")
             elif isinstance(follow_up, TurnEnded):
                 if self.active_response() is None:
                     self.create_response_auto()
             elif isinstance(follow_up, TranscriptEnded):
-                self.responses_of.start_ready()
+                self.responder.start_ready()
             elif isinstance(follow_up, EarlyWords):
                 self._early_words(follow_up.text)
             else:

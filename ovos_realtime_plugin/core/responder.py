@@ -1,7 +1,7 @@
 """The responses of one session: creating them, starting each once its context is transcribed, cancelling them,
 routing the engines' results to them, and what their end leaves behind (rate limits, spoken segments).
 
-A part of the session (composition): it reaches the rest only through :class:`ResponsesHost`. Whether a
+A part of the session (composition): it reaches the rest only through :class:`ResponderHost`. Whether a
 response waits for transcripts is its own state (``waiting``, :data:`.states.RESPONSE`), not a list kept here.
 """
 
@@ -27,8 +27,8 @@ from ovos_realtime_plugin.core.transcripts import Transcripts
 log = logging.getLogger(__name__)
 
 
-class ResponsesHost(Protocol):
-    """What the responses need of their session."""
+class ResponderHost(Protocol):
+    """What the responder needs of its session."""
 
     id: str
 
@@ -48,10 +48,11 @@ class ResponsesHost(Protocol):
     def response_spec(self, params: ce.ResponseParams) -> ResponseSpec: ...
 
 
-class SessionResponses:
-    """Every response of one session not yet finished, in the order they were created."""
+class Responder:
+    """Creates, starts, cancels and ends the responses of one session; holds those not yet finished, in the order
+    they were created."""
 
-    def __init__(self, host: ResponsesHost, transcripts: Transcripts, limiter: RateLimiter, clock: Callable[[], float],
+    def __init__(self, host: ResponderHost, transcripts: Transcripts, limiter: RateLimiter, clock: Callable[[], float],
                  effects: list[Effect], mcp_items: bool) -> None:
         self.host = host
         self.transcripts = transcripts
