@@ -172,28 +172,35 @@ def test_clearing_the_buffer_resets_the_turn_through_its_machine() -> None:
 
 # -- no re-entrant chains -----------------------------------------------------------------------------------------
 CORE = Path(__file__).resolve().parent.parent / "ovos_realtime_plugin" / "core"
-PARTS = {str(CORE / name) for name in ("input_audio.py", "transcripts.py", "turns.py", "responses.py",
-                                       "responder.py")}
-SESSION = str(CORE / "session.py")
 ASKED_OF_THE_SESSION = {"emit", "effect", "error", "follow_up", "responding", "response_spec", "config",
                         "conversation", "language", "model", "early_transcripts", "session_limits", "buffer",
-                        "segments", "__init__", "<lambda>", "<genexpr>", "<dictcomp>", "<listcomp>"}
+                        "segments"}
 """What a part may ask of its session: its sinks and its settings, never an action of another part."""
+OWNERS = {
+    str(CORE / "session.py"): (ASKED_OF_THE_SESSION, {str(CORE / name) for name in (
+        "input_audio.py", "transcripts.py", "turns.py", "responses.py", "responder.py")}),
+    str(CORE / "responder.py"): (set(), {str(CORE / "responses.py")}),
+}
+"""Each owner, what its parts may ask of it, and its parts."""
+ANY = {"__init__", "<lambda>", "<genexpr>", "<dictcomp>", "<listcomp>", "<setcomp>"}
 
 
 @contextmanager
-def calls_back_into_the_session() -> Iterator[list[str]]:
-    """Every call of the session's made while one of its parts is running (except what a part may ask)."""
+def calls_back_into_an_owner() -> Iterator[list[str]]:
+    """Every call of an owner's (the session, the responder) made while one of its parts is running, except what a
+    part may ask of it."""
     seen: list[str] = []
 
     def profile(frame: FrameType, event: str, _: Any) -> None:
         code = frame.f_code
-        if event != "call" or code.co_filename != SESSION or code.co_name in ASKED_OF_THE_SESSION:
+        owner = OWNERS.get(code.co_filename)
+        if event != "call" or owner is None or code.co_name in ANY or code.co_name in owner[0]:
             return
         caller = frame.f_back
         while caller is not None:
-            if caller.f_code.co_filename in PARTS:
-                seen.append(f"{caller.f_code.co_name} → SessionCore.{code.co_name}")
+            if caller.f_code.co_filename in owner[1]:
+                seen.append(f"{Path(caller.f_code.co_filename).name}:{caller.f_code.co_name} → "
+                            f"{Path(code.co_filename).name}:{code.co_name}")
                 return
             caller = caller.f_back
 
@@ -205,10 +212,10 @@ def calls_back_into_the_session() -> Iterator[list[str]]:
 
 
 @pytest.mark.parametrize("turn_detection", [SERVER_VAD, {"type": "semantic_vad", "eagerness": "low"}])
-def test_a_spoken_turn_and_a_barge_in_never_call_back_into_the_session_from_a_part(
+def test_a_spoken_turn_and_a_barge_in_never_call_back_into_an_owner_from_its_part(
         turn_detection: dict[str, Any]) -> None:
     core = VoiceCore(turn_detection)
-    with calls_back_into_the_session() as seen:
+    with calls_back_into_an_owner() as seen:
         _, effects = core.hear((5, 0.0), (20, 0.9), (6, 0.1))
         (job,) = transcribes(effects)
         core.session.on_transcript(job.item_id, "What time is it?", 0.7, attempt=job.attempt)

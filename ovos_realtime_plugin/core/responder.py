@@ -92,7 +92,7 @@ class Responder:
         self.limiter.record_request(now)
         spec = self.host.response_spec(params)
         stream = ResponseStream(new_id("resp"), spec, self.host.conversation, self._mcp_items, self.host.emit,
-                                self._effects, self._done)
+                                self._effects)
         self.streams[stream.id] = stream
         self.host.emit("response.created", {"response": stream})
         self.start_ready()
@@ -102,6 +102,7 @@ class Responder:
         for stream in list(self.streams.values()):
             if stream.waiting and not self.transcripts.waiting_for(stream.spec.context):
                 self._run_or_fail(stream)
+                self._if_ended(stream)
 
     def _run_or_fail(self, stream: ResponseStream) -> None:
         """Run the assistant, unless the turn it answers is speech whose transcription failed: the assistant
@@ -123,12 +124,17 @@ class Responder:
             parallel_tool_calls=spec.parallel_tool_calls, metadata=spec.metadata, language=spec.language,
             voice=spec.voice, session_id=self.host.id, model=self.host.model)
 
-    def _done(self, stream: ResponseStream) -> None:
+    def _if_ended(self, stream: ResponseStream | None) -> None:
+        """After each call into ``stream``: if it has just ended (its ``response.done`` the last event it emitted),
+        what its end leaves behind. The stream never calls back; this is asked of it."""
+        if stream is not None and not stream.active and self.streams.pop(stream.id, None) is not None:
+            self._ended(stream)
+
+    def _ended(self, stream: ResponseStream) -> None:
         now = self.clock()
         if stream.usage:
             self.limiter.record_tokens(now, int(stream.usage["total_tokens"]))
         self.segments.update(stream.segments)
-        self.streams.pop(stream.id, None)
         self.host.emit("rate_limits.updated", {"rate_limits": self.limiter.report(now)})
         self.host.follow_up(ResponseEnded())
 
@@ -145,6 +151,7 @@ class Responder:
     def cancel(self, stream: ResponseStream, reason: str) -> None:
         self._effects.append(CancelResponse(stream.id))
         stream.stop(ResponseStatus.CANCELLED, {"type": "cancelled", "reason": reason})
+        self._if_ended(stream)
 
     # -- assistant and speech results -------------------------------------------------------------
     def on_assistant_output(self, response_id: str, output: AssistantOutput) -> None:
@@ -153,11 +160,13 @@ class Responder:
             if stream.spec.audio:
                 self.audio_out_started = True
             stream.feed(output)
+            self._if_ended(stream)
 
     def on_assistant_end(self, response_id: str) -> None:
         stream = self.streams.get(response_id)
         if stream is not None:
             stream.end()
+            self._if_ended(stream)
 
     def on_assistant_error(self, response_id: str, message: str, code: str) -> None:
         stream = self.streams.get(response_id)
@@ -165,6 +174,7 @@ class Responder:
             return
         self._effects.append(CancelResponse(response_id))
         stop_failed(stream, server_error(message, code))  # reported in its response.done, as OpenAI does
+        self._if_ended(stream)
 
     def on_speech_audio(self, response_id: str, item_id: str, audio: bytes) -> None:
         stream = self.streams.get(response_id)
@@ -185,6 +195,7 @@ class Responder:
         stream = self.streams.get(response_id)
         if stream is not None:
             stream.speech_end(item_id, seq)
+            self._if_ended(stream)
 
 
 def failure(error: ProtocolError) -> dict[str, Any]:

@@ -9,7 +9,6 @@ PROTOCOL.md §5 holds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +90,7 @@ class OpenItem:
 
 class ResponseStream:
     def __init__(self, response_id: str, spec: ResponseSpec, conversation: Conversation, mcp_items: bool,
-                 emit: Emit, effects: list[Effect], on_done: Callable[[ResponseStream], None]) -> None:
+                 emit: Emit, effects: list[Effect]) -> None:
         self.id = response_id
         self.spec = spec
         self.conversation = conversation
@@ -99,7 +98,6 @@ class ResponseStream:
         """Whether the client's dialect shows MCP items (else a server tool's call is only its spoken text)."""
         self._emit = emit
         self._effects = effects
-        self._on_done = on_done
         self.life: Machine[ResponseState, ResponseTrigger] = Machine(RESPONSE, ResponseState.WAITING)
         self.status_details: dict[str, Any] | None = None
         self.output: list[Item] = []
@@ -339,7 +337,6 @@ class ResponseStream:
         self.status_details = details
         self.usage = response_usage(self.spec.context, self.output, self._reported, self.conversation.tally)
         self._emit("response.done", {"response": self})
-        self._on_done(self)
 
     def fail_when_done(self, details: dict[str, Any]) -> None:
         """Part of the response failed (a sentence could not be spoken): the rest goes on, and it ends as
