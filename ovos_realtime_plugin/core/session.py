@@ -221,20 +221,12 @@ class SessionCore:
     def response_spec(self, params: ce.ResponseParams) -> ResponseSpec:
         return client_items.response_spec(self, params)
 
-    def create_response(self, params: ce.ResponseParams) -> None:
-        self.responder.create(params)
-        self._settle()
-
-    def create_response_auto(self) -> None:
+    def _create_response_auto(self) -> None:
         """A response the server starts itself (turn detection); problems are reported, not raised."""
         try:
             self.responder.create(ce.ResponseParams())
         except ProtocolError as err:
             self.error(err)
-
-    def cancel_response(self, stream: ResponseStream, reason: str) -> None:
-        self.responder.cancel(stream, reason)
-        self._settle()
 
     def on_assistant_output(self, response_id: str, output: AssistantOutput) -> None:
         self.responder.on_assistant_output(response_id, output)
@@ -340,7 +332,7 @@ class SessionCore:
                     self.responder.cancel(active, "turn_detected")
             elif isinstance(follow_up, TurnEnded):
                 if self.active_response() is None:
-                    self.create_response_auto()
+                    self._create_response_auto()
             elif isinstance(follow_up, TranscriptEnded):
                 self.responder.start_ready()
             elif isinstance(follow_up, EarlyWords):
