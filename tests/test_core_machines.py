@@ -227,8 +227,8 @@ def test_a_spoken_turn_and_a_barge_in_never_call_back_into_an_owner_from_its_par
         core.session.on_assistant_output(rid, TextDelta("It is noon"))
         barge_in, _ = core.hear((20, 0.9))  # the user talks over the answer: it is cancelled
     assert seen == []
-    assert "response.done" in types(barge_in) and only_responses_done(core)
+    assert "response.done" in types(barge_in) and no_response_left(core)
 
 
-def only_responses_done(core: VoiceCore) -> bool:
+def no_response_left(core: VoiceCore) -> bool:
     return core.session.responses == {} and core.session.active_response() is None
