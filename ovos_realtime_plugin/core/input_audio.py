@@ -1,7 +1,8 @@
 """Input audio: the buffer, turn detection and commits of the audio the client sends.
 
 A part of the session (composition): it reaches the rest of the session only through
-:class:`InputAudioHost`, and hands committed audio items to :class:`~.transcripts.Transcripts`.
+:class:`InputAudioHost`, and hands committed audio items to :class:`~.transcripts.Transcripts`. What the session
+must act on (a turn started or ended) is queued as a follow-up (:mod:`.followups`), never called.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.effects import DetectSpeech, Effect, ResetSpeechDetector
 from ovos_realtime_plugin.core.endpointing import looks_finished
 from ovos_realtime_plugin.core.errors import ProtocolError
+from ovos_realtime_plugin.core.followups import FollowUp, TurnEnded, TurnStarted
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.limits import SessionLimits, buffer_full
@@ -55,11 +57,8 @@ class InputAudioHost(Protocol):
     def responding(self) -> bool:
         """Whether a response in the conversation is active."""
 
-    def user_started_speaking(self) -> None:
-        """A turn started: the active response may be interrupted."""
-
-    def turn_ended(self) -> None:
-        """A turn ended (committed, or idle too long): the session may start a response."""
+    def follow_up(self, follow_up: FollowUp) -> None:
+        """Queue what the session must act on once this call has returned."""
 
 
 class InputAudio:
@@ -71,6 +70,7 @@ class InputAudio:
         self.buffer = InputAudioBuffer(input_format(host.config))
         self.detector: TurnDetector | None = None
         self._turn_item: str | None = None
+        """The id the item of the turn being heard will take (data: the turn's state is the detector's)."""
         self._idle_from_ms = 0
         self._speech_start_ms = 0
         self._configure_detector()
@@ -142,15 +142,11 @@ class InputAudio:
         return item
 
     # -- turn detection -------------------------------------------------------------------------
-    def on_speech_frames(self, start_ms: int, frame_ms: int, probabilities: list[float]) -> None:
-        """VAD results for consecutive frames starting at ``start_ms`` of the input stream."""
-        if self.detector is None:
-            return
-        for index, probability in enumerate(probabilities):
-            begin = start_ms + index * frame_ms
-            for event in self.detector.frame(begin, begin + frame_ms, probability):
+    def on_speech_frame(self, start_ms: int, end_ms: int, probability: float) -> None:
+        """The VAD result of one frame of the input stream (the session settles what it queued before the next)."""
+        if self.detector is not None:
+            for event in self.detector.frame(start_ms, end_ms, probability):
                 self._turn_event(event)
-        self._check_idle()
 
     @property
     def turn_item(self) -> str | None:
@@ -179,7 +175,7 @@ class InputAudio:
             start = max(event.audio_start_ms, self.buffer.start_ms)
             self.host.emit("input_audio_buffer.speech_started", {"audio_start_ms": start, "item_id": self._turn_item})
             self._speech_start_ms = start
-            self.host.user_started_speaking()
+            self.host.follow_up(TurnStarted())
         elif isinstance(event, SilenceStarted):
             if self._turn_item is not None and self.host.early_transcripts:  # the turn may be over: transcribe now
                 audio = self.buffer.peek(self._speech_start_ms, event.at_ms + EARLY_TAIL_MS)
@@ -197,12 +193,13 @@ class InputAudio:
         self._idle_from_ms = event.commit_end_ms
         td = self.host.config.audio.input.turn_detection
         if td is not None and td.create_response and isinstance(self.host.config, RealtimeSessionConfig):
-            self.host.turn_ended()
+            self.host.follow_up(TurnEnded())
 
     def response_finished(self) -> None:
         self._idle_from_ms = self.buffer.end_ms
 
-    def _check_idle(self) -> None:
+    def check_idle(self) -> None:
+        """After a run of frames: a turn ends if the user said nothing for ``idle_timeout_ms``."""
         td = self.host.config.audio.input.turn_detection
         if not isinstance(td, ServerVad) or td.idle_timeout_ms is None or self.detector is None:
             return
@@ -218,4 +215,4 @@ class InputAudio:
         if self.buffer.duration_ms >= MIN_COMMIT_MS:
             self._commit(self.buffer.take(), item_id)
         if isinstance(self.host.config, RealtimeSessionConfig):
-            self.host.turn_ended()
+            self.host.follow_up(TurnEnded())

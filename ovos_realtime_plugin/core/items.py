@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Any
 
 from ovos_realtime_plugin.core.formats import AudioFormat
+from ovos_realtime_plugin.core.states import ITEM, IllegalMove, ItemStatus, ItemTrigger, Machine
 
 
 @dataclass
@@ -36,13 +37,38 @@ class Content:
         return self.audio_format.duration_ms(len(self.audio))
 
 
+class _Status:
+    """``Item.status``: the state of the item's machine (:data:`.states.ITEM`). Given when the item is made
+    (``in_progress`` for one a response streams, ``completed`` for any other); set later, it moves the machine
+    by the trigger that leads there, so only a move the table allows (or none) is accepted."""
+
+    def __get__(self, item: Item | None, owner: type[Item]) -> ItemStatus:
+        if item is None:
+            return ItemStatus.COMPLETED  # the dataclass's default
+        state: ItemStatus = item.__dict__["_life"].state
+        return state
+
+    def __set__(self, item: Item, status: ItemStatus | str) -> None:
+        new = ItemStatus(status)
+        life: Machine[ItemStatus, ItemTrigger] | None = item.__dict__.get("_life")
+        if life is None:
+            item.__dict__["_life"] = Machine(ITEM, new)
+            return
+        if new is life.state:
+            return
+        trigger = next((t for (s, t), to in ITEM.items() if s is life.state and to is new), None)
+        if trigger is None:
+            raise IllegalMove(f"ItemStatus: {life.state.value} → {new.value} is not allowed")
+        life.fire(trigger)
+
+
 @dataclass
 class Item:
     """A conversation item: message, function call, function call output or an MCP item."""
 
     id: str
     type: str
-    status: str = "completed"
+    status: _Status = _Status()
     role: str | None = None
     content: list[Content] = field(default_factory=list)
     name: str | None = None
@@ -57,6 +83,12 @@ class Item:
     it."""
     edits: int = field(default=0, init=False, repr=False, compare=False)
     """How many times this finished item changed: a count kept over items is stale once one of theirs moves."""
+
+    @property
+    def life(self) -> Machine[ItemStatus, ItemTrigger]:
+        """The machine that holds :attr:`status`; a response finishes its items through it."""
+        life: Machine[ItemStatus, ItemTrigger] = self.__dict__["_life"]
+        return life
 
     def changed(self) -> None:
         """A finished item's content changed (a transcript arrived, a truncate): count it again."""

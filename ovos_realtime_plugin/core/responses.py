@@ -1,13 +1,14 @@
 """One response's lifecycle: assistant outputs in, ordered output-item events out.
 
-Outputs are queued and applied in order; an audio item is closed only once all its sentences have
-been synthesized, so later items wait behind it and every ordering of PROTOCOL.md §5 holds.
+The response holds its machine (:data:`.states.RESPONSE`): it ``waits`` until the session starts it, then
+``runs``. Outputs are queued and applied in order; an audio item is closed only once all its sentences have
+been synthesized: meanwhile the response is ``held`` and later items wait behind it, so every ordering of
+PROTOCOL.md §5 holds.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,16 @@ from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
-from ovos_realtime_plugin.core.states import ItemStatus, ResponseStatus, move
+from ovos_realtime_plugin.core.states import (
+    RESPONSE,
+    RESPONSE_STATUS,
+    ItemStatus,
+    ItemTrigger,
+    Machine,
+    ResponseState,
+    ResponseStatus,
+    ResponseTrigger,
+)
 from ovos_realtime_plugin.core.usage import estimate_tokens, response_usage
 
 
@@ -75,12 +85,12 @@ class OpenItem:
     sentence_ends: dict[int, int] = field(default_factory=dict)
     segments: list[tuple[int, int]] = field(default_factory=list)
     pending: int = 0
-    closing: bool = False
+    """Its sentences out for synthesis (a count, not a state: the response is ``held`` while it closes)."""
 
 
 class ResponseStream:
     def __init__(self, response_id: str, spec: ResponseSpec, conversation: Conversation, mcp_items: bool,
-                 emit: Emit, effects: list[Effect], on_done: Callable[[ResponseStream], None]) -> None:
+                 emit: Emit, effects: list[Effect]) -> None:
         self.id = response_id
         self.spec = spec
         self.conversation = conversation
@@ -88,12 +98,10 @@ class ResponseStream:
         """Whether the client's dialect shows MCP items (else a server tool's call is only its spoken text)."""
         self._emit = emit
         self._effects = effects
-        self._on_done = on_done
-        self.status = ResponseStatus.IN_PROGRESS
+        self.life: Machine[ResponseState, ResponseTrigger] = Machine(RESPONSE, ResponseState.WAITING)
         self.status_details: dict[str, Any] | None = None
         self.output: list[Item] = []
         self.usage: dict[str, Any] | None = None
-        self.started = False
         self._open: OpenItem | None = None
         self._queue: deque[Queued] = deque()
         self._seq = 0
@@ -104,8 +112,28 @@ class ResponseStream:
         self.segments: dict[str, list[tuple[int, int]]] = {}
 
     @property
+    def state(self) -> ResponseState:
+        return self.life.state
+
+    @property
+    def status(self) -> ResponseStatus:
+        """What a client sees of :attr:`state`."""
+        return RESPONSE_STATUS[self.life.state]
+
+    @property
     def active(self) -> bool:
+        """Not finished (waiting, running or held)."""
         return self.status is ResponseStatus.IN_PROGRESS
+
+    @property
+    def waiting(self) -> bool:
+        """Created, its assistant not yet asked (a transcript of its context is awaited)."""
+        return self.life.state is ResponseState.WAITING
+
+    def start(self) -> None:
+        """The session asks its assistant now: outputs may come."""
+        self.life.fire(ResponseTrigger.START)
+        self._pump()
 
     def _ids(self, opened: OpenItem) -> dict[str, Any]:
         return {"response_id": self.id, "item_id": opened.item.id, "output_index": opened.index}
@@ -122,13 +150,13 @@ class ResponseStream:
             self._pump()
 
     def _pump(self) -> None:
-        while self._queue and self.active and not (self._open and self._open.closing):
+        while self._queue and self.life.state is ResponseState.RUNNING:
             self._apply(self._queue.popleft())
 
     def _apply(self, output: Queued) -> None:
         if isinstance(output, (FunctionCallStart, ServerToolCall, End)):
             self._close()
-            if self._open and self._open.closing:
+            if self.life.state is ResponseState.HELD:
                 self._queue.appendleft(output)  # go on once the spoken item has finished
                 return
         if isinstance(output, TextDelta):
@@ -152,9 +180,9 @@ class ResponseStream:
             self._incomplete = output.reason
         elif isinstance(output, End):
             if self._failure is not None:
-                self._finish(ResponseStatus.FAILED, self._failure)
+                self._finish(ResponseTrigger.FAIL, self._failure)
             else:
-                self._finish(ResponseStatus.INCOMPLETE if self._incomplete else ResponseStatus.COMPLETED)
+                self._finish(ResponseTrigger.RUN_OUT if self._incomplete else ResponseTrigger.COMPLETE)
 
     def _add(self, item: Item) -> OpenItem:
         self.output.append(item)
@@ -232,38 +260,40 @@ class ResponseStream:
         opened.pending -= 1
         assert opened.part is not None and opened.part.audio is not None
         opened.segments.append((len(opened.part.audio), opened.sentence_ends.pop(seq)))
-        if opened.closing and opened.pending == 0:
-            self._finish_audio(opened, ItemStatus.COMPLETED)
+        if self.life.state is ResponseState.HELD and opened.pending == 0:
+            self._finish_audio(opened, ItemTrigger.DONE)
+            self.life.fire(ResponseTrigger.RELEASE)
             self._pump()
 
     # -- closing --------------------------------------------------------------------------------
-    def _close(self, status: ItemStatus = ItemStatus.COMPLETED) -> None:
-        """Close the open item; an audio item first waits for its pending sentences (unless cancelled)."""
+    def _close(self, trigger: ItemTrigger = ItemTrigger.DONE) -> None:
+        """Close the open item; an audio item first waits for its pending sentences (unless cut short): the
+        response is held meanwhile."""
         opened = self._open
         if opened is None:
             return
         item = opened.item
         if item.type == "message" and opened.part is not None and opened.part.type == "output_audio":
-            if status is ItemStatus.COMPLETED:
+            if trigger is ItemTrigger.DONE:
                 rest = opened.splitter.flush()
                 if rest:
                     self._speak(opened, rest, len(opened.part.transcript or ""))
-                opened.closing = True
                 if opened.pending:
+                    self.life.fire(ResponseTrigger.HOLD)
                     return
-            self._finish_audio(opened, status)
+            self._finish_audio(opened, trigger)
             return
         ids = self._ids(opened)
         if item.type == "message" and opened.part is not None:
             self._emit("response.output_text.done", {**ids, "content_index": 0, "text": opened.part.text or ""})
             self._emit("response.content_part.done", {**ids, "content_index": 0,
                                                       "part": opened.part})
-        elif item.type == "function_call" and status is ItemStatus.COMPLETED:
+        elif item.type == "function_call" and trigger is ItemTrigger.DONE:
             self._emit("response.function_call_arguments.done",
                        {**ids, "call_id": item.call_id, "name": item.name, "arguments": item.arguments or ""})
-        self._item_done(opened, status)
+        self._item_done(opened, trigger)
 
-    def _finish_audio(self, opened: OpenItem, status: ItemStatus) -> None:
+    def _finish_audio(self, opened: OpenItem, trigger: ItemTrigger) -> None:
         ids = {**self._ids(opened), "content_index": 0}
         part = opened.part
         assert part is not None
@@ -271,10 +301,10 @@ class ResponseStream:
         self._emit("response.output_audio.done", ids)
         self._emit("response.output_audio_transcript.done", {**ids, "transcript": part.transcript or ""})
         self._emit("response.content_part.done", {**ids, "part": part})
-        self._item_done(opened, status)
+        self._item_done(opened, trigger)
 
-    def _item_done(self, opened: OpenItem, status: ItemStatus) -> None:
-        opened.item.status = move(ItemStatus(opened.item.status), status)
+    def _item_done(self, opened: OpenItem, trigger: ItemTrigger) -> None:
+        opened.item.life.fire(trigger)
         if self.spec.in_conversation and opened.item.id in self.conversation:
             self._emit("conversation.item.done", {"item": opened.item})
         self._emit("response.output_item.done",
@@ -299,16 +329,14 @@ class ResponseStream:
             self._emit("response.mcp_call.failed", base)
         else:
             self._emit("response.mcp_call.completed", base)
-        self._item_done(opened, ItemStatus.COMPLETED)
+        self._item_done(opened, ItemTrigger.DONE)
 
-    def _finish(self, status: ResponseStatus, details: dict[str, Any] | None = None) -> None:
-        self.status = move(self.status, status)
-        if status is ResponseStatus.INCOMPLETE:
+    def _finish(self, trigger: ResponseTrigger, details: dict[str, Any] | None = None) -> None:
+        if self.life.fire(trigger) is ResponseState.INCOMPLETE:
             details = {"type": "incomplete", "reason": self._incomplete}
         self.status_details = details
         self.usage = response_usage(self.spec.context, self.output, self._reported, self.conversation.tally)
         self._emit("response.done", {"response": self})
-        self._on_done(self)
 
     def fail_when_done(self, details: dict[str, Any]) -> None:
         """Part of the response failed (a sentence could not be spoken): the rest goes on, and it ends as
@@ -318,9 +346,13 @@ class ResponseStream:
             self._failure = details
 
     def stop(self, status: ResponseStatus, details: dict[str, Any]) -> None:
-        """End now (cancelled or failed): open items close as ``incomplete``; queued output is dropped."""
+        """End now (``cancelled`` or ``failed``): open items close as ``incomplete``; queued output is dropped."""
         if not self.active:
             return
         self._queue.clear()
-        self._close(ItemStatus.INCOMPLETE)
-        self._finish(status, details)
+        self._close(ItemTrigger.CUT)
+        self._finish(_STOPS[status], details)
+
+
+_STOPS = {ResponseStatus.CANCELLED: ResponseTrigger.CANCEL, ResponseStatus.FAILED: ResponseTrigger.FAIL}
+"""How a response is stopped, by the status it ends with."""

@@ -6,23 +6,36 @@ is already known: it is transcribed at once, while the silence window is still c
 If the turn ends there, that result is the item's transcript (the trailing silence adds no words); if speech
 resumes, the attempt is dropped and a later pause starts another.
 
-Each item that needs words is ``WAITING`` (a ``Transcribe`` effect is out) or ``EARLY`` (the turn's early
-attempt will be its transcript) until it is ``DONE`` or ``FAILED`` (:mod:`.states`); a response whose context
-holds such an item waits for it (:meth:`Transcripts.waiting_for`).
+Each item that needs words holds a machine (:data:`.states.TRANSCRIPT`): ``WAITING`` (a ``Transcribe`` effect
+is out) or ``EARLY`` (the turn's early attempt will be its transcript) until it is ``DONE`` or ``FAILED``; a
+response whose context holds such an item waits for it (:meth:`Transcripts.waiting_for`). The early attempt holds
+its own (:data:`.states.EARLY`): it is applied once both its result and the commit have come, in either order.
+
+Nothing here calls back into the session: what the others must act on (words heard early, a transcript ended)
+is queued as a follow-up (:mod:`.followups`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ovos_realtime_plugin.core.config import SessionConfig
 from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.effects import Effect, Transcribe
 from ovos_realtime_plugin.core.errors import ProtocolError, server_error
+from ovos_realtime_plugin.core.followups import EarlyWords, FollowUp, TranscriptEnded
 from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.core.items import Content, Item
-from ovos_realtime_plugin.core.states import TranscriptState, move
+from ovos_realtime_plugin.core.states import (
+    EARLY,
+    TRANSCRIPT,
+    EarlyState,
+    EarlyTrigger,
+    Machine,
+    TranscriptState,
+    TranscriptTrigger,
+)
 from ovos_realtime_plugin.core.stt import LOGPROBS_INCLUDE, TokenLogprob, wire_logprobs
 
 # Audio kept after the pause starts, so the last phoneme is not clipped: as much of it as has arrived when the pause
@@ -48,11 +61,8 @@ class TranscriptHost(Protocol):
 
     def effect(self, effect: Effect) -> None: ...
 
-    def transcript_ended(self) -> None:
-        """An item's transcript is done or failed: responses waiting for it may start."""
-
-    def early_words(self, text: str) -> None:
-        """The words of the current turn up to the pause (the turn detector may end the turn on them)."""
+    def follow_up(self, follow_up: FollowUp) -> None:
+        """Queue what the session must act on once this call has returned."""
 
 
 Logprobs = tuple[TokenLogprob, ...] | None
@@ -60,11 +70,14 @@ Logprobs = tuple[TokenLogprob, ...] | None
 
 @dataclass
 class EarlyTranscript:
+    """The attempt started at the user's pause. ``result`` and ``error`` are what the engine answered (data); that
+    it answered, and whether the turn has ended, are the states of :attr:`life`."""
+
     item_id: str
     attempt: int
-    committed: bool = False
     result: tuple[str, float, Logprobs] | None = None
     error: str | None = None
+    life: Machine[EarlyState, EarlyTrigger] = field(default_factory=lambda: Machine(EARLY, EarlyState.ASKED))
 
 
 class Transcripts:
@@ -72,7 +85,7 @@ class Transcripts:
 
     def __init__(self, host: TranscriptHost) -> None:
         self.host = host
-        self.pending: dict[str, TranscriptState] = {}  # item_id → WAITING / EARLY, until its transcript ends
+        self.pending: dict[str, Machine[TranscriptState, TranscriptTrigger]] = {}  # item_id → until it ends
         self.failed: dict[str, ProtocolError] = {}  # item_id → the error its transcription ended with
         self._sent: dict[str, str] = {}  # item_id → transcript text already sent as deltas
         self._early: EarlyTranscript | None = None  # the current turn's, not yet committed
@@ -130,14 +143,13 @@ class Transcripts:
         if part is None or part.audio is None or part.audio_format is None:
             return
         if early_ok and early is not None and early.item_id == item.id:
-            self.pending[item.id] = TranscriptState.EARLY
-            early.committed = True
-            if early.result is not None or early.error is not None:
+            self.pending[item.id] = Machine(TRANSCRIPT, TranscriptState.EARLY)
+            if early.life.fire(EarlyTrigger.COMMIT) is EarlyState.APPLIED:
                 self._apply_early(early)
             else:
                 self._committed_early[early.attempt] = early
             return
-        self.pending[item.id] = TranscriptState.WAITING
+        self.pending[item.id] = Machine(TRANSCRIPT, TranscriptState.WAITING)
         self._transcribe(item.id, bytes(part.audio), part.audio_format, 0)
 
     def _apply_early(self, early: EarlyTranscript) -> None:
@@ -176,18 +188,18 @@ class Transcripts:
         if early is None or early.item_id != item_id:
             return True  # speech resumed after that pause: stale
         early.result, early.error = result, error
-        if early.committed:
+        if early.life.state is not EarlyState.HEARD and early.life.fire(EarlyTrigger.RESULT) is EarlyState.APPLIED:
             self._apply_early(early)
-        elif result is not None:
-            self.host.early_words(result[0])
+        elif result is not None:  # heard before the turn ended (again, should the engine answer twice)
+            self.host.follow_up(EarlyWords(result[0]))
         return True
 
-    def _end(self, item_id: str, state: TranscriptState) -> bool:
-        """Move the item's transcript to ``state``; False when it was not waiting (a late or stale result)."""
-        current = self.pending.pop(item_id, None)
-        if current is None:
+    def _end(self, item_id: str, trigger: TranscriptTrigger) -> bool:
+        """Move the item's transcript by ``trigger``; False when it was not waiting (a late or stale result)."""
+        transcript = self.pending.pop(item_id, None)
+        if transcript is None:
             return False
-        move(current, state)
+        transcript.fire(trigger)
         self._sent.pop(item_id, None)
         return True
 
@@ -212,16 +224,16 @@ class Transcripts:
         sent = self._sent.get(item_id, "")
         if text.startswith(sent):
             self.on_delta(item_id, text[len(sent):])
-        self._end(item_id, TranscriptState.DONE)
+        self._end(item_id, TranscriptTrigger.RESULT)
         self._set_transcript(item_id, text)
         if self.on:
             usage: dict[str, Any] = {"type": "duration", "seconds": round(audio_seconds, 3)}
             self.host.emit("conversation.item.input_audio_transcription.completed", self._with_logprobs(
                 {"item_id": item_id, "content_index": 0, "transcript": text, "usage": usage}, logprobs))
-        self.host.transcript_ended()
+        self.host.follow_up(TranscriptEnded())
 
     def on_error(self, item_id: str, message: str, attempt: int = 0) -> None:
-        if self._early_result(item_id, attempt, None, message) or not self._end(item_id, TranscriptState.FAILED):
+        if self._early_result(item_id, attempt, None, message) or not self._end(item_id, TranscriptTrigger.ERROR):
             return
         self._set_transcript(item_id, "")
         error = server_error(message, "transcription_failed")
@@ -230,4 +242,4 @@ class Transcripts:
             failed = ProtocolError("transcription_failed", message, None, "transcription_error")
             self.host.emit("conversation.item.input_audio_transcription.failed",
                            {"item_id": item_id, "content_index": 0, "error": failed.body()})
-        self.host.transcript_ended()
+        self.host.follow_up(TranscriptEnded())

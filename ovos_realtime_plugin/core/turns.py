@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ovos_realtime_plugin.core.config import SemanticVad, ServerVad
-from ovos_realtime_plugin.core.states import TurnState, move
+from ovos_realtime_plugin.core.states import TURN, Machine, TurnState, TurnTrigger
 
 # semantic_vad eagerness → how long a pause must last before the turn ends
 EAGERNESS_SILENCE_MS = {"high": 250, "medium": 600, "auto": 600, "low": 1200}
@@ -55,11 +55,15 @@ TurnEvent = SpeechStarted | SilenceStarted | SpeechResumed | SpeechStopped
 
 
 class TurnDetector:
+    """The user's turn: its state is a machine (:data:`.states.TURN`) moved only here, by the frames and by the
+    words heard; the rest is timing data about the run of frames under way."""
+
     semantic: bool
     silence_ms: int
     _window: int  # how long this pause must last to end the turn
 
     def __init__(self, config: ServerVad | SemanticVad) -> None:
+        self.turn: Machine[TurnState, TurnTrigger] = Machine(TURN, TurnState.IDLE)
         self.configure(config)
         self.reset()
 
@@ -84,10 +88,13 @@ class TurnDetector:
             self._finished = False
 
     def reset(self) -> None:
-        self.speaking = False
+        """Forget the turn under way (the buffer was cleared)."""
+        self.turn.fire(TurnTrigger.RESET)
+        self._forget_frames()
+
+    def _forget_frames(self) -> None:
         self._run_start: int | None = None  # first frame of a run of speech frames while idle
         self._silence_start: int | None = None  # first silent frame while speaking
-        self._pause_told = False  # SilenceStarted sent for this pause
         self._voiced_since: int | None = None  # first voiced frame of a run inside a pause
         self._quiet_since: int | None = None  # first frame of the pause's latest run of quiet frames
         self._finished = False  # semantic_vad: the words before this pause read as a finished turn
@@ -96,27 +103,23 @@ class TurnDetector:
 
     @property
     def state(self) -> TurnState:
-        if not self.speaking:
-            return TurnState.IDLE
-        return TurnState.PAUSED if self._pause_told else TurnState.SPEAKING
+        return self.turn.state
+
+    @property
+    def speaking(self) -> bool:
+        """A turn is under way (speaking or paused)."""
+        return self.turn.state is not TurnState.IDLE
 
     def frame(self, start_ms: int, end_ms: int, probability: float) -> list[TurnEvent]:
-        """Feed one frame's speech probability; returns what it changed (a move of :attr:`state`)."""
-        before = self.state
-        events = self._frame(start_ms, end_ms, probability)
-        if events:
-            move(before, self.state)
-        return events
-
-    def _frame(self, start_ms: int, end_ms: int, probability: float) -> list[TurnEvent]:
+        """Feed one frame's speech probability; returns what it changed (each a move of :attr:`state`)."""
         events: list[TurnEvent] = []
         self._last_end = end_ms
-        if not self.speaking:
+        if self.turn.state is TurnState.IDLE:
             if probability >= self.threshold:
                 if self._run_start is None:
                     self._run_start = start_ms
                 if end_ms - self._run_start >= MIN_SPEECH_MS:
-                    self.speaking = True
+                    self.turn.fire(TurnTrigger.SPEECH)
                     events.append(SpeechStarted(max(0, self._run_start - self.prefix_ms)))
             else:
                 self._run_start = None
@@ -128,8 +131,8 @@ class TurnDetector:
             self._quiet_since = start_ms
         if self._silence_start is None:
             self._silence_start = start_ms
-        if not self._pause_told and end_ms - self._silence_start >= self.early_pause_ms:
-            self._pause_told = True
+        if self.turn.state is TurnState.SPEAKING and end_ms - self._silence_start >= self.early_pause_ms:
+            self.turn.fire(TurnTrigger.PAUSE)
             events.append(SilenceStarted(self._silence_start))
         return events + self._end_if_long_enough()
 
@@ -141,8 +144,11 @@ class TurnDetector:
             self._voiced_since = start_ms
         if end_ms - self._voiced_since < RESUME_MS and end_ms - self._silence_start >= self.early_pause_ms:
             return []  # a blip in a pause: the pause goes on
-        resumed: list[TurnEvent] = [SpeechResumed(self._voiced_since)] if self._pause_told else []
-        self._silence_start, self._voiced_since, self._pause_told = None, None, False
+        resumed: list[TurnEvent] = []
+        if self.turn.state is TurnState.PAUSED:
+            self.turn.fire(TurnTrigger.RESUME)
+            resumed.append(SpeechResumed(self._voiced_since))
+        self._silence_start, self._voiced_since = None, None
         self._window, self._finished = self.silence_ms, False
         return resumed
 
@@ -157,7 +163,8 @@ class TurnDetector:
         if not quiet_enough and self._last_end - self._silence_start < self._window:
             return []
         stopped = SpeechStopped(self._silence_start, self._last_end)
-        self.reset()
+        self.turn.fire(TurnTrigger.END)
+        self._forget_frames()
         return [stopped]
 
     def words_so_far(self, finished: bool | None) -> list[TurnEvent]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ovos_realtime_plugin.core.assistant import Usage
 from ovos_realtime_plugin.core.items import Item
+from ovos_realtime_plugin.core.states import ItemStatus
 
 AUDIO_TOKENS_PER_S = 10
 EDITS = attrgetter("edits")
@@ -46,7 +47,7 @@ def _sum(items: Iterable[Item]) -> Counts:
 
 def _counted(item: Item) -> Counts:
     counted = _count_item(item)
-    if item.status != "in_progress":
+    if item.status is not ItemStatus.IN_PROGRESS:
         item.counted = counted
     return counted
 
@@ -74,7 +75,7 @@ class ContextTally:
         elif items[:known] != self._items:  # items left or moved: count afresh unless the oldest just left
             known = self._drop_head(items)
         rest = items[known:]
-        done = next((n for n, item in enumerate(rest) if item.status == "in_progress"), len(rest))
+        done = next((n for n, item in enumerate(rest) if item.status is ItemStatus.IN_PROGRESS), len(rest))
         head, tail = _sum(rest[:done]), _sum(rest[done:])
         self._items = items[:known + done]
         self._edits = sum(map(EDITS, self._items))

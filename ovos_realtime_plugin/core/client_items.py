@@ -15,6 +15,7 @@ from ovos_realtime_plugin.core.formats import from_ga
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.responses import ResponseSpec
+from ovos_realtime_plugin.core.states import ItemStatus
 
 
 class ItemsHost(Protocol):
@@ -22,9 +23,11 @@ class ItemsHost(Protocol):
 
     config: SessionConfig
     conversation: Conversation
-    segments: dict[str, list[tuple[int, int]]]
-    """Audio item → (audio end, transcript end) per spoken sentence."""
     language: str | None
+
+    @property
+    def segments(self) -> dict[str, list[tuple[int, int]]]:
+        """Audio item → (audio end, transcript end) per spoken sentence."""
 
     @property
     def buffer(self) -> InputAudioBuffer: ...
@@ -54,8 +57,9 @@ def build_item(session: ItemsHost, given: ce.ItemIn, prefix: str = "item") -> It
                                audio_format=fmt if audio is not None else None, image_url=part.image_url,
                                detail=part.detail))
     item_type = given.type
-    return Item(id=given.id or new_id("item"), type=item_type, status="completed", role=given.role, content=content,
-                name=given.name, call_id=given.call_id or (new_id("call") if item_type == "function_call" else None),
+    call_id = given.call_id or (new_id("call") if item_type == "function_call" else None)
+    return Item(id=given.id or new_id("item"), type=item_type, status=ItemStatus.COMPLETED, role=given.role,
+                content=content, name=given.name, call_id=call_id,
                 arguments=given.arguments, output=given.output, server_label=given.server_label,
                 tools=given.tools, error=given.error)
 
