@@ -62,7 +62,7 @@ from ovos_realtime_plugin.bus.permissions import Access, permitted
 from ovos_realtime_plugin.bus.session import DEFAULT_PIPELINE, LLM_FALLBACK_PIPELINE, OvosSession
 from ovos_realtime_plugin.bus.session_link import SessionLink
 from ovos_realtime_plugin.bus.skill_answer import SkillAnswers
-from ovos_realtime_plugin.bus.tool_calls import IntentRun, say_outputs, trailing_function_outputs
+from ovos_realtime_plugin.bus.tool_calls import say_outputs, trailing_function_outputs
 from ovos_realtime_plugin.core.assistant import (
     Assistant,
     AssistantOutput,
@@ -175,7 +175,7 @@ class OvosAssistant:
                 yield output
 
     async def run_intent(self, name: str, arguments: Mapping[str, Any] | None = None, *, lang: str | None = None,
-                         utterance: str | None = None) -> IntentRun:
+                         utterance: str | None = None) -> intent_runs.IntentRun:
         """Run the intent of tool ``name`` with ``arguments`` (its slots) in this connection's OVOS session,
         skipping the pipeline (:func:`.intent_runs.run_intent`)."""
         return await intent_runs.run_intent(self._link, self._intents, self._access, name, arguments, lang=lang,

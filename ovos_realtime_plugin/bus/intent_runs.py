@@ -7,17 +7,38 @@ what the skill says until ``ovos.utterance.handled``.
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import standard_lang
-from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError
+from ovos_realtime_plugin.bus.intents import IntentCatalogue, IntentTool, UnknownIntentError
 from ovos_realtime_plugin.bus.permissions import Access, allows
 from ovos_realtime_plugin.bus.session_link import SessionLink
-from ovos_realtime_plugin.bus.tool_calls import IntentRun
 from ovos_realtime_plugin.bus.turns import Turn
+from ovos_realtime_plugin.core.assistant import ServerToolCall
+
+
+@dataclass(frozen=True)
+class IntentRun:
+    """What running an intent by name gave (:func:`run_intent`)."""
+
+    tool: IntentTool
+    arguments: dict[str, str]
+    spoken: tuple[str, ...]
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.spoken)
+
+    def server_call(self, server_label: str) -> ServerToolCall:
+        """This run as an ``mcp_call`` output item."""
+        return ServerToolCall(server_label, self.tool.name, json.dumps(self.arguments, ensure_ascii=False),
+                              self.text, self.error)
 
 
 async def run_intent(link: SessionLink, intents: IntentCatalogue | None, access: Access | None, name: str,
