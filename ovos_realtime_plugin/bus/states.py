@@ -12,23 +12,24 @@ has no row for in the current state raises :class:`IllegalMove` instead of leavi
 **The OVOS turn.** A response's utterance (or a direct intent run) starts ``RUNNING``; an early answer's
 starts ``MATCHING`` (:mod:`.early_answer`) and runs once a response takes it.
 
-| state      | what it means                                                                                   |
-|------------|-------------------------------------------------------------------------------------------------|
-| MATCHING   | early: the intent service is asked which skill would answer; the words are not on the bus      |
-| PREPARED   | early: the words are on the bus, for a skill that only answers; no response has taken them     |
-| DROPPED    | early: nobody will hear it (other words, the next pause, the bus dropped); speaks still acknowledged |
-| RUNNING    | the words are on the bus and a response (or intent run) follows their messages                 |
-| QUESTION   | ... and a skill asked a question: the turn waits out the grace window                          |
-| NO_MATCH   | ... and OVOS matched no intent: its ``handled`` ends the turn at once                          |
-| HANDED     | OVOS handed the words to our fallback skill: the fallback answers; no more messages are read   |
-| ANSWERED   | the messages ended (``handled``, and the grace window after it)                                |
-| ASKED      | the messages ended after a question: the next utterance goes to converse                       |
-| UNMATCHED  | the messages ended with no intent matched: the unknown line (or the fallback) answers          |
-| STOPPED    | ended early (cancelled, closed, timed out): OVOS was told to stop                              |
+| state      | what it means                                                                                          |
+|------------|--------------------------------------------------------------------------------------------------------|
+| MATCHING   | early: the intent service is asked which skill would answer; the words are not on the bus              |
+| PREPARED   | early: the words are on the bus, for a skill that only answers; no response has taken them             |
+| DROPPED    | early: nobody will hear it (other words, the next pause, the bus dropped); its speaks are acknowledged |
+| RUNNING    | the words are on the bus and a response (or intent run) follows their messages                         |
+| QUESTION   | ... and a skill asked a question: the turn waits out the grace window                                  |
+| NO_MATCH   | ... and OVOS matched no intent: its ``handled`` ends the turn at once                                  |
+| HANDED     | OVOS handed the words to our fallback skill: the fallback answers; no more messages are read           |
+| ANSWERED   | the messages ended (``handled``, and the grace window after it)                                        |
+| ASKED      | the messages ended after a question: the next utterance goes to converse                               |
+| UNMATCHED  | the messages ended with no intent matched: the unknown line (or the fallback) answers                  |
+| STOPPED    | ended early (cancelled, closed, timed out): OVOS was told to stop                                      |
 
 A question outranks a failure to match: once a skill has asked, the turn waits for the answer's grace window
 whatever else arrives (a skill answering a question speaks from the asking turn's context, so its speech can
-reach a later turn that OVOS matched nothing in).
+reach a later turn that OVOS matched nothing in). A handoff to our fallback skill ends the turn ``HANDED`` whatever
+was heard before it: the fallback's answer is the turn's last word, so no question is left open.
 
 **Skills available.** Up unless the standalone daemon's skills service exited: then down (turns fail at once,
 ``/healthz`` 503) until a restart has started it and its intents are learnt again.
