@@ -29,6 +29,7 @@ from ovos_utils.lang import standardize_lang_tag
 
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.errors import BusDisconnectedError, BusUnavailableError
+from ovos_realtime_plugin.bus.states import SkillsAvailability
 
 logger = logging.getLogger(__name__)
 
@@ -171,9 +172,9 @@ class BusConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._up = False
         self._closed = False
-        self.skills_down: str | None = None
-        """Why the skills behind this bus cannot answer now (set while the standalone daemon restarts the
-        skills service it runs, ``bus/supervisor.py``): turns then fail at once."""
+        self.skills_availability = SkillsAvailability()
+        """Whether the skills behind this bus can answer now: moved only by the standalone daemon's supervisor
+        (``bus/supervisor.py``) while it restarts the skills service it runs."""
         self._up_event: asyncio.Event | None = None
         self._subs: dict[str, list[Subscription]] = {}
         self._type_subs: dict[str, list[TypeSubscription]] = {}
@@ -186,6 +187,11 @@ class BusConnection:
     @property
     def connected(self) -> bool:
         return self._up
+
+    @property
+    def skills_down(self) -> str | None:
+        """Why the skills behind this bus cannot answer now (turns then fail at once); ``None`` while they can."""
+        return self.skills_availability.down_reason
 
     @property
     def session_ids(self) -> frozenset[str]:

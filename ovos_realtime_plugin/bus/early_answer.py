@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import BusMessage
+from ovos_realtime_plugin.bus.states import TurnState, TurnTrigger
 from ovos_realtime_plugin.bus.turns import Turn, next_within
 
 logger = logging.getLogger(__name__)
@@ -34,14 +35,13 @@ DROPPED_KEPT = 4  # dropped turns whose speaks are still acknowledged
 
 
 class EarlyAnswer:
-    """One prepared turn: the words, the OVOS turn they went out in, and whether they went out."""
+    """One prepared turn: the words, and the OVOS turn they go out in (``MATCHING`` until they are on the bus,
+    then ``PREPARED`` until a response takes it or it is dropped)."""
 
     def __init__(self, item_id: str, text: str, lang: str | None,
                  speak_early: Callable[[str], None] | None) -> None:
         self.item_id, self.text, self.lang = item_id, text, lang
-        self.turn = Turn(f"early-{uuid.uuid4().hex}")
-        self.sent = False
-        """The utterance went onto the bus in :attr:`turn` (its skill is one that only answers)."""
+        self.turn = Turn(f"early-{uuid.uuid4().hex}", TurnState.MATCHING)
         self._speak_early = speak_early
         self.task: asyncio.Task[None] | None = None
 
@@ -83,6 +83,7 @@ class EarlyAnswers:
             return
         if early.task is not None:
             early.task.cancel()
+        early.turn.fire(TurnTrigger.DROPPED)
         self._dropped.append(early.turn.id)
         logger.debug("prepared answer to %r dropped", early.text)
 
@@ -105,8 +106,10 @@ class EarlyAnswers:
         early = self.current
         if early is None:
             return None
-        if not early.sent or (early.item_id, early.text, early.lang) != (item_id, text, lang):
+        if early.turn.state is not TurnState.PREPARED or (early.item_id, early.text, early.lang) != \
+                (item_id, text, lang):
             self.drop()
             return None
         self.current = None
+        early.turn.fire(TurnTrigger.TAKEN)
         return early.turn

@@ -7,8 +7,9 @@ The fallback protocol (ovos-core 2.1, ``FallbackService``), as any bus client ma
 | (at start, reconnect, skills initialized) | ``ovos.skills.fallback.register {skill_id, priority}``           |
 | ``ovos.skills.fallback.ping``             | ``ovos.skills.fallback.pong {skill_id, can_handle}`` — true only |
 |                                           | for the sessions of our own connections                          |
-| ``ovos.skills.fallback.<id>.request``     | the connection's :class:`OvosAssistant` answers with the LLM,    |
-|                                           | then ``.response {result}`` and ``ovos.utterance.handled``       |
+| ``ovos.skills.fallback.<id>.request``     | the connection's :class:`OvosAssistant` answers with the LLM     |
+|                                           | (:func:`answer_as_fallback_skill`): ``.start``, the answer, then |
+|                                           | ``.response {result}`` and ``ovos.utterance.handled``            |
 | (on close)                                | ``ovos.skills.fallback.deregister {skill_id}``                   |
 
 OVOS waits up to 0.5 s for *every* registered fallback to answer a ping, in every session of the device, so
@@ -19,11 +20,13 @@ get the utterance first; ``ovos-skill-fallback-unknown`` (100) comes after the d
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 
 from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.client import BusConnection, BusMessage, TypeSubscription
+from ovos_realtime_plugin.core.assistant import AssistantOutput
 
 logger = logging.getLogger(__name__)
 
@@ -71,3 +74,22 @@ class FallbackSkill:
         can_handle = session_id is not None and self._handles(session_id)
         context = {**msg.context, "skill_id": self.skill_id}
         self._bus.emit_quietly(names.FALLBACK_PONG, {"skill_id": self.skill_id, "can_handle": can_handle}, context)
+
+
+async def answer_as_fallback_skill(bus: BusConnection, skill_id: str, request: BusMessage,
+                                   answer: AsyncGenerator[AssistantOutput, None],
+                                   ) -> AsyncGenerator[AssistantOutput, None]:
+    """Answer OVOS's fallback ``request`` as a fallback skill does: ``.start``, the ``answer``, ``.response`` and
+    ``ovos.utterance.handled`` — the last two however the answer ends, so OVOS's session moves on."""
+    answered = False
+    forward = dict(request.context)  # as OVOS's Message.forward does
+    bus.emit_quietly(names.fallback_start(skill_id), {}, forward)
+    try:
+        async with contextlib.aclosing(answer) as outputs:
+            async for output in outputs:
+                answered = True
+                yield output
+    finally:
+        bus.emit_quietly(names.fallback_response(skill_id),
+                         {"result": answered, "fallback_handler": "ovos-realtime.llm"}, forward)
+        bus.emit_quietly(names.UTTERANCE_HANDLED, {}, forward)

@@ -1,5 +1,5 @@
-"""The tool side of an OVOS turn: intents shown as ``mcp_call`` items, intents run by name, and what to say
-for a client function's output. Used by :class:`~ovos_realtime_plugin.bus.assistant.OvosAssistant`."""
+"""The tool side of an OVOS turn: intents the pipeline runs shown as ``mcp_call`` items (:mod:`.skill_answer`),
+and what to say for a client function's output (:class:`~ovos_realtime_plugin.bus.assistant.OvosAssistant`)."""
 
 from __future__ import annotations
 
@@ -88,22 +88,3 @@ class SpokenText:
         args = json.dumps(held.arguments, ensure_ascii=False)
         call = ServerToolCall(server_label, held.tool.name, args, " ".join(held.spoken) or None, held.error)
         return [call, *(self.delta(utterance) for utterance in held.spoken)]
-
-
-@dataclass(frozen=True)
-class IntentRun:
-    """What running an intent by name gave (:meth:`OvosAssistant.run_intent`)."""
-
-    tool: IntentTool
-    arguments: dict[str, str]
-    spoken: tuple[str, ...]
-    error: str | None = None
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.spoken)
-
-    def server_call(self, server_label: str) -> ServerToolCall:
-        """This run as an ``mcp_call`` output item."""
-        return ServerToolCall(server_label, self.tool.name, json.dumps(self.arguments, ensure_ascii=False),
-                              self.text, self.error)

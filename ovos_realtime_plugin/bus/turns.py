@@ -15,6 +15,7 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusMessage
 from ovos_realtime_plugin.bus.errors import BusDisconnectedError, SkillsTimeoutError
+from ovos_realtime_plugin.bus.states import FOLLOWING, TURN_TABLE, Machine, TurnState, TurnTrigger
 
 T = TypeVar("T")
 
@@ -25,24 +26,42 @@ RELEASE = BusMessage("ovos-realtime:release-held-speech", {}, {})
 
 
 class Turn:
-    """One response's (or direct intent run's) bus messages, routed here by :data:`TURN_KEY`."""
+    """One response's (or direct intent run's) bus messages, routed here by :data:`TURN_KEY`; where it stands is
+    its :class:`~.states.Machine` (the OVOS turn's table in :mod:`.states`)."""
 
-    def __init__(self, response_id: str):
+    def __init__(self, response_id: str, initial: TurnState = TurnState.RUNNING):
         self.id = response_id
         self.queue: asyncio.Queue[BusMessage | str] = asyncio.Queue()  # str: the bus dropped, why
+        self._machine: Machine[TurnState, TurnTrigger] = Machine(TURN_TABLE, initial)
         self.hold_until: float | None = None
-        self.unmatched = False  # OVOS found no intent for the utterance
-        self.asked = False  # a skill asked a question: the next utterance goes to converse
-        self.finished = False  # the turn's messages ended as they should (not cancelled or timed out)
-        self.handed: BusMessage | None = None  # OVOS handed the utterance to our fallback skill
+        self.handoff: BusMessage | None = None
+        """OVOS's request to our fallback skill (state ``HANDED``): the fallback answers in its context."""
         self.acknowledged_early = 0  # its first speaks, acknowledged before a response took the turn (early_answer)
+
+    @property
+    def state(self) -> TurnState:
+        return self._machine.state
+
+    @property
+    def following(self) -> bool:
+        """A response still follows the turn's messages (ending now would leave OVOS answering nobody)."""
+        return self._machine.state in FOLLOWING
+
+    def fire(self, trigger: TurnTrigger) -> TurnState:
+        return self._machine.fire(trigger)
+
+    def hand_over(self, request: BusMessage) -> None:
+        """OVOS chose our fallback skill: the rest of this turn is the fallback's to answer."""
+        self._machine.fire(TurnTrigger.HANDED)
+        self.handoff = request
 
 
 async def turn_messages(turn: Turn, settings: OvosAssistantSettings,
                         reannounce_end: Callable[[], None]) -> AsyncGenerator[BusMessage, None]:
-    """``turn``'s messages until its end and the grace window after it; :data:`RELEASE` when a held
-    intent's wait is over. While a skill is quiet after a ``speak``, ``reannounce_end`` is called (to emit
-    audio_output_end again). Raises :class:`SkillsTimeoutError` or :class:`BusDisconnectedError`."""
+    """``turn``'s messages until its end and the grace window after it (then the turn has ``ENDED``);
+    :data:`RELEASE` when a held intent's wait is over. While a skill is quiet after a ``speak``,
+    ``reannounce_end`` is called (to emit audio_output_end again). Raises :class:`SkillsTimeoutError` or
+    :class:`BusDisconnectedError`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.turn_timeout_s
     grace_until: float | None = None
@@ -59,6 +78,7 @@ async def turn_messages(turn: Turn, settings: OvosAssistantSettings,
         except asyncio.TimeoutError:
             now = loop.time()
             if grace_until is not None and now >= grace_until:
+                turn.fire(TurnTrigger.ENDED)
                 return
             if turn.hold_until is not None and now >= turn.hold_until:
                 turn.hold_until = None
@@ -81,9 +101,10 @@ async def turn_messages(turn: Turn, settings: OvosAssistantSettings,
             if item.data.get("expect_response") and grace_until is None:
                 grace_until = loop.time() + settings.grace_s
         elif names.is_intent_failure(item.type):
-            turn.unmatched = True
+            turn.fire(TurnTrigger.NOT_MATCHED)
         elif item.type == names.UTTERANCE_HANDLED and grace_until is None:
-            if turn.unmatched:  # nothing will speak after a failure: no grace needed
+            if turn.state is TurnState.NO_MATCH:  # nothing will speak after a failure: no grace needed
+                turn.fire(TurnTrigger.ENDED)
                 return
             grace_until = loop.time() + settings.grace_s
 

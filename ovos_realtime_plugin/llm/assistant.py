@@ -30,9 +30,10 @@ from typing import Any, Protocol
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from ovos_realtime_plugin.bus.errors import BusError
+from ovos_realtime_plugin.bus.intent_runs import IntentRun
 from ovos_realtime_plugin.bus.intents import IntentCatalogue, UnknownIntentError, allowed_tool_names
 from ovos_realtime_plugin.bus.permissions import Access, permitted
-from ovos_realtime_plugin.bus.tool_calls import IntentRun, mcp_tool_of
+from ovos_realtime_plugin.bus.tool_calls import mcp_tool_of
 from ovos_realtime_plugin.core.assistant import (
     AssistantBase,
     AssistantOutput,
