@@ -23,8 +23,6 @@ from ovos_realtime_plugin.bus.session_link import SessionLink
 from ovos_realtime_plugin.bus.states import (
     SKILLS_TABLE,
     TURN_TABLE,
-    IllegalMove,
-    Machine,
     SkillsState,
     SkillsTrigger,
     TurnState,
@@ -33,6 +31,7 @@ from ovos_realtime_plugin.bus.states import (
 from ovos_realtime_plugin.bus.turns import Turn
 from ovos_realtime_plugin.core.assistant import AssistantOutput, TextDelta
 from ovos_realtime_plugin.core.effects import Anticipate
+from ovos_realtime_plugin.core.states import IllegalMove, Machine
 from tests.fixtures_ovos import OvosStack, next_of_type, observe
 
 pytest_plugins = ["tests.fixtures_ovos"]

@@ -1,8 +1,9 @@
 """Every state of the OVOS side, and every move between them, in one place.
 
 Each machine is an enum of states, an enum of triggers and one table ``(state, trigger) → next state``. The object
-that has the state *holds* a :class:`Machine` and changes only through :meth:`Machine.fire`; a trigger its table
-has no row for in the current state raises :class:`IllegalMove` instead of leaving a turn half-followed.
+that has the state *holds* the core's :class:`~ovos_realtime_plugin.core.states.Machine` and changes only through
+its ``fire``; a trigger its table has no row for in the current state raises ``IllegalMove`` instead of leaving a
+turn half-followed.
 
 | machine          | held by                                          | moved by                                  |
 |------------------|--------------------------------------------------|-------------------------------------------|
@@ -37,36 +38,9 @@ was heard before it: the fallback's answer is the turn's last word, so no questi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import Enum
-from typing import Generic, TypeVar
 
-S = TypeVar("S", bound=Enum)
-T = TypeVar("T", bound=Enum)
-
-
-class IllegalMove(RuntimeError):
-    """A trigger the machine's table has no row for in its current state: a bug of ours."""
-
-
-class Machine(Generic[S, T]):
-    """A state and the table it moves by; the only way to change the state is :meth:`fire`."""
-
-    def __init__(self, table: Mapping[tuple[S, T], S], initial: S) -> None:
-        self._table = table
-        self._state = initial
-
-    @property
-    def state(self) -> S:
-        return self._state
-
-    def fire(self, trigger: T) -> S:
-        """Move by ``trigger``; :class:`IllegalMove` when the table has no row for it in this state."""
-        try:
-            self._state = self._table[(self._state, trigger)]
-        except KeyError:
-            raise IllegalMove(f"{trigger.name} is not a move from {self._state.name}") from None
-        return self._state
+from ovos_realtime_plugin.core.states import Machine, Table
 
 
 # -- the OVOS turn ---------------------------------------------------------------------------------------------
@@ -98,7 +72,7 @@ class TurnTrigger(str, Enum):
 FOLLOWING = frozenset({TurnState.RUNNING, TurnState.QUESTION, TurnState.NO_MATCH})
 """A response follows the turn's messages: ending early stops what OVOS still does for it."""
 
-TURN_TABLE: Mapping[tuple[TurnState, TurnTrigger], TurnState] = {
+TURN_TABLE: Table[TurnState, TurnTrigger] = {
     (TurnState.MATCHING, TurnTrigger.SENT): TurnState.PREPARED,
     (TurnState.MATCHING, TurnTrigger.DROPPED): TurnState.DROPPED,
     (TurnState.PREPARED, TurnTrigger.DROPPED): TurnState.DROPPED,
@@ -135,7 +109,7 @@ class SkillsTrigger(str, Enum):
     READY = "ready"
 
 
-SKILLS_TABLE: Mapping[tuple[SkillsState, SkillsTrigger], SkillsState] = {
+SKILLS_TABLE: Table[SkillsState, SkillsTrigger] = {
     (SkillsState.UP, SkillsTrigger.EXITED): SkillsState.DOWN,
     (SkillsState.DOWN, SkillsTrigger.RESTART): SkillsState.RESTARTING,
     (SkillsState.RESTARTING, SkillsTrigger.START_FAILED): SkillsState.DOWN,

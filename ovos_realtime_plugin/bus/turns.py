@@ -15,7 +15,8 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant_settings import OvosAssistantSettings
 from ovos_realtime_plugin.bus.client import BusMessage
 from ovos_realtime_plugin.bus.errors import BusDisconnectedError, SkillsTimeoutError
-from ovos_realtime_plugin.bus.states import FOLLOWING, TURN_TABLE, Machine, TurnState, TurnTrigger
+from ovos_realtime_plugin.bus.states import FOLLOWING, TURN_TABLE, TurnState, TurnTrigger
+from ovos_realtime_plugin.core.states import Machine
 
 T = TypeVar("T")
 

@@ -37,20 +37,24 @@ class IllegalMove(RuntimeError):
 class Machine(Generic[S, T]):
     """The current state of one thing (a response, an item, a turn, ...) and the only way to change it."""
 
-    __slots__ = ("state", "table")
+    __slots__ = ("_state", "table")
 
     def __init__(self, table: Table[S, T], state: S) -> None:
         self.table = table
-        self.state = state
+        self._state = state
+
+    @property
+    def state(self) -> S:
+        return self._state
 
     def fire(self, trigger: T) -> S:
         """Move by ``trigger``; the new state. :class:`IllegalMove` if the table has no such move."""
         try:
-            self.state = self.table[self.state, trigger]
+            self._state = self.table[self._state, trigger]
         except KeyError:
-            raise IllegalMove(f"{type(self.state).__name__}: {trigger.value} is not allowed in "
-                              f"{self.state.value}") from None
-        return self.state
+            raise IllegalMove(f"{type(self._state).__name__}: {trigger.value} is not allowed in "
+                              f"{self._state.value}") from None
+        return self._state
 
     def allows(self, trigger: T) -> bool:
         return (self.state, trigger) in self.table
