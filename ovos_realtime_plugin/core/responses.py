@@ -27,6 +27,7 @@ from ovos_realtime_plugin.core.events import Emit
 from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
+from ovos_realtime_plugin.core.prepared_speech import PreparedSpeech
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.states import ItemStatus, ResponseStatus, move
 from ovos_realtime_plugin.core.usage import estimate_tokens, response_usage
@@ -80,7 +81,8 @@ class OpenItem:
 
 class ResponseStream:
     def __init__(self, response_id: str, spec: ResponseSpec, conversation: Conversation, mcp_items: bool,
-                 emit: Emit, effects: list[Effect], on_done: Callable[[ResponseStream], None]) -> None:
+                 emit: Emit, effects: list[Effect], on_done: Callable[[ResponseStream], None],
+                 prepared: PreparedSpeech | None = None) -> None:
         self.id = response_id
         self.spec = spec
         self.conversation = conversation
@@ -89,6 +91,8 @@ class ResponseStream:
         self._emit = emit
         self._effects = effects
         self._on_done = on_done
+        self._prepared = prepared
+        """Says which of its sentences were synthesized ahead."""
         self.status = ResponseStatus.IN_PROGRESS
         self.status_details: dict[str, Any] | None = None
         self.output: list[Item] = []
@@ -212,8 +216,9 @@ class ResponseStream:
         opened.pending += 1
         opened.sentence_ends[self._seq] = transcript_end
         spec = self.spec
-        self._effects.append(Synthesize(self.id, opened.item.id, self._seq, sentence, spec.voice, spec.speed,
-                                        spec.language, spec.format))
+        synthesize = Synthesize(self.id, opened.item.id, self._seq, sentence, spec.voice, spec.speed, spec.language,
+                                spec.format)
+        self._effects.append(synthesize if self._prepared is None else self._prepared.mark(spec.context, synthesize))
 
     # -- speech results -----------------------------------------------------------------------
     def speech_audio(self, item_id: str, audio: bytes) -> None:

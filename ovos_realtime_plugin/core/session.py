@@ -31,6 +31,7 @@ from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.input_audio import InputAudio
 from ovos_realtime_plugin.core.items import ITEM_ID
 from ovos_realtime_plugin.core.limits import SessionLimits
+from ovos_realtime_plugin.core.prepared_speech import AnticipatedTurn, PreparedSpeech
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responses import ResponseStream
 from ovos_realtime_plugin.core.states import ResponseStatus, TranscriptState
@@ -74,6 +75,7 @@ class SessionCore:
         self._events: list[dict[str, Any]] = []
         self._effects: list[Effect] = []
         self._waiting: list[ResponseStream] = []  # responses waiting for transcripts of their context
+        self.prepared_speech = PreparedSpeech(self._effects)
         self.tool_lister: ToolLister | None = None
         """Lists the tools of ``mcp`` tools the client declares (set by whoever makes the assistant)."""
         self.access: Any = None
@@ -219,8 +221,9 @@ class SessionCore:
                                 f"{self.limiter.reset_seconds(now, exhausted):.1f}s.", None, "rate_limit_error")
         self.limiter.record_request(now)
         spec = items_in.response_spec(self, params)
+        self.prepared_speech.response_started(spec.context)
         stream = ResponseStream(new_id("resp"), spec, self.conversation, self.renderer.mcp_items, self.emit,
-                                self._effects, self._response_done)
+                                self._effects, self._response_done, self.prepared_speech)
         self.responses[stream.id] = stream
         self.emit("response.created", {"response": stream})
         self._waiting.append(stream)
@@ -394,8 +397,15 @@ class SessionCore:
         item_id = self.input.turn_item
         if self.input.early_words(text) and self.active_response() is None and item_id is not None:
             spec = items_in.response_spec(self, ce.ResponseParams())  # what the response would be made with
+            self.prepared_speech.anticipate(AnticipatedTurn(item_id, spec.voice, spec.speed, spec.language,
+                                                            spec.audio))
             self.effect(Anticipate(text, item_id, spec.language, spec.voice, spec.speed, spec.audio, spec.tools,
                                    spec.tool_choice, self.model))
+
+    def early_answer(self, item_id: str, text: str) -> None:
+        """The assistant answered the paused turn ``item_id`` before it ended, saying ``text``: its first sentences
+        are synthesized ahead for the response to that turn (:class:`~.prepared_speech.PreparedSpeech`)."""
+        self.prepared_speech.early_answer(item_id, text)
 
 
 def _failure(error: ProtocolError) -> dict[str, Any]:
