@@ -19,6 +19,7 @@ import pytest
 
 from ovos_realtime_plugin.core.assistant import TextDelta
 from ovos_realtime_plugin.core.effects import (
+    CancelResponse,
     DropPreparedSpeech,
     Effect,
     PrepareSpeech,
@@ -232,3 +233,31 @@ async def test_a_prepared_sentence_dropped_before_its_turn_comes_is_never_made(p
     prepared.driven.run(effects + says(prepared.core, run.request.response_id, "A joke, then."))
     await prepared.driven.until_done()
     assert prepared.tts.texts == ["A joke, then."]
+
+
+def speaking(core: Core, driven: Driven, said: str) -> str:
+    """A response to a new typed message, whose one sentence ``said`` is queued on the driver: its id."""
+    core.item(user_text("Count for me."))
+    rid = core.respond().request.response_id
+    core.session.on_assistant_output(rid, TextDelta(said, utterance_end=True))
+    driven.run(core.effects())
+    return rid
+
+
+async def test_a_cancelled_responses_id_is_let_go_once_its_sentences_have_passed() -> None:
+    """The driver remembers a cancelled response only while sentences of it may still be queued."""
+    core = Core("audio")
+    driven = Driven(core, None)  # no TTS engine: each sentence ends at once, transcript only
+    try:
+        speaking(core, driven, "One two three four five.")
+        core.send({"type": "response.cancel"})
+        (cancel,) = core.effects()
+        assert isinstance(cancel, CancelResponse)
+        driven.driver.cancel(cancel.response_id)  # as the connection does
+        rid = speaking(core, driven, "Six seven eight nine ten.")
+        core.session.on_assistant_end(rid)
+        driven.run(core.effects())
+        await driven.until_done()
+    finally:
+        driven.driver.close()
+    assert driven.driver._cancelled == set()  # the leak this guards against: one id per cancelled response

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, whole_samples
@@ -25,6 +26,14 @@ from ovos_realtime_plugin.server.voice_trace import VoiceTrace
 
 VAD_RATE = 16000
 VAD_FRAME_MS = 32
+
+
+@dataclass(frozen=True)
+class ForgetCancelled:
+    """A job of this driver's TTS lane, queued when a response is cancelled: every sentence of that response was
+    queued before it, so once it runs the response's id need not be remembered."""
+
+    response_id: str
 
 
 class SpeechDriver:
@@ -52,7 +61,10 @@ class SpeechDriver:
             worker.cancel()
 
     def cancel(self, response_id: str) -> None:
+        if "tts" not in self._queues:
+            return  # nothing was ever to be spoken, so nothing of this response is queued
         self._cancelled.add(response_id)
+        self._submit("tts", ForgetCancelled(response_id), self._forget_cancelled)
 
     def execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.Synthesize):
@@ -131,6 +143,9 @@ class SpeechDriver:
                 continue
             if sentence.key in self._prepared:  # not dropped while it was being made
                 self._prepared[sentence.key] = made
+
+    async def _forget_cancelled(self, job: ForgetCancelled) -> None:
+        self._cancelled.discard(job.response_id)
 
     async def _synthesize(self, job: fx.Synthesize) -> None:
         session = self.session
