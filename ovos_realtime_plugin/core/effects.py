@@ -71,8 +71,10 @@ class Transcribe:
 class Anticipate:
     """The user paused and the words so far are ``text``: if the turn ends here, a response the server creates
     will answer them with these settings. The driver may prepare that answer (work without side effects only)
-    so it can start the moment the turn ends; nothing is reported back. An answer found early comes back to
-    the core (``early_answer``), which says what of it to synthesize (:class:`PrepareSpeech`).
+    so it can start the moment the turn ends; nothing is reported back. What was prepared is used only by a
+    response to that item with the same words; it is dropped when another ``Anticipate`` comes, or when a
+    response to anything else starts. An answer found early comes back to the core (``early_answer``), which
+    says what of it to synthesize (:class:`PrepareSpeech`).
     """
 
     text: str
