@@ -20,6 +20,7 @@ from ovos_realtime_plugin.bus import names
 from ovos_realtime_plugin.bus.assistant import OvosAssistantSettings, assistant_factory
 from ovos_realtime_plugin.bus.client import BusConnection
 from ovos_realtime_plugin.bus.session import ovos_session_id
+from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
@@ -111,8 +112,9 @@ async def test_speech_that_failed_to_be_prepared_is_synthesized_by_its_response(
                           logging.LoggerAdapter(logging.getLogger("test.speech")))
     events: list[dict[str, Any]] = []
     try:
-        driver.prepare(synthesize.text, synthesize.voice, synthesize.speed, synthesize.language)
-        driver.execute(synthesize)
+        driver.execute(fx.PrepareSpeech((fx.PreparedSentence("speech_1", synthesize.text),), synthesize.voice,
+                                        synthesize.speed, synthesize.language))
+        driver.execute(dataclasses.replace(synthesize, prepared="speech_1"))
         while "response.done" not in types(events):
             await asyncio.wait_for(flushed.wait(), 30)
             flushed.clear()

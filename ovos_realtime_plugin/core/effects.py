@@ -38,6 +38,9 @@ class Synthesize:
     speed: float
     language: str | None
     format: AudioFormat
+    prepared: str | None = None
+    """The key of a :class:`PrepareSpeech` sentence that is this one: its audio, if it is ready, is this
+    sentence's."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class Anticipate:
     will answer them with these settings. The driver may prepare that answer (work without side effects only)
     so it can start the moment the turn ends; nothing is reported back. What was prepared is used only by a
     response to that item with the same words; it is dropped when another ``Anticipate`` comes, or when a
-    response to anything else starts.
+    response to anything else starts. An answer found early comes back to the core (``early_answer``), which
+    says what of it to synthesize (:class:`PrepareSpeech`).
     """
 
     text: str
@@ -87,6 +91,36 @@ class Anticipate:
 
 
 @dataclass(frozen=True)
+class PreparedSentence:
+    """A sentence to synthesize ahead; ``key`` is what the :class:`Synthesize` that speaks it will carry."""
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PrepareSpeech:
+    """Synthesize these sentences of an answer found early, before any response asks for them, and keep their
+    audio by key: a later :class:`Synthesize` whose ``prepared`` names a key uses that audio (and the key is then
+    spent). Nothing is reported back; if preparing fails, that ``Synthesize`` synthesizes the sentence itself.
+    The audio is kept until a ``Synthesize`` takes it, :class:`DropPreparedSpeech` names it, or the session ends.
+    """
+
+    sentences: tuple[PreparedSentence, ...]
+    voice: str
+    speed: float
+    language: str | None
+
+
+@dataclass(frozen=True)
+class DropPreparedSpeech:
+    """No response will speak these prepared sentences (another pause, a response to something else, an answer
+    that turned out different): let their audio go, and do not start making it."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DetectSpeech:
     """Run voice activity detection on newly appended input audio (``offset_ms`` into the input stream)."""
 
@@ -100,5 +134,5 @@ class ResetSpeechDetector:
     """The input buffer was cleared or committed: forget partial VAD state."""
 
 
-Effect = (RunAssistant | CancelResponse | Synthesize | Transcribe | Anticipate | DetectSpeech
-          | ResetSpeechDetector)
+Effect = (RunAssistant | CancelResponse | Synthesize | Transcribe | Anticipate | PrepareSpeech
+          | DropPreparedSpeech | DetectSpeech | ResetSpeechDetector)

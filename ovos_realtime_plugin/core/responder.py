@@ -19,6 +19,7 @@ from ovos_realtime_plugin.core.effects import CancelResponse, Effect, RunAssista
 from ovos_realtime_plugin.core.errors import ProtocolError, server_error
 from ovos_realtime_plugin.core.followups import FollowUp, ResponseEnded
 from ovos_realtime_plugin.core.ids import new_id
+from ovos_realtime_plugin.core.prepared_speech import PreparedSpeech
 from ovos_realtime_plugin.core.ratelimit import RateLimiter
 from ovos_realtime_plugin.core.responses import ResponseSpec, ResponseStream
 from ovos_realtime_plugin.core.states import ResponseStatus
@@ -53,13 +54,14 @@ class Responder:
     they were created."""
 
     def __init__(self, host: ResponderHost, transcripts: Transcripts, limiter: RateLimiter, clock: Callable[[], float],
-                 effects: list[Effect], mcp_items: bool) -> None:
+                 effects: list[Effect], mcp_items: bool, prepared_speech: PreparedSpeech) -> None:
         self.host = host
         self.transcripts = transcripts
         self.limiter = limiter
         self.clock = clock
         self._effects = effects
         self._mcp_items = mcp_items
+        self._prepared_speech = prepared_speech
         self.streams: dict[str, ResponseStream] = {}
         self.segments: dict[str, list[tuple[int, int]]] = {}  # audio item → (audio end, transcript end) per sentence
         self.audio_out_started = False
@@ -91,8 +93,9 @@ class Responder:
                                 f"{self.limiter.reset_seconds(now, exhausted):.1f}s.", None, "rate_limit_error")
         self.limiter.record_request(now)
         spec = self.host.response_spec(params)
+        self._prepared_speech.response_started(spec.context)
         stream = ResponseStream(new_id("resp"), spec, self.host.conversation, self._mcp_items, self.host.emit,
-                                self._effects)
+                                self._effects, self._prepared_speech)
         self.streams[stream.id] = stream
         self.host.emit("response.created", {"response": stream})
         self.start_ready()

@@ -28,6 +28,7 @@ from ovos_realtime_plugin.core.events import Emit
 from ovos_realtime_plugin.core.formats import AudioFormat
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
+from ovos_realtime_plugin.core.prepared_speech import PreparedSpeech
 from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.states import (
     RESPONSE,
@@ -90,7 +91,7 @@ class OpenItem:
 
 class ResponseStream:
     def __init__(self, response_id: str, spec: ResponseSpec, conversation: Conversation, mcp_items: bool,
-                 emit: Emit, effects: list[Effect]) -> None:
+                 emit: Emit, effects: list[Effect], prepared: PreparedSpeech | None = None) -> None:
         self.id = response_id
         self.spec = spec
         self.conversation = conversation
@@ -99,6 +100,8 @@ class ResponseStream:
         self._emit = emit
         self._effects = effects
         self.life: Machine[ResponseState, ResponseTrigger] = Machine(RESPONSE, ResponseState.WAITING)
+        self._prepared = prepared
+        """Says which of its sentences were synthesized ahead."""
         self.status_details: dict[str, Any] | None = None
         self.output: list[Item] = []
         self.usage: dict[str, Any] | None = None
@@ -240,8 +243,9 @@ class ResponseStream:
         opened.pending += 1
         opened.sentence_ends[self._seq] = transcript_end
         spec = self.spec
-        self._effects.append(Synthesize(self.id, opened.item.id, self._seq, sentence, spec.voice, spec.speed,
-                                        spec.language, spec.format))
+        synthesize = Synthesize(self.id, opened.item.id, self._seq, sentence, spec.voice, spec.speed, spec.language,
+                                spec.format)
+        self._effects.append(synthesize if self._prepared is None else self._prepared.mark(spec.context, synthesize))
 
     # -- speech results -----------------------------------------------------------------------
     def speech_audio(self, item_id: str, audio: bytes) -> None:

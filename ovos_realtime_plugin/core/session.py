@@ -35,6 +35,7 @@ from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.input_audio import InputAudio
 from ovos_realtime_plugin.core.items import ITEM_ID
 from ovos_realtime_plugin.core.limits import SessionLimits
+from ovos_realtime_plugin.core.prepared_speech import AnticipatedTurn, PreparedSpeech
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responder import Responder
 from ovos_realtime_plugin.core.responses import ResponseSpec, ResponseStream
@@ -77,6 +78,7 @@ class SessionCore:
         self._events: list[dict[str, Any]] = []
         self._effects: list[Effect] = []
         self._follow_ups: deque[FollowUp] = deque()
+        self.prepared_speech = PreparedSpeech(self._effects)
         self.tool_lister: ToolLister | None = None
         """Lists the tools of ``mcp`` tools the client declares (set by whoever makes the assistant)."""
         self.access: Any = None
@@ -84,7 +86,7 @@ class SessionCore:
         self.transcripts = Transcripts(self)
         self.input = InputAudio(self, self.transcripts)
         self.responder = Responder(self, self.transcripts, self.limiter, clock, self._effects,
-                                             renderer.mcp_items)
+                                   renderer.mcp_items, self.prepared_speech)
 
     # -- plumbing -------------------------------------------------------------------------------
     def emit(self, kind: str, fields: dict[str, Any]) -> None:
@@ -346,5 +348,12 @@ class SessionCore:
         item_id = self.input.turn_item
         if self.input.early_words(text) and self.active_response() is None and item_id is not None:
             spec = self.response_spec(ce.ResponseParams())  # what the response would be made with
+            self.prepared_speech.anticipate(AnticipatedTurn(item_id, spec.voice, spec.speed, spec.language,
+                                                            spec.audio))
             self.effect(Anticipate(text, item_id, spec.language, spec.voice, spec.speed, spec.audio, spec.tools,
                                    spec.tool_choice, self.model))
+
+    def early_answer(self, item_id: str, text: str) -> None:
+        """The assistant answered the paused turn ``item_id`` before it ended, saying ``text``: its first sentences
+        are synthesized ahead for the response to that turn (:class:`~.prepared_speech.PreparedSpeech`)."""
+        self.prepared_speech.early_answer(item_id, text)

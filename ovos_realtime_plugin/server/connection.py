@@ -139,11 +139,16 @@ class Connection:
     def _anticipate(self, effect: fx.Anticipate) -> None:
         """Let the assistant prepare the answer to a paused turn, its first words synthesized early too (the OVOS
         skills' assistant does; others have nothing to prepare)."""
-        speech = self.speech
+        session = self.session
 
-        def speak_early(text: str) -> None:
-            speech.prepare(text, effect.voice, effect.speed, effect.language)
-            speech.trace.mark("answer_prepared")
+        def speak_early(text: str) -> None:  # the core says which of its sentences to synthesize ahead
+            try:
+                session.early_answer(effect.item_id, text)
+            except Exception:  # preparing is optional: the response speaks all the same
+                self.log.exception("preparing the early answer's speech failed")
+                return
+            self.speech.trace.mark("answer_prepared")
+            self.flush()
 
         try:
             self.assistant.anticipate(effect, self.session.id, speak_early if effect.audio else None)

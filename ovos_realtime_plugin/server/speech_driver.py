@@ -15,7 +15,6 @@ from typing import Any
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, whole_samples
 from ovos_realtime_plugin.audio.resample import QUICK, StreamResampler
 from ovos_realtime_plugin.core import effects as fx
-from ovos_realtime_plugin.core.sentences import SentenceSplitter
 from ovos_realtime_plugin.core.session import SessionCore
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.worker import Urgency, urgent
@@ -27,19 +26,14 @@ from ovos_realtime_plugin.server.voice_trace import VoiceTrace
 
 VAD_RATE = 16000
 VAD_FRAME_MS = 32
-PREPARED_SENTENCES = 1  # of an anticipated answer, synthesized before its response asks (the lane is in order:
-# a second one still running when the turn ends would hold up the response's first)
-
-
-SpeechKey = tuple[str, str, float, str]  # text, voice, speed, language: what a sentence sounds like
 
 
 @dataclass(frozen=True)
-class PrepareSentence:
-    """Synthesize a sentence of an anticipated answer before its response asks for it (a job of this driver's
-    TTS lane, not an effect of the core: nothing is reported back)."""
+class ForgetCancelled:
+    """A job of this driver's TTS lane, queued when a response is cancelled: every sentence of that response was
+    queued before it, so once it runs the response's id need not be remembered."""
 
-    key: SpeechKey
+    response_id: str
 
 
 class SpeechDriver:
@@ -57,20 +51,29 @@ class SpeechDriver:
         self._vad_resampler: StreamResampler | None = None
         self._vad_start_ms: int | None = None  # stream time (the core's clock) where the VAD's frames start
         self._vad_frames = 0
-        self._prepared: dict[SpeechKey, tuple[bytes, int] | None] = {}  # None: queued or running
+        self._prepared: dict[str, tuple[bytes, int] | None] = {}  # by the core's key; None: queued or running
         self.trace = VoiceTrace(session.id)
 
     def close(self) -> None:
         self._closed = True  # late work (an early answer's speech during shutdown) is not started
+        self._prepared.clear()
         for worker in self._workers:
             worker.cancel()
 
     def cancel(self, response_id: str) -> None:
+        if "tts" not in self._queues:
+            return  # nothing was ever to be spoken, so nothing of this response is queued
         self._cancelled.add(response_id)
+        self._submit("tts", ForgetCancelled(response_id), self._forget_cancelled)
 
     def execute(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.Synthesize):
             self._submit("tts", effect, self._synthesize)
+        elif isinstance(effect, fx.PrepareSpeech):
+            self._prepare_speech(effect)
+        elif isinstance(effect, fx.DropPreparedSpeech):
+            for key in effect.keys:
+                self._prepared.pop(key, None)  # a job still queued for it then does nothing
         elif isinstance(effect, fx.Transcribe):
             if effect.attempt:
                 self.trace.mark("pause", f"attempt {effect.attempt}")
@@ -112,55 +115,55 @@ class SpeechDriver:
             self.log.exception("reporting a failed %s failed", type(effect).__name__)
 
     # -- TTS ------------------------------------------------------------------------------------
-    def prepare(self, text: str, voice: str, speed: float, language: str | None) -> None:
-        """Synthesize the first sentences of an answer the core anticipates (:class:`~.fx.Anticipate`), cut
-        as its response will cut them (a whole ``speak``), so that response finds them ready. What an earlier
-        anticipation prepared and no response used is dropped."""
-        self._prepared.clear()
-        if self.engines.tts is None:
+    def _prepare_speech(self, effect: fx.PrepareSpeech) -> None:
+        """Synthesize the sentences the core names ahead, kept by their keys for the ``Synthesize`` that will
+        carry one (:mod:`~ovos_realtime_plugin.core.prepared_speech`)."""
+        if self.engines.tts is None or self._closed:
             return
-        splitter = SentenceSplitter()
-        sentences = [s for s in (*splitter.feed(text), splitter.flush()) if s]
-        for sentence in sentences[:PREPARED_SENTENCES]:
-            key = self._speech_key(sentence, voice, speed, language)
-            if key not in self._prepared:
-                self._prepared[key] = None
-                self._submit("tts", PrepareSentence(key), self._prepare)
+        for sentence in effect.sentences:
+            self._prepared[sentence.key] = None
+        self._submit("tts", effect, self._prepare)
 
-    def _speech_key(self, text: str, voice: str, speed: float, language: str | None) -> SpeechKey:
-        """The arguments of the TTS call for a sentence, which also say whether prepared audio is that sentence's."""
-        return text, voice, speed, language or self.engines.language
+    def _language(self, language: str | None) -> str:
+        return language or self.engines.language
 
-    async def _prepare(self, job: PrepareSentence) -> None:
+    async def _prepare(self, effect: fx.PrepareSpeech) -> None:
         tts = self.engines.tts
-        if self._prepared.get(job.key, ()) is not None or tts is None:
-            return  # dropped meanwhile (another anticipation, or a response took it), or already there
-        self.trace.mark("tts_prepare", job.key[0][:24])
-        try:
-            with urgent(Urgency.SOON):  # nobody waits for it yet
-                self._prepared[job.key] = await tts.synthesize(*job.key)
-        except Exception as exc:  # the response synthesizes the sentence itself and reports its own failure
-            self.log.warning("preparing speech failed (the response will try again): %s", describe(exc))
-            self._prepared.pop(job.key, None)
+        for sentence in effect.sentences:
+            if sentence.key not in self._prepared or self._prepared[sentence.key] is not None or tts is None:
+                continue  # dropped meanwhile (another pause, or a response to something else), or already there
+            self.trace.mark("tts_prepare", sentence.text[:24])
+            try:
+                with urgent(Urgency.SOON):  # nobody waits for it yet
+                    made = await tts.synthesize(sentence.text, effect.voice, effect.speed,
+                                                self._language(effect.language))
+            except Exception as exc:  # the response synthesizes the sentence itself and reports its own failure
+                self.log.warning("preparing speech failed (the response will try again): %s", describe(exc))
+                self._prepared.pop(sentence.key, None)
+                continue
+            if sentence.key in self._prepared:  # not dropped while it was being made
+                self._prepared[sentence.key] = made
+
+    async def _forget_cancelled(self, job: ForgetCancelled) -> None:
+        self._cancelled.discard(job.response_id)
 
     async def _synthesize(self, job: fx.Synthesize) -> None:
         session = self.session
+        prepared = self._prepared.pop(job.prepared, None) if job.prepared is not None else None  # spent either way
         if job.response_id in self._cancelled:
             return
         tts = self.engines.tts
         if tts is None:
             session.on_speech_end(job.response_id, job.item_id, job.seq)  # transcript only
             return
-        key = self._speech_key(job.text, job.voice, job.speed, job.language)
         self.trace.mark("tts_start", str(job.seq))
         audio = SentenceAudio(session, job, self.flush, lambda: job.response_id in self._cancelled)
         try:
-            prepared = self._prepared.pop(key, None)
             with urgent(Urgency.NOW if job.seq == 1 else Urgency.LATER):  # a response's first sentence, or later
                 if prepared is not None:
                     audio.send(*prepared)
                 else:  # heard as it is made
-                    await tts.stream(*key, audio.send)
+                    await tts.stream(job.text, job.voice, job.speed, self._language(job.language), audio.send)
             audio.finish()
         except CoreBug:
             raise  # ours: logged with its traceback by the lane, and the sentence fails
