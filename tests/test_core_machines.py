@@ -178,8 +178,8 @@ ASKED_OF_THE_SESSION = {"emit", "effect", "error", "follow_up", "responding", "r
 """What a part may ask of its session: its sinks and its settings, never an action of another part."""
 OWNERS = {
     str(CORE / "session.py"): (ASKED_OF_THE_SESSION, {str(CORE / name) for name in (
-        "input_audio.py", "transcripts.py", "turns.py", "responses.py", "responder.py")}),
-    str(CORE / "responder.py"): (set(), {str(CORE / "responses.py")}),
+        "input_audio.py", "transcripts.py", "turns.py", "response_stream.py", "responder.py")}),
+    str(CORE / "responder.py"): (set(), {str(CORE / "response_stream.py")}),
 }
 """Each owner, what its parts may ask of it, and its parts."""
 ANY = {"__init__", "<lambda>", "<genexpr>", "<dictcomp>", "<listcomp>", "<setcomp>"}

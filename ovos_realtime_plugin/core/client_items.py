@@ -14,7 +14,7 @@ from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.formats import from_ga
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.items import Content, Item
-from ovos_realtime_plugin.core.responses import ResponseSpec
+from ovos_realtime_plugin.core.response_stream import ResponseSpec
 from ovos_realtime_plugin.core.states import ItemStatus
 
 

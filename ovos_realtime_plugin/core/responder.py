@@ -21,7 +21,7 @@ from ovos_realtime_plugin.core.followups import FollowUp, ResponseEnded
 from ovos_realtime_plugin.core.ids import new_id
 from ovos_realtime_plugin.core.prepared_speech import PreparedSpeech
 from ovos_realtime_plugin.core.ratelimit import RateLimiter
-from ovos_realtime_plugin.core.responses import ResponseSpec, ResponseStream
+from ovos_realtime_plugin.core.response_stream import ResponseSpec, ResponseStream
 from ovos_realtime_plugin.core.states import ResponseStatus
 from ovos_realtime_plugin.core.transcripts import Transcripts
 

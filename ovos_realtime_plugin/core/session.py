@@ -38,7 +38,7 @@ from ovos_realtime_plugin.core.limits import SessionLimits
 from ovos_realtime_plugin.core.prepared_speech import AnticipatedTurn, PreparedSpeech
 from ovos_realtime_plugin.core.ratelimit import RateLimiter, RateLimitSettings
 from ovos_realtime_plugin.core.responder import Responder
-from ovos_realtime_plugin.core.responses import ResponseSpec, ResponseStream
+from ovos_realtime_plugin.core.response_stream import ResponseSpec, ResponseStream
 from ovos_realtime_plugin.core.states import TranscriptState
 from ovos_realtime_plugin.core.stt import TokenLogprob
 from ovos_realtime_plugin.core.transcripts import Transcripts

@@ -5,13 +5,13 @@ A :class:`Machine` *holds* its state: the parts of the core keep one instead of 
 through :meth:`Machine.fire`, so a trigger the table does not list for the current state is a bug that fails
 loudly (:class:`IllegalMove`) instead of leaving a response or a transcript half-finished.
 
-| machine       | states                                                                 | held by            |
-|---------------|------------------------------------------------------------------------|--------------------|
-| response      | waiting → running ⇄ held → completed / incomplete / cancelled / failed | ``responses.py``   |
-| output item   | in_progress → completed / incomplete                                   | ``items.py``       |
-| transcript    | waiting / early → done / failed                                        | ``transcripts.py`` |
-| early attempt | asked → heard / committed → applied                                    | ``transcripts.py`` |
-| user turn     | idle → speaking ⇄ paused → idle                                        | ``turns.py``       |
+| machine       | states                                                                 | held by                |
+|---------------|------------------------------------------------------------------------|------------------------|
+| response      | waiting → running ⇄ held → completed / incomplete / cancelled / failed | ``response_stream.py`` |
+| output item   | in_progress → completed / incomplete                                   | ``items.py``           |
+| transcript    | waiting / early → done / failed                                        | ``transcripts.py``     |
+| early attempt | asked → heard / committed → applied                                    | ``transcripts.py``     |
+| user turn     | idle → speaking ⇄ paused → idle                                        | ``turns.py``           |
 
 A client sees a response's ``waiting``, ``running`` and ``held`` all as ``in_progress`` (:data:`RESPONSE_STATUS`)
 and an item's states as its ``status``; the other machines are not on the wire. docs/ARCHITECTURE.md renders these

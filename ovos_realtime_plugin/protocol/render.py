@@ -14,7 +14,7 @@ from ovos_realtime_plugin.core.events import SessionView, WithAudio
 from ovos_realtime_plugin.core.formats import beta_name, from_ga
 from ovos_realtime_plugin.core.ids import event_id
 from ovos_realtime_plugin.core.items import Content, Item
-from ovos_realtime_plugin.core.responses import ResponseStream
+from ovos_realtime_plugin.core.response_stream import ResponseStream
 
 # GA name → beta name; None: the beta dialect has no such event.
 BETA_NAMES: dict[str, str | None] = {
