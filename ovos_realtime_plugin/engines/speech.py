@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovos_realtime_plugin import heap
-from ovos_realtime_plugin.engines.choice import SpeechChoices, speech_choices
+from ovos_realtime_plugin.engines.choice import EngineTimeouts, SpeechChoices, speech_choices
 from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
@@ -37,7 +37,7 @@ class LoadedSpeech:
 
 
 def _load_transcription_models(choices: SpeechChoices, default: PluginTranscriber | None,
-                               timeout_s: float) -> dict[str, PluginTranscriber]:
+                               timeouts: EngineTimeouts) -> dict[str, PluginTranscriber]:
     """Each model name's STT, one per distinct plugin and settings (the default's when it is the same)."""
     loaded: dict[str, PluginTranscriber] = {}
     models: dict[str, PluginTranscriber] = {}
@@ -48,7 +48,8 @@ def _load_transcription_models(choices: SpeechChoices, default: PluginTranscribe
         key = json.dumps([choice.module, choice.config], sort_keys=True, default=str)
         if key not in loaded:
             loaded[key] = PluginTranscriber.load(choice, choices.language)
-            loaded[key].timeout_s = timeout_s
+            loaded[key].timeout_s = timeouts.stt_s
+            loaded[key].bound_queue(timeouts.queue_s)
         models[name] = loaded[key]
     return models
 
@@ -63,10 +64,12 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
         if choices.stt is not None:
             stt = PluginTranscriber.load(choices.stt, choices.language)
             stt.timeout_s = timeouts.stt_s
-        models = _load_transcription_models(choices, stt, timeouts.stt_s)
+            stt.bound_queue(timeouts.queue_s)
+        models = _load_transcription_models(choices, stt, timeouts)
         if choices.tts is not None:
             tts = PluginSynthesizer.load(choices.tts, choices.language, choices.voices)
             tts.timeout_s = timeouts.tts_s
+            tts.bound_queue(timeouts.queue_s)
         if choices.vad is not None:
             vad = PluginVad.load(choices.vad)
             vad.timeout_s = timeouts.vad_s
