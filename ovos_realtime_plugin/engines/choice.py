@@ -75,6 +75,8 @@ class SpeechChoices:
     timeouts: EngineTimeouts = EngineTimeouts()
     transcription_models: dict[str, EngineChoice] = field(default_factory=dict)
     """``transcription.model`` name → the STT plugin for it (unknown names: :attr:`stt`)."""
+    spread_stt_servers: bool = True
+    """Several servers of ``ovos-stt-plugin-server`` share the turns (engines/stt_pool.py), or keep its order."""
 
 
 def cpu_threads() -> int:
@@ -150,4 +152,5 @@ def speech_choices(conf: dict[str, Any], shipped: dict[str, Any], *, stt: str | 
                          voices={str(k): str(v) for k, v in (ours.get("voices") or {}).items()},
                          allow_downloads=bool(ours.get("allow_downloads", False)),
                          timeouts=EngineTimeouts.from_section(ours.get("engines") or {}),
-                         transcription_models=transcription_models(conf, shipped))
+                         transcription_models=transcription_models(conf, shipped),
+                         spread_stt_servers=bool((ours.get("engines") or {}).get("spread_stt_servers", True)))
