@@ -93,8 +93,10 @@ async def spoken_turn(raw: Raw, respond: bool = False) -> list[dict[str, Any]]:
     return events
 
 
-async def refused_at_first_audio(raw: Raw) -> dict[str, Any]:
+async def refused_at_first_audio(raw: Raw, commit: bool = False) -> dict[str, Any]:
     await raw.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(PCM_100MS).decode()})
+    if commit:  # no turn detection: the audio reaches the engines when the client commits it
+        await raw.send({"type": "input_audio_buffer.commit"})
     error = (await raw.until("error"))[-1]["error"]
     with pytest.raises(ConnectionClosed):
         await raw.recv()
@@ -116,7 +118,8 @@ async def test_a_session_past_the_voice_limit_is_refused_at_its_first_audio(
         async with connect(ws_url(served), additional_headers=AUTH) as first, \
                 connect(ws_url(served), additional_headers=AUTH) as second, \
                 connect(ws_url(served), additional_headers=AUTH) as text_only, \
-                connect(ws_url(served), additional_headers=AUTH) as third:
+                connect(ws_url(served), additional_headers=AUTH) as third, \
+                connect(ws_url(served), additional_headers=AUTH) as fourth:
             for ws in (first, second):
                 transcript = (await spoken_turn(await opened(ws, manual(["text"]))))[-1]["transcript"]
                 assert transcript == QUESTION
@@ -130,6 +133,9 @@ async def test_a_session_past_the_voice_limit_is_refused_at_its_first_audio(
             assert third.close_code == 1013
             assert (error["type"], error["code"]) == ("invalid_request_error", "session_limit_reached")
             assert "limit of 2 concurrent voice sessions" in error["message"]
+            assert (await refused_at_first_audio(await opened(fourth, manual(["text"])), commit=True))["code"] == \
+                "session_limit_reached"
+            assert fourth.close_code == 1013
         await voice_sessions_drop_to(served, 0)
         async with connect(ws_url(served), additional_headers=AUTH) as again:  # places are given back
             assert (await spoken_turn(await opened(again, manual(["text"]))))[-1]["transcript"] == QUESTION

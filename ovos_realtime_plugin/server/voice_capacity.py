@@ -156,9 +156,10 @@ class GatedEngines(SpeechEngines):
         stt = super().transcriber(model)
         if stt is None or self.gate is None:
             return stt
-        admitted = self.gate.admit()
-        self.gate.turn_refused = not admitted
-        return stt if admitted else NoPlace()
+        gate = self.gate
+        admitted = gate.admit()
+        gate.turn_refused = not admitted
+        return stt if admitted else NoPlace(None if gate.capacity.busy_line else gate.capacity.refusal().message)
 
 
 class Deaf:
@@ -172,10 +173,15 @@ class Deaf:
 
 
 class NoPlace:
-    """The transcriber of a turn that found no place: no words, at once (the response answers with the busy line,
-    or the session is closing)."""
+    """The transcriber of a turn that found no place, at once: no words (its response answers with the busy line),
+    or, for a session being refused, a failure that says why."""
+
+    def __init__(self, refusal: str | None) -> None:
+        self.refusal = refusal
 
     async def hear(self, pcm16: bytes, rate: int, request: SttRequest) -> SttResult:
+        if self.refusal is not None:
+            raise RuntimeError(self.refusal)
         return SttResult("")
 
 
