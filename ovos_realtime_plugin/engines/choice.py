@@ -12,7 +12,8 @@ Order, for each of STT, TTS and VAD (first that applies wins):
 A plugin's settings are the device section's for that plugin, with the ``"realtime"`` section's laid over.
 How long one call of each engine may take before that transcript, sentence or detection fails (and the engine
 moves to a fresh thread, ``engines/worker.py``): ``"realtime": {"engines": {"stt_timeout_s": 60,
-"tts_timeout_s": 30, "vad_timeout_s": 10}}``.
+"tts_timeout_s": 30, "vad_timeout_s": 10}}``; and how long an STT or TTS call may wait for its turn behind the
+other sessions' calls before it fails unrun (``"max_queue_wait_s": 10``; ``0`` waits as long as it takes).
 
 Transcription model names (a session's ``audio.input.transcription.model``) → STT plugins:
 ``"realtime": {"transcription_models": {"gpt-4o-mini-transcribe": "ovos-stt-plugin-moonshine-base-en", ...}}``.
@@ -45,17 +46,22 @@ class EngineChoice:
 
 @dataclass(frozen=True)
 class EngineTimeouts:
-    """Seconds one engine call may take: STT one piece of at most 25 s of audio, TTS one sentence, VAD one chunk."""
+    """Seconds one engine call may take: STT one piece of at most 25 s of audio, TTS one sentence, VAD one chunk;
+    and seconds an STT or TTS call may wait for its turn (``None``: unbounded)."""
 
     stt_s: float = 60.0
     tts_s: float = 30.0
     vad_s: float = 10.0
+    queue_s: float | None = 10.0
+    """Past its deadline (engines/worker.py); VAD calls are small and never bounded: turn detection needs them all."""
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> EngineTimeouts:
         defaults = cls()
-        return cls(*(float(section.get(f"{kind}_timeout_s", getattr(defaults, f"{kind}_s")))
-                     for kind in ("stt", "tts", "vad")))
+        stt, tts, vad = (float(section.get(f"{kind}_timeout_s", getattr(defaults, f"{kind}_s")))
+                         for kind in ("stt", "tts", "vad"))
+        queue = section.get("max_queue_wait_s", defaults.queue_s)
+        return cls(stt, tts, vad, float(queue) if queue else None)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class SpeechChoices:
     timeouts: EngineTimeouts = EngineTimeouts()
     transcription_models: dict[str, EngineChoice] = field(default_factory=dict)
     """``transcription.model`` name → the STT plugin for it (unknown names: :attr:`stt`)."""
+    spread_stt_servers: bool = True
+    """Several servers of ``ovos-stt-plugin-server`` share the turns (engines/stt_pool.py), or keep its order."""
 
 
 def cpu_threads() -> int:
@@ -144,4 +152,5 @@ def speech_choices(conf: dict[str, Any], shipped: dict[str, Any], *, stt: str | 
                          voices={str(k): str(v) for k, v in (ours.get("voices") or {}).items()},
                          allow_downloads=bool(ours.get("allow_downloads", False)),
                          timeouts=EngineTimeouts.from_section(ours.get("engines") or {}),
-                         transcription_models=transcription_models(conf, shipped))
+                         transcription_models=transcription_models(conf, shipped),
+                         spread_stt_servers=bool((ours.get("engines") or {}).get("spread_stt_servers", True)))

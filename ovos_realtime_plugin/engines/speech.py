@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovos_realtime_plugin import heap
-from ovos_realtime_plugin.engines.choice import SpeechChoices, speech_choices
+from ovos_realtime_plugin.engines.choice import EngineChoice, SpeechChoices, speech_choices
 from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
+from ovos_realtime_plugin.engines.stt_pool import TranscriberPool, per_server
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.engines.vad import PluginVad
 from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 
 log = logging.getLogger(__name__)
+Stt = PluginTranscriber | TranscriberPool
 
 
 @dataclass
@@ -24,10 +26,10 @@ class LoadedSpeech:
     """The loaded engines, as the server takes them, and their threads to close at shut-down."""
 
     engines: SpeechEngines
-    stt: PluginTranscriber | None
+    stt: Stt | None
     tts: PluginSynthesizer | None
     vad: PluginVad | None
-    transcription_models: dict[str, PluginTranscriber] = field(default_factory=dict)
+    transcription_models: dict[str, Stt] = field(default_factory=dict)
 
     def close(self) -> None:
         models = {id(stt): stt for stt in self.transcription_models.values() if stt is not self.stt}
@@ -36,19 +38,27 @@ class LoadedSpeech:
                 engine.close()
 
 
-def _load_transcription_models(choices: SpeechChoices, default: PluginTranscriber | None,
-                               timeout_s: float) -> dict[str, PluginTranscriber]:
+def _load_stt(choice: EngineChoice, choices: SpeechChoices) -> Stt:
+    """One STT: a plugin, or one per server when it names several (engines/stt_pool.py)."""
+    servers = per_server(choice) if choices.spread_stt_servers else []
+    stt = TranscriberPool.load(servers, choices.language) if servers else PluginTranscriber.load(choice,
+                                                                                                 choices.language)
+    stt.timeout_s = choices.timeouts.stt_s
+    stt.bound_queue(choices.timeouts.queue_s)
+    return stt
+
+
+def _load_transcription_models(choices: SpeechChoices, default: Stt | None) -> dict[str, Stt]:
     """Each model name's STT, one per distinct plugin and settings (the default's when it is the same)."""
-    loaded: dict[str, PluginTranscriber] = {}
-    models: dict[str, PluginTranscriber] = {}
+    loaded: dict[str, Stt] = {}
+    models: dict[str, Stt] = {}
     for name, choice in choices.transcription_models.items():
         if default is not None and choice == choices.stt:
             models[name] = default
             continue
         key = json.dumps([choice.module, choice.config], sort_keys=True, default=str)
         if key not in loaded:
-            loaded[key] = PluginTranscriber.load(choice, choices.language)
-            loaded[key].timeout_s = timeout_s
+            loaded[key] = _load_stt(choice, choices)
         models[name] = loaded[key]
     return models
 
@@ -61,12 +71,12 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
     with downloads_refused(not choices.allow_downloads):
         timeouts = choices.timeouts
         if choices.stt is not None:
-            stt = PluginTranscriber.load(choices.stt, choices.language)
-            stt.timeout_s = timeouts.stt_s
-        models = _load_transcription_models(choices, stt, timeouts.stt_s)
+            stt = _load_stt(choices.stt, choices)
+        models = _load_transcription_models(choices, stt)
         if choices.tts is not None:
             tts = PluginSynthesizer.load(choices.tts, choices.language, choices.voices)
             tts.timeout_s = timeouts.tts_s
+            tts.bound_queue(timeouts.queue_s)
         if choices.vad is not None:
             vad = PluginVad.load(choices.vad)
             vad.timeout_s = timeouts.vad_s

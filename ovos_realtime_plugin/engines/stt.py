@@ -74,6 +74,11 @@ class PluginTranscriber:
             raise TranscriptionError(f"{self.module} returned no transcript (its server unreachable or failing?)")
         return SttResult(str(text))
 
+    def bound_queue(self, max_wait_s: float | None) -> None:
+        """A call that waits longer than ``max_wait_s`` past its deadline for the engine fails unrun (``None``:
+        it waits its turn however long)."""
+        self._thread.max_wait_s = max_wait_s
+
     def warm(self, language: str) -> None:
         """One transcription of a second of quiet noise, so the first user turn does not pay for it."""
         self._thread.call(self._hear, _quiet(STT_RATE), STT_RATE, SttRequest(language))

@@ -117,6 +117,11 @@ class PluginSynthesizer:
         base = self._length_scale or 1.0
         self.plugin.length_scale = self._length_scale if speed == 1.0 else base / speed
 
+    def bound_queue(self, max_wait_s: float | None) -> None:
+        """A call that waits longer than ``max_wait_s`` past its deadline for the engine fails unrun (``None``:
+        it waits its turn however long)."""
+        self._thread.max_wait_s = max_wait_s
+
     def warm(self, language: str) -> None:
         self._thread.call(self._synthesize, "Ready.", None, 1.0, language)
 

@@ -10,6 +10,10 @@ in the :data:`urgency` context variable. Someone waits for a response's first se
 transcript now; a speculative transcript (a pause that may not end the turn) or a prepared answer can wait a
 little; a later sentence is heard only after the ones before it have played. Slack rather than strict priority, so
 nothing waits forever behind a stream of more urgent work.
+
+A call may also wait only so long for its turn (``max_wait_s`` past its deadline): past that it fails with
+:class:`EngineBusy` without running, as a call that timed out does. A burst of turns beyond what the engine can
+answer in time then fails those it could not reach, instead of queueing each later turn behind all the others.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +35,15 @@ from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.server import metrics
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class EngineTimeout(TimeoutError):
     """An engine call did not return within its time."""
+
+
+class EngineBusy(EngineTimeout):
+    """An engine call waited past its bound for its turn and was not run."""
 
 
 class Urgency(Enum):
@@ -63,14 +74,17 @@ def urgent(level: Urgency) -> Iterator[None]:
 class EngineThread:
     """Runs an engine's blocking calls, one at a time, off the event loop."""
 
-    def __init__(self, name: str, *, heavy: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, name: str, *, heavy: bool = False, clock: Callable[[], float] = time.monotonic,
+                 max_wait_s: float | None = None) -> None:
         """``heavy``: its calls allocate a model run's worth of memory (STT, TTS), handed back once the heavy
-        engines are quiet (:data:`heap.IDLE`); VAD's small, constant calls are left out of that count."""
+        engines are quiet (:data:`heap.IDLE`); VAD's small, constant calls are left out of that count.
+        ``max_wait_s``: how long past its deadline a call may wait for its turn (``None``: as long as it takes)."""
         self.name = name
+        self.max_wait_s = max_wait_s
         self._quiet: heap.IdleTrimmer | None = heap.IDLE if heavy else None
         self._pool = self._new_pool()
         self._clock = clock
-        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []  # (deadline, arrival, turn)
+        self._waiting: list[tuple[float, int, asyncio.Future[None], float]] = []  # (deadline, arrival, turn, expiry)
         self._arrivals = itertools.count()
         self._running = False
 
@@ -100,13 +114,18 @@ class EngineThread:
         if not self._running and not self._waiting:
             self._running = True
             return
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (deadline, next(self._arrivals), turn)
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        bound = self.max_wait_s
+        entry = (deadline, next(self._arrivals), turn, math.inf if bound is None else deadline + bound)
         heapq.heappush(self._waiting, entry)
+        if bound is not None:  # fails it even while the call ahead runs on (the engine's own timeout bounds that)
+            expiry = loop.call_later(max(0.0, entry[3] - self._clock()), self._expire, turn)
+            turn.add_done_callback(lambda _: expiry.cancel())
         try:
             await turn
         except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
                 self._next()  # it was picked as it was cancelled: pass the turn on
             elif entry in self._waiting:  # (else _next has already dropped it)
                 self._waiting.remove(entry)
@@ -114,13 +133,26 @@ class EngineThread:
             raise
 
     def _next(self) -> None:
-        """The running call is done: the waiting call with the earliest deadline runs next."""
+        """The running call is done: the waiting call with the earliest deadline runs next, unless it has waited
+        past its bound (then it fails, and the next one is looked at)."""
         while self._waiting:
-            _, _, turn = heapq.heappop(self._waiting)
-            if not turn.done():
-                turn.set_result(None)
-                return
+            _, _, turn, expiry = heapq.heappop(self._waiting)
+            if turn.done():
+                continue
+            if self._clock() > expiry:
+                self._expire(turn)
+                continue
+            turn.set_result(None)
+            return
         self._running = False
+
+    def _expire(self, turn: asyncio.Future[None]) -> None:
+        """Fail a call that waited past its bound (it leaves the queue when its turn would come)."""
+        if not turn.done():
+            log.warning("the %s engine is busy: a call waited more than %g s for its turn and was not run",
+                        self.name, self.max_wait_s)
+            turn.set_exception(EngineBusy(f"the {self.name} engine is busy: this call waited more than "
+                                          f"{self.max_wait_s:g} s for its turn"))
 
     def _timed(self, fn: Callable[..., T], *args: object) -> T:
         with metrics.engine_call(self.name), self._quiet.busy() if self._quiet else contextlib.nullcontext():

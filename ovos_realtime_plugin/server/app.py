@@ -28,6 +28,7 @@ from ovos_realtime_plugin.server.limits import SessionCounter
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 from ovos_realtime_plugin.server.transport import Transport
+from ovos_realtime_plugin.server.voice_capacity import VoiceCapacity
 from ovos_realtime_plugin.server.ws_transport import WebSocketTransport
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class RealtimeServer:
         self.calls: dict[str, Call] = {}  # WebRTC calls by id (see :mod:`.webrtc`)
         self.probe = observability.StatusProbe()
         self.sessions = SessionCounter(settings.max_sessions)
+        self.voice = VoiceCapacity(settings.max_voice_sessions, settings.voice_busy_line)
         self.access = AccessPolicy(settings.access, bound_host=settings.host, keyed=bool(settings.keys()),
                                    cors_origins=settings.webrtc.cors_origins)
         self.guard = ConnectionGuard(settings.http, lambda address: is_shared_address(self.access, address))
@@ -82,6 +84,7 @@ class RealtimeServer:
         """Listen. With ``ready=False`` /healthz answers 503 and sessions are refused (503) until
         :attr:`ready` is set (the daemon does once the OVOS skills are ready)."""
         s = self.settings
+        await self.voice.prepare(self.speech, s.language)
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = GuardedSite(self._runner, s.host, s.port, self.guard)
@@ -200,7 +203,8 @@ class RealtimeServer:
 
     async def run_connection(self, transport: Transport, session: RealtimeSession, assistant: Assistant,
                              connection: Connection | None = None) -> None:
-        connection = connection or Connection(transport, session, assistant, self.speech,
+        speech, answering = self.voice.connect(session.id, self.speech, assistant, transport)
+        connection = connection or Connection(transport, session, answering, speech,
                                               outbox_budget_bytes=self.settings.outbox_budget_bytes,
                                               max_frames_per_s=self.settings.max_frames_per_s)
         self.connections.add(connection)
@@ -214,6 +218,7 @@ class RealtimeServer:
             finally:
                 self.connections.discard(connection)
                 self.release(session)
+                self.voice.release(session.id)
                 await close_assistant(assistant)
                 log.info("session %s closed", session.id)
 

@@ -24,6 +24,10 @@ def limit_settings(section: dict[str, Any]) -> dict[str, Any]:
         values["outbox_budget_bytes"] = int(section["outbox_bytes"])
     if "max_sessions" in section:
         values["max_sessions"] = int(section["max_sessions"])
+    if "max_voice_sessions" in section:
+        values["max_voice_sessions"] = int(section["max_voice_sessions"])
+    if section.get("voice_busy_line"):
+        values["voice_busy_line"] = str(section["voice_busy_line"])
     if "frames_per_second" in section:
         values["max_frames_per_s"] = float(section["frames_per_second"])
     defaults = SessionLimits()

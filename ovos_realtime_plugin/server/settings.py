@@ -13,6 +13,7 @@ from ovos_realtime_plugin.server.client_secrets import SecretLimits, secret_limi
 from ovos_realtime_plugin.server.http_guard import HttpLimits, http_limits_from_config
 from ovos_realtime_plugin.server.limits import DEFAULT_FRAMES_PER_S, limit_settings
 from ovos_realtime_plugin.server.outbox import DEFAULT_BUDGET_BYTES
+from ovos_realtime_plugin.server.voice_capacity import default_voice_sessions
 from ovos_realtime_plugin.server.webrtc.settings import WebRTCSettings, webrtc_from_config
 
 DEFAULT_PORT = 60200
@@ -36,6 +37,8 @@ class ServerSettings:
     outbox_budget_bytes: int = DEFAULT_BUDGET_BYTES  # events a client may leave unread before it is disconnected
     session_limits: SessionLimits = field(default_factory=SessionLimits)
     max_sessions: int = 1000
+    max_voice_sessions: int = field(default_factory=default_voice_sessions)  # 0: no limit
+    voice_busy_line: str | None = None  # past max_voice_sessions: turns answered with it instead of a refusal
     max_frames_per_s: float = DEFAULT_FRAMES_PER_S
     key_entries: tuple[ApiKey, ...] = ()  # the "keys" entries: per-key names, limits and permissions
     access: AccessSettings = field(default_factory=AccessSettings)  # allowed hosts and origins, trusted proxies
