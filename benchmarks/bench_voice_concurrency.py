@@ -21,7 +21,9 @@ memory per voice session (at rest with the K sessions open minus at rest before 
                                                  [--max-sessions N]
 
 With ``--max-sessions N`` the daemon runs with ``"limits": {"max_sessions": N}``: the speakers past N are refused
-at connect (``session_limit_reached``, close 1013) and counted as refused.
+at connect (``session_limit_reached``, close 1013) and counted as refused. Past the daemon's voice capacity
+(``limits.max_voice_sessions``, by default 8 per core) a session is refused likewise at its first audio: its turns
+count as refused, and the percentiles are over the turns the server took.
 
 On one core: ``taskset -c 0 python -m benchmarks.bench_voice_concurrency`` (the daemon inherits the affinity).
 """
@@ -225,6 +227,9 @@ class Speaker:
                     first_audio.setdefault(event["response_id"], when)
                 elif kind == "error":
                     turn.errors.append(str(event["error"].get("code")))
+                    if event["error"].get("code") == "session_limit_reached":  # past the voice capacity
+                        turn.outcome = "refused: session_limit_reached"
+                        return turn
                 elif kind == "response.done" and event["response"]["id"] in responses:
                     response = event["response"]
                     if response["status"] == "completed" and response["id"] in first_audio:
@@ -310,8 +315,9 @@ class Cell:
 
     @property
     def waits(self) -> list[float]:
-        """End of voice → first audio of every turn of an open session, an unanswered one as infinite."""
-        return [math.inf if t.first_audio is None else t.first_audio - t.end_of_voice for t in self.turns]
+        """End of voice → first audio of every turn the server took (not refused), an unanswered one as infinite."""
+        return [math.inf if t.first_audio is None else t.first_audio - t.end_of_voice for t in self.turns
+                if not t.outcome.startswith("refused")]
 
     @property
     def outcomes(self) -> dict[str, int]:
@@ -381,7 +387,7 @@ def ms(seconds: float, timeout: float) -> str:
 
 
 def table(cells: list[Cell], timeout: float) -> str:
-    """Percentiles over the turns of the sessions that opened, an unanswered turn counted as past ``timeout``;
+    """Percentiles over the turns the server took (not refused), an unanswered turn counted as past ``timeout``;
     CPU per turn over the same turns."""
     base: dict[tuple[str, str], float] = {}
     for cell in cells:
