@@ -18,7 +18,7 @@ memory per voice session (at rest with the K sessions open minus at rest before 
 
     python -m benchmarks.bench_voice_concurrency [--k 1,2,4,8,16,32] [--turns 2] [--timeout 30] [--seed 7]
                                                  [--vad server_vad,semantic_vad] [--early on,off] [--json FILE]
-                                                 [--max-sessions N]
+                                                 [--max-sessions N] [--conf JSON]
 
 With ``--max-sessions N`` the daemon runs with ``"limits": {"max_sessions": N}``: the speakers past N are refused
 at connect (``session_limit_reached``, close 1013) and counted as refused. Past the daemon's voice capacity
@@ -63,7 +63,7 @@ ROUND_GAP_S = 0.5
 
 
 # -- the server (a child process) ---------------------------------------------------------------------
-async def serve(early: str, state: str, max_sessions: int | None) -> None:
+async def serve(early: str, state: str, max_sessions: int | None, extra: str | None = None) -> None:
     """The daemon as ``bench_voice`` runs it; prints its port, stops when stdin closes."""
     from ovos_realtime_plugin.daemon import Daemon
     from ovos_realtime_plugin.daemon_settings import daemon_settings
@@ -76,6 +76,7 @@ async def serve(early: str, state: str, max_sessions: int | None) -> None:
         section["early_answer_skills"] = EARLY[early]
     if max_sessions is not None:
         section["limits"] = {"max_sessions": max_sessions}
+    section.update(json.loads(extra or "{}"))
     conf = {"realtime": section}
     daemon = Daemon(daemon_settings(conf, standalone=True, port=0), load_speech=lambda: speech_from_config(conf))
     try:
@@ -88,10 +89,11 @@ async def serve(early: str, state: str, max_sessions: int | None) -> None:
 
 
 class Server:
-    def __init__(self, early: str, max_sessions: int | None) -> None:
+    def __init__(self, early: str, max_sessions: int | None, extra: str | None = None) -> None:
         self.early = early
         self.state = tempfile.TemporaryDirectory()
         limit = [] if max_sessions is None else ["--max-sessions", str(max_sessions)]
+        limit += [] if extra is None else ["--conf", extra]
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_voice_concurrency", "--serve", early,
                                       "--state", self.state.name, *limit],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -427,7 +429,7 @@ def loadavg() -> str:
 
 
 async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list[str], earlies: list[str],
-               out: str | None, max_sessions: int | None) -> None:
+               out: str | None, max_sessions: int | None, extra: str | None = None) -> None:
     from tests.fixtures_speech import spoken, voiced_ms
 
     words = spoken(QUESTION)
@@ -436,9 +438,10 @@ async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list
     cells: list[Cell] = []
     cores = len(os.sched_getaffinity(0))
     limit = "" if max_sessions is None else f", limits.max_sessions {max_sessions}"
+    limit += "" if extra is None else f", realtime {extra}"
     print(f"{cores} core(s){limit}, load {loadavg()} at the start, {time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
     for early in earlies:
-        server = Server(early, max_sessions)
+        server = Server(early, max_sessions, extra)
         try:
             await server.ready()
             for vad in vads:
@@ -467,11 +470,13 @@ if __name__ == "__main__":
     parser.add_argument("--json", help="write every cell's raw numbers to this file")
     parser.add_argument("--max-sessions", type=int,
                         help='the daemon\'s "limits": {"max_sessions": N} (sessions past it are refused at connect)')
+    parser.add_argument("--conf", help='JSON merged into the daemon\'s "realtime" section, e.g. '
+                                           '\'{"engines": {"tts_cache_mb": 0}}\'')
     parser.add_argument("--serve", choices=sorted(EARLY), help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve, args.state, args.max_sessions))
+        asyncio.run(serve(args.serve, args.state, args.max_sessions, args.conf))
     else:
         asyncio.run(main([int(k) for k in args.k.split(",")], args.turns, args.timeout, args.seed,
-                         args.vad.split(","), args.early.split(","), args.json, args.max_sessions))
+                         args.vad.split(","), args.early.split(","), args.json, args.max_sessions, args.conf))

@@ -33,7 +33,9 @@ QUESTION = "what time is it"
 
 @pytest.fixture(scope="module")
 async def remote_speech(ovos_speech_servers: OvosSpeechServers) -> AsyncIterator[LoadedSpeech]:
-    choices = speech_choices({"realtime": ovos_speech_servers.realtime_section()}, shipped_config())
+    section = {**ovos_speech_servers.realtime_section(),
+               "engines": {"tts_cache_mb": 0}}  # every sentence from the servers: none heard from memory
+    choices = speech_choices({"realtime": section}, shipped_config())
     loaded = await asyncio.to_thread(load_speech_engines, choices)
     yield loaded
     loaded.close()

@@ -77,6 +77,8 @@ class SpeechChoices:
     """``transcription.model`` name → the STT plugin for it (unknown names: :attr:`stt`)."""
     spread_stt_servers: bool = True
     """Several servers of ``ovos-stt-plugin-server`` share the turns (engines/stt_pool.py), or keep its order."""
+    tts_cache_bytes: int = 16 * 1024 * 1024
+    """How much finished speech is kept to be heard again (engines/spoken.py); 0: none."""
 
 
 def cpu_threads() -> int:
@@ -153,4 +155,5 @@ def speech_choices(conf: dict[str, Any], shipped: dict[str, Any], *, stt: str | 
                          allow_downloads=bool(ours.get("allow_downloads", False)),
                          timeouts=EngineTimeouts.from_section(ours.get("engines") or {}),
                          transcription_models=transcription_models(conf, shipped),
-                         spread_stt_servers=bool((ours.get("engines") or {}).get("spread_stt_servers", True)))
+                         spread_stt_servers=bool((ours.get("engines") or {}).get("spread_stt_servers", True)),
+                         tts_cache_bytes=int(float((ours.get("engines") or {}).get("tts_cache_mb", 16)) * 1024 * 1024))

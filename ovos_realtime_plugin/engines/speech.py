@@ -11,6 +11,7 @@ from typing import Any
 from ovos_realtime_plugin import heap
 from ovos_realtime_plugin.engines.choice import EngineChoice, SpeechChoices, speech_choices
 from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
+from ovos_realtime_plugin.engines.spoken import SpokenSentences
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.stt_pool import TranscriberPool, per_server
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
@@ -30,10 +31,12 @@ class LoadedSpeech:
     tts: PluginSynthesizer | None
     vad: PluginVad | None
     transcription_models: dict[str, Stt] = field(default_factory=dict)
+    spoken: SpokenSentences | None = None
+    """The sentences made once for everyone (the server's TTS, in front of :attr:`tts`), when kept at all."""
 
     def close(self) -> None:
         models = {id(stt): stt for stt in self.transcription_models.values() if stt is not self.stt}
-        for engine in (self.stt, self.tts, self.vad, *models.values()):
+        for engine in (self.spoken, self.stt, self.tts, self.vad, *models.values()):
             if engine is not None:
                 engine.close()
 
@@ -80,9 +83,10 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
         if choices.vad is not None:
             vad = PluginVad.load(choices.vad)
             vad.timeout_s = timeouts.vad_s
-    loaded = LoadedSpeech(SpeechEngines(stt=stt, tts=tts, new_vad=vad.new_detector if vad else None,
+    spoken = SpokenSentences(tts, choices.tts_cache_bytes) if tts is not None and choices.tts_cache_bytes else None
+    loaded = LoadedSpeech(SpeechEngines(stt=stt, tts=spoken or tts, new_vad=vad.new_detector if vad else None,
                                         language=choices.language, transcription_models=models),
-                          stt, tts, vad, models)
+                          stt, tts, vad, models, spoken)
     if warm:
         for transcriber in {id(t): t for t in (stt, *models.values()) if t is not None}.values():
             transcriber.warm(choices.language)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from ovos_realtime_plugin.core.assistant import Assistant, AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.effects import Anticipate
 from ovos_realtime_plugin.core.errors import ProtocolError
-from ovos_realtime_plugin.core.sentences import SentenceSplitter
+from ovos_realtime_plugin.core.prepared_speech import sentences_of
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.server.closing import reject
 from ovos_realtime_plugin.server.speech_engines import SpeechDetector, SpeechEngines, Synthesizer, Transcriber
@@ -38,12 +38,6 @@ within the engines' queue bound (docs/SCALING.md)."""
 def default_voice_sessions() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return VOICE_SESSIONS_PER_CORE * max(1, cores)
-
-
-def sentences_of(text: str) -> list[str]:
-    """``text`` cut as a response's speech is cut into sentences."""
-    splitter = SentenceSplitter()
-    return [s for s in (*splitter.feed(text), splitter.flush()) if s]
 
 
 class VoiceCapacity:
@@ -74,7 +68,7 @@ class VoiceCapacity:
                              "concurrent voice sessions.", None, "invalid_request_error")
 
     async def prepare(self, speech: SpeechEngines | None, language: str) -> None:
-        """Speak the busy line once, sentence by sentence, as its responses will cut it."""
+        """Speak the busy line once, sentence by sentence, as the core says its responses will cut it."""
         if self.busy_line is None or speech is None or speech.tts is None:
             return
         try:
