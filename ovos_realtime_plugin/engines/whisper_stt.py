@@ -190,10 +190,7 @@ class FittedWhisper:
         """:meth:`_decode` of each of ``batch`` (prompts of one length) in one call, or ``None`` for one that the
         call, run to the longest one's length bound, took past where alone it would have stopped (it is redone
         alone: its score would not be the same)."""
-        import ctranslate2
-
-        features = np.stack([log_mel(samples, self.n_mels, window * RATE) for samples in batch])
-        encoded = self.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)
+        encoded = self._encode(batch, window)
         budgets = [int(10 + TOKENS_PER_S * len(samples) / RATE) for samples in batch]
         bounds = [len(prompt) + budget for prompt, budget in zip(prompts, budgets, strict=True)]
         results = self.model.generate(encoded, list(prompts), beam_size=self.beam_size, max_length=max(bounds),
@@ -203,6 +200,20 @@ class FittedWhisper:
                 if bound == max(bounds) or len(result.sequences_ids[0]) < _steps(bound, len(prompt)) else None
                 for result, budget, wanted, bound, prompt in zip(results, budgets, scores, bounds, prompts,
                                                                  strict=True)]
+
+    def _encode(self, batch: Sequence[npt.NDArray[np.float32]], window: int) -> Any:
+        """The encoder's output for each of ``batch`` in a ``window``, encoded one by one: together costs the
+        encoder no less (measured, ``benchmarks/bench_stt_batch``), and its attention would take the batch's
+        size times the memory. The decoder's steps are what a batch shares."""
+        import ctranslate2
+
+        def features(samples: npt.NDArray[np.float32]) -> Any:
+            return ctranslate2.StorageView.from_array(log_mel(samples, self.n_mels, window * RATE)[None])
+
+        if len(batch) == 1:
+            return self.model.encode(features(batch[0]), to_cpu=False)
+        return ctranslate2.StorageView.from_array(np.concatenate(
+            [np.asarray(self.model.encode(features(samples), to_cpu=True)) for samples in batch]))
 
     def _decoded(self, result: Any, budget: int, scores: bool) -> Decoded:
         generated = result.sequences_ids[0]
