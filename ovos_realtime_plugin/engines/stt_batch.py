@@ -77,9 +77,9 @@ class TranscriptionQueue(Generic[Item, Result]):
             raise  # taken by another batch (which answers it) or left by its asker
         except Exception as exc:  # the batch timed out (or a bug of ours): all of it fails
             with self._lock:
-                if not job.led:
+                if not job.led:  # (never taken: a late start on the thread left behind will not take it)
                     self._waiting.remove(job)
-                    job.batch = [job]
+                    job.led, job.batch = True, [job]
             outcomes = [exc] * len(job.batch)
         for member, outcome in zip(job.batch, outcomes, strict=True):
             if member.outcome.done():

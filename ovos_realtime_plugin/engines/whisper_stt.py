@@ -15,8 +15,12 @@ the 30 s window. A 7 s floor loops twice as often as 8 s (18 of 183). Telephone 
 WER 0.459 with it against 0.473 with 8 s ("hello world" heard as "The Long World" in windows under 10 s). Only
 CTranslate2 and the model's tokenizer are used (the features are :mod:`.whisper_features`'), not faster-whisper.
 
-As a :class:`~.stt.HintedSTT` it takes the session's ``keywords`` and ``prompt`` as Whisper's previous-text
-prompt (``<|startofprev|>`` before the start of transcript, as faster-whisper does with ``hotwords`` and
+As a :class:`~.stt.BatchedSTT` it hears the utterances of several sessions waiting at once in one call: those that
+start in the same fitted window after a hint of the same length are decoded together (CTranslate2 runs the decoder's
+steps once for all of them; each comes out as it does alone), the rest of the way (a wider window, 30 s) one by one.
+
+As a :class:`~.stt.HintedSTT` it takes the session's ``keywords`` and ``prompt`` as Whisper's previous-text prompt
+(``<|startofprev|>`` before the start of transcript, as faster-whisper does with ``hotwords`` and
 ``initial_prompt``; keywords first), and gives each token's log-probability (a log-softmax of the step's logits,
 asked of CTranslate2 only when wanted).
 
