@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 
 from ovos_realtime_plugin.engines.worker import EngineThread, Urgency, urgency
 
-MAX_BATCH = 8  # past a handful, the decoder's steps cost as much together as apart
+MAX_BATCH = 4  # a larger batch saved no more per utterance (benchmarks/bench_stt_batch), and keeps its first longer
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
