@@ -2,18 +2,22 @@
 
 Any OPM STT plugin hears audio in a language (``execute(audio, language)``, text out). A plugin that can do more
 says so by implementing :class:`HintedSTT`: it then also gets the session's prompt and keywords and, when asked,
-gives each token's log-probability. Ours that does: ``ovos-stt-plugin-whisper-fitted``.
+gives each token's log-probability; by implementing :class:`BatchedSTT`, it hears the utterances of several
+sessions waiting at once in one call (:mod:`.stt_batch`). Ours that does both: ``ovos-stt-plugin-whisper-fitted``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
+from ovos_realtime_plugin.engines.stt_batch import TranscriptionQueue
 from ovos_realtime_plugin.engines.worker import EngineThread
 from ovos_realtime_plugin.server import metrics
 
@@ -33,12 +37,22 @@ class HintedSTT(Protocol):
     def execute_hinted(self, audio: Any, request: SttRequest) -> SttResult: ...
 
 
+@runtime_checkable
+class BatchedSTT(HintedSTT, Protocol):
+    """A :class:`HintedSTT` that hears several utterances in one call, faster than one after the other: what
+    :meth:`HintedSTT.execute_hinted` gives for each, or what it raised (one failing fails alone)."""
+
+    def execute_batch(self, batch: Sequence[tuple[Any, SttRequest]]) -> list[SttResult | Exception]: ...
+
+
 class PluginTranscriber:
     def __init__(self, plugin: Any, module: str, thread: EngineThread) -> None:
         self.plugin = plugin
         self.module = module
         self._thread = thread
         self._hinted: HintedSTT | None = plugin if isinstance(plugin, HintedSTT) else None
+        self._queue = (TranscriptionQueue(thread, functools.partial(_hear_together, plugin))
+                       if isinstance(plugin, BatchedSTT) else None)
         self.timeout_s = EngineTimeouts.stt_s
 
     @classmethod
@@ -57,6 +71,8 @@ class PluginTranscriber:
 
     async def hear(self, pcm16: bytes, rate: int, request: SttRequest) -> SttResult:
         metrics.transcription(self.module)
+        if self._queue is not None:  # heard together with the others waiting then
+            return await self._queue.hear((pcm16, rate, request), self.timeout_s)
         return await self._thread.run(self._hear, pcm16, rate, request, timeout=self.timeout_s)
 
     async def transcribe(self, pcm16: bytes, rate: int, lang: str) -> str:
@@ -85,6 +101,13 @@ class PluginTranscriber:
 
     def close(self) -> None:
         self._thread.close()
+
+
+def _hear_together(plugin: BatchedSTT, batch: Sequence[tuple[bytes, int, SttRequest]]) -> list[SttResult | Exception]:
+    from ovos_plugin_manager.utils.audio import AudioData
+
+    return plugin.execute_batch([(AudioData(resample(pcm16, rate, STT_RATE), STT_RATE, 2), request)
+                                 for pcm16, rate, request in batch])
 
 
 def _quiet(rate: int) -> bytes:

@@ -15,8 +15,12 @@ the 30 s window. A 7 s floor loops twice as often as 8 s (18 of 183). Telephone 
 WER 0.459 with it against 0.473 with 8 s ("hello world" heard as "The Long World" in windows under 10 s). Only
 CTranslate2 and the model's tokenizer are used (the features are :mod:`.whisper_features`'), not faster-whisper.
 
-As a :class:`~.stt.HintedSTT` it takes the session's ``keywords`` and ``prompt`` as Whisper's previous-text
-prompt (``<|startofprev|>`` before the start of transcript, as faster-whisper does with ``hotwords`` and
+As a :class:`~.stt.BatchedSTT` it hears the utterances of several sessions waiting at once in one call: those that
+start in the same fitted window after a hint of the same length are decoded together (CTranslate2 runs the decoder's
+steps once for all of them; each comes out as it does alone), the rest of the way (a wider window, 30 s) one by one.
+
+As a :class:`~.stt.HintedSTT` it takes the session's ``keywords`` and ``prompt`` as Whisper's previous-text prompt
+(``<|startofprev|>`` before the start of transcript, as faster-whisper does with ``hotwords`` and
 ``initial_prompt``; keywords first), and gives each token's log-probability (a log-softmax of the step's logits,
 asked of CTranslate2 only when wanted).
 
@@ -27,10 +31,12 @@ Config: ``model`` (a CTranslate2 Whisper folder; default Whisper tiny.en from ``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +46,7 @@ from ovos_plugin_manager.templates.stt import STT  # type: ignore[import-untyped
 
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult, TokenLogprob
 from ovos_realtime_plugin.engines.choice import cpu_threads
-from ovos_realtime_plugin.engines.stt import HintedSTT
+from ovos_realtime_plugin.engines.stt import BatchedSTT
 from ovos_realtime_plugin.engines.whisper_features import RATE, log_mel
 
 FULL_S = 30
@@ -60,6 +66,16 @@ class Decoded:
     text: str | None  # None: no speech
     ended: bool  # False: the decoder ran on to the length bound
     tokens: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One of a batch to hear: what :meth:`FittedWhisper.hear` takes."""
+
+    samples: npt.NDArray[np.float32]
+    language: str | None
+    hint: str | None = None
+    scores: bool = False
 
 
 def window_s(seconds: float, fitted_max_s: float) -> int:
@@ -106,38 +122,104 @@ class FittedWhisper:
         return self.hear(samples, language)[0]
 
     def hear(self, samples: npt.NDArray[np.float32], language: str | None, hint: str | None = None,
-             scores: bool = False) -> tuple[str, tuple[TokenLogprob, ...]]:
+             scores: bool = False, first: Decoded | None = None) -> tuple[str, tuple[TokenLogprob, ...]]:
         """The words heard, and with ``scores`` each token's log-probability (else none); ``hint``: text the
-        audio likely holds (names, terms), given to Whisper as the previous text."""
-        seconds = len(samples) / RATE
-        if seconds > FULL_S:  # longer than one window: 30 s after 30 s
+        audio likely holds (names, terms), given to Whisper as the previous text; ``first``: the decode in the
+        fitted window, already made (in a batch, :meth:`hear_batch`)."""
+        if len(samples) / RATE > FULL_S:  # longer than one window: 30 s after 30 s
             pieces = [self.hear(samples[at:at + FULL_S * RATE], language, hint, scores)
                       for at in range(0, len(samples), FULL_S * RATE)]
             return " ".join(text for text, _ in pieces if text), tuple(t for _, tokens in pieces for t in tokens)
-        window = window_s(seconds, self.fitted_max_s)
-        if window < FULL_S and narrowband(samples):
-            window = max(window, NARROWBAND_MIN_WINDOW_S)
+        window = self._window(samples)
         prompt = self._prompt(language, hint)
         for tried in (window, window + RETRY_WIDER_S):  # a wider window often ends a loop: cheaper than 30 s
             if tried >= FULL_S:
                 break
-            decoded = self._decode(samples, tried, prompt, scores)
+            decoded = first if first is not None and tried == window else self._decode(samples, tried, prompt,
+                                                                                        scores)
             if decoded.ended and not repeats_itself(decoded.text or ""):
                 return decoded.text or "", decoded.tokens
         decoded = self._decode(samples, FULL_S, prompt, scores)
         return decoded.text or "", decoded.tokens
 
+    def hear_batch(self, utterances: Sequence[Utterance]) -> list[tuple[str, tuple[TokenLogprob, ...]] | Exception]:
+        """What :meth:`hear` gives for each utterance, or what it raised. Utterances heard in the same fitted
+        window after the same length of hint have that first decode made together, in one CTranslate2 call (the
+        decoder's steps run once for all of them); the rest of :meth:`hear` (a wider window for a decode that
+        loops, 30 s for long speech) runs one by one. Greedy decoding gives each the same tokens as alone."""
+        heard: list[tuple[str, tuple[TokenLogprob, ...]] | Exception | None] = [None] * len(utterances)
+        groups: dict[tuple[int, int], list[tuple[int, list[int]]]] = {}
+        for n, said in enumerate(utterances):
+            try:
+                window = self._window(said.samples) if len(said.samples) / RATE <= FULL_S else FULL_S
+                prompt = self._prompt(said.language, said.hint)
+            except Exception as exc:
+                heard[n] = exc
+                continue
+            if window < FULL_S:
+                groups.setdefault((window, len(prompt)), []).append((n, prompt))
+        first: dict[int, Decoded] = {}
+        for (window, _), members in groups.items():
+            if len(members) < 2:
+                continue
+            with contextlib.suppress(Exception):  # then each on its own, failing alone
+                decoded = self._decode_together([utterances[n].samples for n, _ in members], window,
+                                                 [prompt for _, prompt in members],
+                                                 [utterances[n].scores for n, _ in members])
+                first.update((n, one) for (n, _), one in zip(members, decoded, strict=True) if one is not None)
+        for n, said in enumerate(utterances):
+            if heard[n] is None:
+                try:
+                    heard[n] = self.hear(said.samples, said.language, said.hint, said.scores, first.get(n))
+                except Exception as exc:
+                    heard[n] = exc
+        return [result for result in heard if result is not None]
+
+    def _window(self, samples: npt.NDArray[np.float32]) -> int:
+        """The window a decode of ``samples`` (at most 30 s of them) starts in."""
+        window = window_s(len(samples) / RATE, self.fitted_max_s)
+        if window < FULL_S and narrowband(samples):
+            window = max(window, NARROWBAND_MIN_WINDOW_S)
+        return window
+
     def _decode(self, samples: npt.NDArray[np.float32], window: int, prompt: list[int], scores: bool) -> Decoded:
         """The text heard in a ``window`` of seconds holding ``samples`` and then silence, whether the decoder
         ended it (``False``: it ran on to the length bound, repeating itself), and with ``scores`` its tokens'."""
+        decoded = self._decode_together([samples], window, [prompt], [scores])[0]
+        assert decoded is not None  # alone, it runs to its own bound
+        return decoded
+
+    def _decode_together(self, batch: Sequence[npt.NDArray[np.float32]], window: int, prompts: Sequence[list[int]],
+                         scores: Sequence[bool]) -> list[Decoded | None]:
+        """:meth:`_decode` of each of ``batch`` (prompts of one length) in one call, or ``None`` for one that the
+        call, run to the longest one's length bound, took past where alone it would have stopped (it is redone
+        alone: its score would not be the same)."""
+        encoded = self._encode(batch, window)
+        budgets = [int(10 + TOKENS_PER_S * len(samples) / RATE) for samples in batch]
+        bounds = [len(prompt) + budget for prompt, budget in zip(prompts, budgets, strict=True)]
+        results = self.model.generate(encoded, list(prompts), beam_size=self.beam_size, max_length=max(bounds),
+                                      return_scores=True, return_no_speech_prob=True,
+                                      return_logits_vocab=any(scores))
+        return [self._decoded(result, budget, wanted)
+                if bound == max(bounds) or len(result.sequences_ids[0]) < _steps(bound, len(prompt)) else None
+                for result, budget, wanted, bound, prompt in zip(results, budgets, scores, bounds, prompts,
+                                                                 strict=True)]
+
+    def _encode(self, batch: Sequence[npt.NDArray[np.float32]], window: int) -> Any:
+        """The encoder's output for each of ``batch`` in a ``window``, encoded one by one: together costs the
+        encoder no less (measured, ``benchmarks/bench_stt_batch``), and its attention would take the batch's
+        size times the memory. The decoder's steps are what a batch shares."""
         import ctranslate2
 
-        features = log_mel(samples, self.n_mels, window * RATE)
-        encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
-        budget = int(10 + TOKENS_PER_S * len(samples) / RATE)
-        result = self.model.generate(encoded, [prompt], beam_size=self.beam_size, max_length=len(prompt) + budget,
-                                     return_scores=True, return_no_speech_prob=True,
-                                     return_logits_vocab=scores)[0]
+        def features(samples: npt.NDArray[np.float32]) -> Any:
+            return ctranslate2.StorageView.from_array(log_mel(samples, self.n_mels, window * RATE)[None])
+
+        if len(batch) == 1:
+            return self.model.encode(features(batch[0]), to_cpu=False)
+        return ctranslate2.StorageView.from_array(np.concatenate(
+            [np.asarray(self.model.encode(features(samples), to_cpu=True)) for samples in batch]))
+
+    def _decoded(self, result: Any, budget: int, scores: bool) -> Decoded:
         generated = result.sequences_ids[0]
         ended = len(generated) < budget - 1  # the length bound leaves room for the end token
         ids = [token for token in generated if token < self.eot]
@@ -179,6 +261,12 @@ class FittedWhisper:
         return int(token)
 
 
+def _steps(max_length: int, prompt: int) -> int:
+    """How many tokens CTranslate2's Whisper generates at most after a prompt of ``prompt`` tokens: half its
+    ``max_length``, and no more than what the prompt leaves of it (``WhisperReplica::generate``)."""
+    return min(max_length // 2, max_length - (prompt - 1))
+
+
 def _lang(language: str | None) -> str:
     return (language or "en").split("-")[0].lower()
 
@@ -200,7 +288,7 @@ def hint_text(request: SttRequest) -> str | None:
     return " ".join(part for part in parts if part) or None
 
 
-class FittedWhisperSTT(STT, HintedSTT):  # type: ignore[misc]
+class FittedWhisperSTT(STT, BatchedSTT):  # type: ignore[misc]
     """OPM STT plugin (see the module's documentation for its config)."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -218,9 +306,28 @@ class FittedWhisperSTT(STT, HintedSTT):  # type: ignore[misc]
                                        request.logprobs)
         return SttResult(text, tokens if request.logprobs else None)
 
+    def execute_batch(self, batch: Sequence[tuple[Any, SttRequest]]) -> list[SttResult | Exception]:
+        """What :meth:`execute_hinted` gives for each, or what it raised: heard together
+        (:meth:`FittedWhisper.hear_batch`)."""
+        prepared = [self._utterance(audio, request) for audio, request in batch]
+        heard = iter(self.model.hear_batch([said for said in prepared if isinstance(said, Utterance)]))
+        return [said if isinstance(said, Exception) else _result(next(heard), said.scores) for said in prepared]
+
+    def _utterance(self, audio: Any, request: SttRequest) -> Utterance | Exception:
+        try:
+            return Utterance(_samples(audio), request.language or self.lang, hint_text(request), request.logprobs)
+        except Exception as exc:
+            return exc
+
     @property
     def available_languages(self) -> set[str]:
         return {"en"} if not self.model.model.is_multilingual else set()
+
+
+def _result(heard: tuple[str, tuple[TokenLogprob, ...]] | Exception, scores: bool) -> SttResult | Exception:
+    if isinstance(heard, Exception):
+        return heard
+    return SttResult(heard[0], heard[1] if scores else None)
 
 
 def _samples(audio: Any) -> npt.NDArray[np.float32]:
