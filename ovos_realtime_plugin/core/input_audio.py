@@ -181,6 +181,8 @@ class InputAudio:
             if self._turn_item is not None and self.host.early_transcripts:  # the turn may be over: transcribe now
                 audio = self.buffer.peek(self._speech_start_ms, event.at_ms + EARLY_TAIL_MS)
                 self.transcripts.start_early(self._turn_item, audio, self.buffer.format)
+                if self.detector is not None:
+                    self.detector.words_coming()
         elif isinstance(event, SpeechResumed):
             self.transcripts.drop_early()
         else:

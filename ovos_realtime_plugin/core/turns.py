@@ -72,8 +72,8 @@ class TurnDetector:
         self.reset()
 
     def configure(self, config: ServerVad | SemanticVad) -> None:
-        """New settings; a pause under way keeps what its words said only while the type stays semantic_vad
-        (their reading sets the new window too; server_vad heeds no words)."""
+        """New settings; a pause under way keeps what its words said (or that they are on their way) only while
+        the type stays semantic_vad (their reading sets the new window too; server_vad heeds no words)."""
         semantic = isinstance(config, SemanticVad)
         words_heard = semantic and getattr(self, "semantic", False)
         self.semantic = semantic
@@ -104,13 +104,16 @@ class TurnDetector:
 
     def _forget_words(self) -> None:
         self._reading: Reading | None = None  # semantic_vad: how the words before this pause read
+        self._awaiting = False  # semantic_vad: a transcript of the words before this pause is on its way
 
     @property
     def _window(self) -> int:
-        """How long this pause must last to end the turn: semantic_vad's is longer after words that may go on."""
+        """How long this pause must last to end the turn: semantic_vad's is longer after words that may go on,
+        and while they are still being transcribed (the turn's answer waits for that transcript anyway, and a
+        hesitation would end the turn before words that read unfinished could hold it open)."""
         if not self.semantic:
             return self.silence_ms
-        if self._reading is Reading.UNFINISHED:
+        if self._reading is Reading.UNFINISHED or (self._reading is None and self._awaiting):
             return self.silence_ms * UNFINISHED_FACTOR
         if self._reading is Reading.UNSURE:
             return round(self.silence_ms * UNSURE_FACTOR)
@@ -182,12 +185,17 @@ class TurnDetector:
         self._forget_frames()
         return [stopped]
 
+    def words_coming(self) -> None:
+        """``semantic_vad``: the words before the current pause are being transcribed (an early transcript)."""
+        if self._silence_start is not None:
+            self._awaiting = True
+
     def words_so_far(self, reading: Reading | None) -> list[TurnEvent]:
         """``semantic_vad``: what the words before the current pause say about the end of the turn (None: the
         transcript held no words, so the eagerness's own window times the pause)."""
         if not self.semantic or self._silence_start is None:
             return []
-        self._reading = reading
+        self._reading, self._awaiting = reading, False
         if self._voiced_since is not None:  # the last frame was voiced: speech may be resuming; a later quiet
             return []  # frame ends the turn once the quiet after it is long enough (or the window has passed)
         return self._end_if_long_enough()
