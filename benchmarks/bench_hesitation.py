@@ -5,13 +5,15 @@ people off is not faster.
 The daemon runs as ``bench_voice_concurrency`` runs it (a child process with the standalone wiring: embedded bus,
 the installed skills, the default offline engines, default early answers). Each trial opens a fresh voice session
 whose microphone streams without a break at a mic's pace, says one command spoken by espeak-ng with a hesitation
-of ``--pauses`` ms of silence between its two halves (0 = said in one breath, the baseline), and waits until
-every turn it made is answered, or ``--timeout`` seconds past the end of voice.
+of ``--pauses`` ms of silence between its two halves (from the last loud sample of the first to the first of the
+second; 0 = said in one breath, the baseline), and waits until every turn it made is answered, or ``--timeout``
+seconds past the end of voice.
 
 A trial is **cut** when the server committed more than one turn for the command (it ended the turn at the
 hesitation). Printed per turn-detection mode (``semantic_vad`` auto, ``server_vad`` 500 ms) and pause: trials,
-cut (count and %), and over the trials not cut, p50 / p95 of end of voice (the last loud 10 ms) → first audio of
-the answer, with that p50 over the same mode's one-breath p50 from the same run.
+cut (count and %), how many of the cuts are of the hard cases (:data:`HARD`), and over the trials not cut,
+p50 / p95 of end of voice (the last loud 10 ms) → first audio of the answer, with that p50 over the same mode's
+one-breath p50 from the same run.
 
     python -m benchmarks.bench_hesitation [--pauses 0,300,450,600] [--vad semantic_vad,server_vad]
                                           [--repeat 1] [--timeout 30]
@@ -40,8 +42,20 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("how far away is", "the moon"),
     ("add milk to", "my shopping list"),
     ("what time is it", "in tokyo"),
+    ("turn off", "the bedroom fan"),
+    ("tell me", "a joke"),
+    ("open", "the garage door"),
+    ("set an alarm for", "seven tomorrow morning"),
+    ("what's the capital of", "australia"),
+    ("dim the lights in", "the living room"),
+    ("send a message to", "my wife"),
+    ("how do you say thank you", "in french"),
 )
-"""Two halves: a hesitation goes between them. The last command's first half reads as a whole question."""
+"""Two halves: a hesitation goes between them, where people pause to find the next words (after an article, a
+preposition, a verb before its object)."""
+HARD = frozenset({"what time is it", "how do you say thank you"})
+"""Commands whose first half is itself a whole question: said alone, it is answered at once, so no reading of the
+words can hold the turn open for the rest without slowing every question."""
 SETTLE_S = 2.5  # after the end of voice: longer than any silence window, so a turn left open would have ended
 
 
@@ -59,7 +73,11 @@ class Trial:
 async def trial(port: int, vad: str, first: str, second: str, pause_ms: int, timeout: float) -> Trial | str:
     from tests.fixtures_speech import silence, spoken, voiced_ms
 
-    audio = spoken(f"{first} {second}") if pause_ms == 0 else spoken(first) + silence(pause_ms) + spoken(second)
+    if pause_ms == 0:
+        audio = spoken(f"{first} {second}")
+    else:  # espeak-ng pads each clip with silence (~350 ms after the voice): the hesitation is the pause alone
+        head, tail = spoken(first), spoken(second)
+        audio = head[:ms_bytes(voiced_ms(head)[1] + 1)] + silence(pause_ms) + tail[ms_bytes(voiced_ms(tail)[0]):]
     speaker = await open_speaker(port, VADS[vad])
     if isinstance(speaker, str):
         return speaker
@@ -91,6 +109,11 @@ async def trial(port: int, vad: str, first: str, second: str, pause_ms: int, tim
     finally:
         await speaker.stop()
     return result
+
+
+def ms_bytes(ms: int) -> int:
+    """Where ``ms`` falls in mono PCM16 at 24 kHz."""
+    return ms * 48
 
 
 def unanswered(speaker: Speaker, mark: int) -> bool:
@@ -125,11 +148,12 @@ def percent(part: int, whole: int) -> str:
 
 
 def table(results: dict[tuple[str, int], list[Trial]], refused: int) -> str:
-    lines = ["| mode | pause inside | trials | cut at the pause | end of voice → first audio p50 / p95 (not cut) "
-             "| p50 vs one breath |", "|---|---|---|---|---|---|"]
+    lines = ["| mode | pause inside | trials | cut at the pause | of them, hard cases | end of voice → first audio "
+             "p50 / p95 (not cut) | p50 vs one breath |", "|---|---|---|---|---|---|---|"]
     baseline: dict[str, float] = {}
     for (vad, pause), trials in results.items():
         cut = sum(t.turns > 1 for t in trials)
+        hard = sum(t.turns > 1 and t.command.split(" … ")[0] in HARD for t in trials)
         heard = [t.latency for t in trials if t.turns == 1 and t.latency is not None]
         if heard:
             p50, p95 = stats(heard)
@@ -139,8 +163,8 @@ def table(results: dict[tuple[str, int], list[Trial]], refused: int) -> str:
             timing = f"{p50 * 1000:.0f} / {p95 * 1000:.0f} ms"
         else:
             timing, ratio = "-", "-"
-        lines.append(f"| {vad} | {pause} ms | {len(trials)} | {cut} ({percent(cut, len(trials))}) | {timing} "
-                     f"| {ratio} |")
+        lines.append(f"| {vad} | {pause} ms | {len(trials)} | {cut} ({percent(cut, len(trials))}) | {hard} "
+                     f"| {timing} | {ratio} |")
     if refused:
         lines.append(f"\n{refused} trial(s) could not open a session")
     return "\n".join(lines)
@@ -165,8 +189,8 @@ async def main(pauses: list[int], vads: list[str], repeat: int, timeout: float) 
                             continue
                         results.setdefault((vad, pause), []).append(outcome)
                         latency = "-" if outcome.latency is None else f"{outcome.latency * 1000:.0f} ms"
-                        print(f"  {vad} {pause} ms: {outcome.turns} turn(s) {outcome.transcripts} {latency}",
-                              flush=True)
+                        print(f"  {vad} {pause} ms: {outcome.command}: {outcome.turns} turn(s) "
+                              f"{outcome.transcripts} {latency}", flush=True)
     finally:
         await asyncio.to_thread(server.stop)
     print(f"\n{len(COMMANDS)} commands x {repeat}, {cores} core(s), load {loadavg()} at the end\n")

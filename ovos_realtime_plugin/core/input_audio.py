@@ -15,7 +15,7 @@ from ovos_realtime_plugin.core.audio_buffer import InputAudioBuffer
 from ovos_realtime_plugin.core.config import RealtimeSessionConfig, ServerVad, SessionConfig, input_format
 from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.effects import DetectSpeech, Effect, ResetSpeechDetector
-from ovos_realtime_plugin.core.endpointing import looks_finished
+from ovos_realtime_plugin.core.endpointing import Reading, reading
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.followups import FollowUp, TurnEnded, TurnStarted
 from ovos_realtime_plugin.core.ids import new_id
@@ -162,11 +162,12 @@ class InputAudio:
         cores from the transcript."""
         if self.detector is None:
             return False
-        finished = looks_finished(text)
-        for event in self.detector.words_so_far(finished):
+        read = reading(text)
+        finished = read is Reading.FINISHED
+        for event in self.detector.words_so_far(read):
             self._turn_event(event)
         td = self.host.config.audio.input.turn_detection
-        return (self.detector.state is TurnState.PAUSED and finished is True and not self.detector.semantic
+        return (self.detector.state is TurnState.PAUSED and finished and not self.detector.semantic
                 and td is not None and td.create_response and isinstance(self.host.config, RealtimeSessionConfig))
 
     def _turn_event(self, event: TurnEvent) -> None:
@@ -180,6 +181,8 @@ class InputAudio:
             if self._turn_item is not None and self.host.early_transcripts:  # the turn may be over: transcribe now
                 audio = self.buffer.peek(self._speech_start_ms, event.at_ms + EARLY_TAIL_MS)
                 self.transcripts.start_early(self._turn_item, audio, self.buffer.format)
+                if self.detector is not None:
+                    self.detector.words_coming()
         elif isinstance(event, SpeechResumed):
             self.transcripts.drop_early()
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ovos_realtime_plugin.core.config import SemanticVad, ServerVad
+from ovos_realtime_plugin.core.endpointing import Reading
 from ovos_realtime_plugin.core.states import TURN, Machine, TurnState, TurnTrigger
 
 # semantic_vad eagerness → how long a pause must last before the turn ends
@@ -17,6 +18,10 @@ EAGERNESS_SILENCE_MS = {"high": 250, "medium": 600, "auto": 600, "low": 1200}
 MIN_SPEECH_MS = 64  # shorter bursts (clicks, breaths) do not start a turn
 FINISHED_PAUSE_MS = 160  # semantic_vad: quiet this long after words that read as finished ends the turn
 UNFINISHED_FACTOR = 2  # semantic_vad: a pause after words that read as unfinished must last this much longer
+# semantic_vad: after words that could be whole or could go on, the pause must last this much longer than the
+# eagerness's window (a hesitation inside a command outlasts the window; a whole command still ends before the
+# unfinished window would end it)
+UNSURE_FACTOR = 1.5
 HYSTERESIS = 0.15
 # An early transcript started at a gap between words is wasted work that the final one may queue behind on the
 # one STT engine: a pause counts (SilenceStarted) once it lasts EARLY_PAUSE_MS, and speech resumes only once it
@@ -60,7 +65,6 @@ class TurnDetector:
 
     semantic: bool
     silence_ms: int
-    _window: int  # how long this pause must last to end the turn
 
     def __init__(self, config: ServerVad | SemanticVad) -> None:
         self.turn: Machine[TurnState, TurnTrigger] = Machine(TURN, TurnState.IDLE)
@@ -68,11 +72,10 @@ class TurnDetector:
         self.reset()
 
     def configure(self, config: ServerVad | SemanticVad) -> None:
-        """New settings; a pause under way keeps what its words said only while the type stays semantic_vad
-        (their unfinished reading lengthens the new window too; server_vad heeds no words)."""
+        """New settings; a pause under way keeps what its words said (or that they are on their way) only while
+        the type stays semantic_vad (their reading sets the new window too; server_vad heeds no words)."""
         semantic = isinstance(config, SemanticVad)
         words_heard = semantic and getattr(self, "semantic", False)
-        unfinished = words_heard and self._window > self.silence_ms
         self.semantic = semantic
         if isinstance(config, ServerVad):
             self.threshold = config.threshold
@@ -83,9 +86,8 @@ class TurnDetector:
             self.prefix_ms = 300
             self.silence_ms = EAGERNESS_SILENCE_MS[config.eagerness]
         self.early_pause_ms = SEMANTIC_EARLY_PAUSE_MS if self.semantic else EARLY_PAUSE_MS
-        self._window = self.silence_ms * (UNFINISHED_FACTOR if unfinished else 1)
         if not words_heard:
-            self._finished = False
+            self._forget_words()
 
     def reset(self) -> None:
         """Forget the turn under way (the buffer was cleared)."""
@@ -97,9 +99,25 @@ class TurnDetector:
         self._silence_start: int | None = None  # first silent frame while speaking
         self._voiced_since: int | None = None  # first voiced frame of a run inside a pause
         self._quiet_since: int | None = None  # first frame of the pause's latest run of quiet frames
-        self._finished = False  # semantic_vad: the words before this pause read as a finished turn
-        self._window = self.silence_ms  # how long this pause must last to end the turn
         self._last_end = 0
+        self._forget_words()
+
+    def _forget_words(self) -> None:
+        self._reading: Reading | None = None  # semantic_vad: how the words before this pause read
+        self._awaiting = False  # semantic_vad: a transcript of the words before this pause is on its way
+
+    @property
+    def _window(self) -> int:
+        """How long this pause must last to end the turn: semantic_vad's is longer after words that may go on,
+        and while they are still being transcribed (the turn's answer waits for that transcript anyway, and a
+        hesitation would end the turn before words that read unfinished could hold it open)."""
+        if not self.semantic:
+            return self.silence_ms
+        if self._reading is Reading.UNFINISHED or (self._reading is None and self._awaiting):
+            return self.silence_ms * UNFINISHED_FACTOR
+        if self._reading is Reading.UNSURE:
+            return round(self.silence_ms * UNSURE_FACTOR)
+        return self.silence_ms
 
     @property
     def state(self) -> TurnState:
@@ -149,7 +167,7 @@ class TurnDetector:
             self.turn.fire(TurnTrigger.RESUME)
             resumed.append(SpeechResumed(self._voiced_since))
         self._silence_start, self._voiced_since = None, None
-        self._window, self._finished = self.silence_ms, False
+        self._forget_words()
         return resumed
 
     def _end_if_long_enough(self) -> list[TurnEvent]:
@@ -158,7 +176,7 @@ class TurnDetector:
         two words: "what | t | ime") restarts that count, so two short gaps do not add up to a finished turn."""
         if self._silence_start is None:
             return []
-        quiet_enough = self._finished and self._quiet_since is not None and \
+        quiet_enough = self._reading is Reading.FINISHED and self._quiet_since is not None and \
             self._last_end - self._quiet_since >= FINISHED_PAUSE_MS
         if not quiet_enough and self._last_end - self._silence_start < self._window:
             return []
@@ -167,13 +185,17 @@ class TurnDetector:
         self._forget_frames()
         return [stopped]
 
-    def words_so_far(self, finished: bool | None) -> list[TurnEvent]:
-        """``semantic_vad``: what the words before the current pause say about the end of the turn."""
-        if not self.semantic or self._silence_start is None or finished is None:
+    def words_coming(self) -> None:
+        """``semantic_vad``: the words before the current pause are being transcribed (an early transcript)."""
+        if self._silence_start is not None:
+            self._awaiting = True
+
+    def words_so_far(self, reading: Reading | None) -> list[TurnEvent]:
+        """``semantic_vad``: what the words before the current pause say about the end of the turn (None: the
+        transcript held no words, so the eagerness's own window times the pause)."""
+        if not self.semantic or self._silence_start is None:
             return []
-        self._finished = finished
-        if not finished:
-            self._window = self.silence_ms * UNFINISHED_FACTOR
+        self._reading, self._awaiting = reading, False
         if self._voiced_since is not None:  # the last frame was voiced: speech may be resuming; a later quiet
             return []  # frame ends the turn once the quiet after it is long enough (or the window has passed)
         return self._end_if_long_enough()
