@@ -185,6 +185,8 @@ async def scenario(client: Client, name: str, audio: dict[str, bytes]) -> None:
         await client.until("the story's audio", lambda: client.answers and client.answers[-1].heard_ms() > 0)
         story = client.answers[-1]
         # the listener hears the story for a while (its own clock), then talks over it
+        assert story.started is not None
+        await asyncio.sleep(max(0.0, story.started + 2.0 - time.monotonic()))  # the listener's playback clock
         await client.until("two seconds of the story heard", lambda: story.heard_ms() >= 2000 or story.ended)
         await client.say(audio["question"])
         await client.until("the interruption", lambda: story.interrupted_at_ms is not None)

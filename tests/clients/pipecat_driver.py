@@ -204,6 +204,8 @@ async def scenario(client: Client, name: str, audio: dict[str, bytes]) -> None:
         await rec.until("the story's audio", lambda: rec.answers and rec.answers[-1].heard_ms() > 0)
         story = rec.answers[-1]
         # the listener hears the story for a while (its own clock), then talks over it
+        assert story.started is not None
+        await asyncio.sleep(max(0.0, story.started + 2.0 - time.monotonic()))  # the listener's playback clock
         await rec.until("two seconds of the story heard", lambda: story.heard_ms() >= 2000 or story.ended)
         await client.say(audio["question"])
         await rec.until("the interruption", lambda: rec.interruptions)
