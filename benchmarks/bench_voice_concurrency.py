@@ -245,8 +245,9 @@ class Speaker:
                         turn.done_at = when
                         return turn
             mark = len(self.events)
-            if self.closed is not None:
-                turn.outcome = f"socket {self.closed}"
+            if self.closed is not None:  # refused past the voice capacity, when the close came before its error
+                refused = "session_limit_reached" in self.closed
+                turn.outcome = "refused: session_limit_reached" if refused else f"socket {self.closed}"
                 return turn
             left = deadline - time.perf_counter()
             if left <= 0:
