@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ovos_realtime_plugin.core.conversation import Conversation
 from ovos_realtime_plugin.core.items import Content, Item
 from ovos_realtime_plugin.core.usage import ContextTally
 
@@ -72,14 +73,44 @@ def test_the_oldest_items_leaving_keep_the_sum_without_a_recount() -> None:
     assert tally.totals(tuple(items))[2] == sum(len(item.content[0].text or "") for item in items)
 
 
+def test_items_of_one_conversation_share_one_edit_log() -> None:
+    """A change of any item in a conversation is one count moving, whatever the number of items."""
+    conversation, other = Conversation("conv_1"), Conversation("conv_2")
+    for n in range(3):
+        conversation.insert(message(n, "word " * n))
+    outsider = message(9, "elsewhere")
+    other.insert(outsider)
+    tally = ContextTally()
+    counted = tally.count(conversation.items)
+    conversation.items[0].counted = (99, 0, 0)  # what a recount would read instead of counting the item
+    outsider.changed()
+    assert tally.count(conversation.items) == counted  # another conversation's change: no recount
+    conversation.items[2].content[0].text = "a much longer text than before"
+    conversation.items[2].changed()
+    assert conversation.edits.count == 1
+    assert tally.count(conversation.items) == (99 + fresh(conversation.items[1:])[0], 0)
+
+
+STEPS = st.lists(st.tuples(st.sampled_from(["add", "drop_head", "remove", "change", "insert_first", "finish"]),
+                           st.integers(0, 50)), max_size=40)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["add", "drop_head", "remove", "change", "insert_first", "finish"]),
-                          st.integers(0, 50)), max_size=40))
-def test_any_edit_of_the_conversation_counts_as_afresh(steps: list[tuple[str, int]]) -> None:
-    tally, items = ContextTally(), [message(n, "x" * n) for n in range(5)]
+@given(STEPS, st.booleans())
+def test_any_edit_of_the_conversation_counts_as_afresh(steps: list[tuple[str, int]], joined: bool) -> None:
+    """Items on their own, or all in one conversation (one edit log): the tally is always a fresh count."""
+    conversation = Conversation("conv_1")
+
+    def message_in(n: int, text: str, status: str = "completed") -> Item:
+        item = message(n, text, status)
+        if joined:
+            conversation.insert(item)
+        return item
+
+    tally, items = ContextTally(), [message_in(n, "x" * n) for n in range(5)]
     for n, (op, arg) in enumerate(steps):
         if op == "add":
-            items.append(message(1000 + n, "y" * arg, "in_progress" if arg % 3 == 0 else "completed"))
+            items.append(message_in(1000 + n, "y" * arg, "in_progress" if arg % 3 == 0 else "completed"))
         elif op == "drop_head":
             del items[:arg % 4]
         elif op == "remove" and items:
@@ -96,5 +127,5 @@ def test_any_edit_of_the_conversation_counts_as_afresh(steps: list[tuple[str, in
                     item.status = "completed" if arg % 2 else "in_progress"
                     break
         elif op == "insert_first":
-            items.insert(0, message(2000 + n, "w" * arg))
+            items.insert(0, message_in(2000 + n, "w" * arg))
         assert tally.totals(tuple(items)) == totals(tuple(items))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ovos_realtime_plugin.core.errors import ProtocolError, item_not_found
-from ovos_realtime_plugin.core.items import Item
+from ovos_realtime_plugin.core.items import EditLog, Item
 from ovos_realtime_plugin.core.usage import ContextTally
 
 ROOT = "root"
@@ -14,6 +14,7 @@ class Conversation:
         self.id = conversation_id
         self._items: list[Item] = []
         self._by_id: dict[str, Item] = {}
+        self.edits = EditLog()  # every change of an item here
         self.tally = ContextTally()  # usage counts of the context responses share
         self.size = ContextTally()  # what the whole conversation holds, for its limits
 
@@ -45,6 +46,8 @@ class Conversation:
             index = self._items.index(self.get(previous_item_id, "previous_item_id")) + 1
         self._items.insert(index, item)
         self._by_id[item.id] = item
+        self.edits.count += item.edit_log.count  # a count kept over this item before it joined is stale too
+        item.edit_log = self.edits
         return self._items[index - 1].id if index > 0 else None
 
     def delete(self, item_id: str) -> Item:

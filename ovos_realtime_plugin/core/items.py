@@ -37,6 +37,13 @@ class Content:
         return self.audio_format.duration_ms(len(self.audio))
 
 
+@dataclass
+class EditLog:
+    """How many times items that share it changed (one per conversation, one of its own for an item in none)."""
+
+    count: int = 0
+
+
 class _Status:
     """``Item.status``: the state of the item's machine (:data:`.states.ITEM`). Given when the item is made
     (``in_progress`` for one a response streams, ``completed`` for any other); set later, it moves the machine
@@ -81,8 +88,9 @@ class Item:
     counted: tuple[int, int, int] | None = field(default=None, init=False, repr=False, compare=False)
     """(text tokens, audio ms, bytes held) of a finished item, kept by :mod:`.usage`; :meth:`changed` forgets
     it."""
-    edits: int = field(default=0, init=False, repr=False, compare=False)
-    """How many times this finished item changed: a count kept over items is stale once one of theirs moves."""
+    edit_log: EditLog = field(default_factory=lambda: EditLog(), init=False, repr=False, compare=False)
+    """Counts the changes of this item and of every other item of its conversation (which gives it the
+    conversation's own when it joins): a count kept over items is stale once one of their logs moves."""
 
     @property
     def life(self) -> Machine[ItemStatus, ItemTrigger]:
@@ -93,7 +101,7 @@ class Item:
     def changed(self) -> None:
         """A finished item's content changed (a transcript arrived, a truncate): count it again."""
         self.counted = None
-        self.edits += 1
+        self.edit_log.count += 1
 
     def text(self) -> str:
         """The readable text of a message: typed text and transcripts, in order."""

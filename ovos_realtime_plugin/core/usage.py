@@ -7,15 +7,13 @@ ten tokens per second. A backend that counts (an LLM) reports :class:`Usage` and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from operator import attrgetter
 from typing import Any
 
 from ovos_realtime_plugin.core.assistant import Usage
-from ovos_realtime_plugin.core.items import Item
+from ovos_realtime_plugin.core.items import EditLog, Item
 from ovos_realtime_plugin.core.states import ItemStatus
 
 AUDIO_TOKENS_PER_S = 10
-EDITS = attrgetter("edits")
 
 
 def estimate_tokens(text: str) -> int:
@@ -60,7 +58,7 @@ class ContextTally:
     def __init__(self) -> None:
         self._items: tuple[Item, ...] = ()
         self._sum: Counts = (0, 0, 0)
-        self._edits = 0  # of the items summed: one of them changed once it moves
+        self._logs: dict[int, tuple[EditLog, int]] = {}  # the summed items' edit logs, as their counts were
 
     def count(self, context: tuple[Item, ...]) -> tuple[int, int]:
         """(text tokens, audio tokens) of ``context``."""
@@ -70,17 +68,23 @@ class ContextTally:
     def totals(self, items: tuple[Item, ...]) -> Counts:
         """(text tokens, audio ms, bytes held) of ``items``."""
         known = len(self._items)
-        if sum(map(EDITS, self._items)) != self._edits:  # an item changed: count afresh
-            known, self._sum = 0, (0, 0, 0)
+        if any(log.count != seen for log, seen in self._logs.values()):  # an item changed: count afresh
+            known, self._sum, self._logs = 0, (0, 0, 0), {}
         elif items[:known] != self._items:  # items left or moved: count afresh unless the oldest just left
             known = self._drop_head(items)
         rest = items[known:]
         done = next((n for n, item in enumerate(rest) if item.status is ItemStatus.IN_PROGRESS), len(rest))
         head, tail = _sum(rest[:done]), _sum(rest[done:])
         self._items = items[:known + done]
-        self._edits = sum(map(EDITS, self._items))
+        self._note_logs(rest[:done])
         self._sum = _plus(self._sum, head)
         return _plus(self._sum, tail)
+
+    def _note_logs(self, added: tuple[Item, ...]) -> None:
+        """The summed items' logs, now that ``added`` joined them, with the counts the sum is good for."""
+        logs = {id(log): log for log, _ in self._logs.values()}
+        logs.update((id(item.edit_log), item.edit_log) for item in added)
+        self._logs = {key: (log, log.count) for key, log in logs.items()}
 
     def _drop_head(self, items: tuple[Item, ...]) -> int:
         """Forget the counted items that left from the front, if that is what happened (as when a long
@@ -90,10 +94,10 @@ class ContextTally:
         gone = next((n for n, item in enumerate(counted) if item is first), len(counted))
         kept = counted[gone:]
         if not kept or items[:len(kept)] != kept:
-            self._items, self._sum = (), (0, 0, 0)
+            self._items, self._sum, self._logs = (), (0, 0, 0), {}
             return 0
         self._items = kept
-        self._sum = _plus(self._sum, _sum(counted[:gone]), -1)
+        self._sum = _plus(self._sum, _sum(counted[:gone]), -1)  # the kept items' logs are among those noted
         return len(kept)
 
 
