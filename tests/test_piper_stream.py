@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +174,11 @@ async def test_the_synthesizer_hands_over_pieces_that_are_the_sentence(speech: L
                      or True)
     assert len(pieces) >= 2 and len(pieces[0][0]) == FIRST_FRAMES * 256 * 2  # a short first piece, then the rest
     rate = pieces[0][1]
-    heard = await stt.transcribe(b"".join(pcm for pcm, _ in pieces), rate, "en-US")
-    assert words(heard) == ["what", "time", "is", "it", "in", "london"]
+    heard = " ".join(words(await stt.transcribe(b"".join(pcm for pcm, _ in pieces), rate, "en-US")))
+    # piper's voice is drawn afresh each time and Whisper tiny sometimes mishears one word of it ("london" as
+    # "one then", about 1 run in 30); a piece lost, doubled or out of order loses whole words
+    assert heard.startswith("what time is it") and SequenceMatcher(None, heard, "what time is it in london").ratio() \
+        >= 0.8, heard
 
 
 def test_a_sink_that_says_stop_ends_the_text_there(speech: LoadedSpeech, monkeypatch: pytest.MonkeyPatch) -> None:
