@@ -81,9 +81,14 @@ class SpeechChoices:
     """How much finished speech is kept to be heard again (engines/spoken.py); 0: none."""
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the platform tells it)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 def cpu_threads() -> int:
     """Whisper is fastest with as many threads as cores, up to 4 (docs/PERFORMANCE.md)."""
-    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+    return min(4, usable_cores())
 
 
 def offline_default(kind: str) -> EngineChoice:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from ovos_realtime_plugin.core.effects import Anticipate
 from ovos_realtime_plugin.core.errors import ProtocolError
 from ovos_realtime_plugin.core.prepared_speech import sentences_of
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult
+from ovos_realtime_plugin.engines.choice import usable_cores
 from ovos_realtime_plugin.server.closing import reject
 from ovos_realtime_plugin.server.speech_engines import SpeechDetector, SpeechEngines, Synthesizer, Transcriber
 from ovos_realtime_plugin.server.transport import Transport
@@ -36,8 +36,7 @@ within the engines' queue bound (docs/SCALING.md)."""
 
 
 def default_voice_sessions() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return VOICE_SESSIONS_PER_CORE * max(1, cores)
+    return VOICE_SESSIONS_PER_CORE * usable_cores()
 
 
 class VoiceCapacity:
