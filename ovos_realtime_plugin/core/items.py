@@ -88,7 +88,7 @@ class Item:
     counted: tuple[int, int, int] | None = field(default=None, init=False, repr=False, compare=False)
     """(text tokens, audio ms, bytes held) of a finished item, kept by :mod:`.usage`; :meth:`changed` forgets
     it."""
-    edit_log: EditLog = field(default_factory=lambda: EditLog(), init=False, repr=False, compare=False)
+    edit_log: EditLog = field(default_factory=EditLog, init=False, repr=False, compare=False)
     """Counts the changes of this item and of every other item of its conversation (which gives it the
     conversation's own when it joins): a count kept over items is stale once one of their logs moves."""
 

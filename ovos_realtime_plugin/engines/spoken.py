@@ -51,7 +51,6 @@ class _Making:
     listeners: list[_Listener] = field(default_factory=list)
     stopped: bool = False
     """No one listened when a piece came, so the engine was told to stop: it will not be complete."""
-    ended: bool = False
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
     """Where it is made: a sentence under way in a loop that has stopped will never end."""
 
@@ -69,7 +68,6 @@ class _Making:
         return not self.stopped
 
     def end(self, error: BaseException | None) -> None:
-        self.ended = True
         for listener in self.listeners:
             if listener.done.done():
                 continue
