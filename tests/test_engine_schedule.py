@@ -91,3 +91,42 @@ async def test_equal_deadlines_keep_their_order_and_a_cancelled_call_leaves_the_
     assert held.ran == ["call 0", "call 2", "call 3"] and held.thread._waiting == []
     await held.thread.run(held.ran.append, "afterwards")  # the engine is free again
     assert held.ran[-1] == "afterwards"
+
+
+async def test_a_re_entrant_engine_runs_as_many_calls_at_once_as_it_has_workers() -> None:
+    """Two workers: two calls run together (each waits for the other to have started); a third waits for a free
+    worker, and the first worker freed takes the earliest deadline while the other call still runs."""
+    now = 0.0
+    engine = EngineThread("two-workers", clock=lambda: now, workers=2)
+    both = threading.Barrier(2, timeout=30)
+    release = {"a": threading.Event(), "b": threading.Event()}
+    ran: list[str] = []
+
+    def together(name: str) -> None:
+        both.wait()  # breaks (raises) unless the other call runs at the same time
+        ran.append(name)
+        release[name].wait(30)
+
+    try:
+        running = {name: asyncio.ensure_future(engine.run(together, name)) for name in release}
+        await asyncio.sleep(0)
+        with urgent(Urgency.LATER):
+            later = asyncio.ensure_future(engine.run(ran.append, "later"))
+        sooner = asyncio.ensure_future(engine.run(ran.append, "sooner"))
+        await asyncio.sleep(0)
+        assert len(engine._waiting) == 2 and engine._running == 2
+        release["a"].set()
+        await asyncio.gather(running["a"], sooner)
+        assert sorted(ran) == ["a", "b", "sooner"] and not later.done()  # b still holds the other worker
+        release["b"].set()
+        await asyncio.gather(running["b"], later)
+        assert ran[-1] == "later" and engine._running == 0 and engine._waiting == []
+    finally:
+        for event in release.values():
+            event.set()
+        engine.close()
+
+
+def test_an_engine_needs_a_worker() -> None:
+    with pytest.raises(ValueError, match="at least one worker"):
+        EngineThread("none", workers=0)

@@ -1,4 +1,5 @@
-"""One thread per engine: OPM plugins are blocking and mostly not re-entrant.
+"""One thread per engine: OPM plugins are blocking and mostly not re-entrant (an engine known to be re-entrant may
+run on several threads: ``workers``).
 
 A call given a ``timeout`` that does not return in time raises :class:`EngineTimeout` (the response or transcript
 fails, as for a plugin that raises) and the engine moves to a fresh thread, leaving the stuck one behind: later
@@ -72,24 +73,28 @@ def urgent(level: Urgency) -> Iterator[None]:
 
 
 class EngineThread:
-    """Runs an engine's blocking calls, one at a time, off the event loop."""
+    """Runs an engine's blocking calls off the event loop, ``workers`` at a time (one, unless the engine is known
+    to be re-entrant)."""
 
     def __init__(self, name: str, *, heavy: bool = False, clock: Callable[[], float] = time.monotonic,
-                 max_wait_s: float | None = None) -> None:
+                 max_wait_s: float | None = None, workers: int = 1) -> None:
         """``heavy``: its calls allocate a model run's worth of memory (STT, TTS), handed back once the heavy
         engines are quiet (:data:`heap.IDLE`); VAD's small, constant calls are left out of that count.
         ``max_wait_s``: how long past its deadline a call may wait for its turn (``None``: as long as it takes)."""
+        if workers < 1:
+            raise ValueError(f"an engine needs at least one worker, not {workers}")
         self.name = name
         self.max_wait_s = max_wait_s
+        self.workers = workers
         self._quiet: heap.IdleTrimmer | None = heap.IDLE if heavy else None
         self._pool = self._new_pool()
         self._clock = clock
         self._waiting: list[tuple[float, int, asyncio.Future[None], float]] = []  # (deadline, arrival, turn, expiry)
         self._arrivals = itertools.count()
-        self._running = False
+        self._running = 0  # calls running now, at most ``workers``
 
     def _new_pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ovos-realtime-{self.name}")
+        return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"ovos-realtime-{self.name}")
 
     async def run(self, fn: Callable[..., T], *args: object, timeout: float | None = None) -> T:
         """``fn(*args)`` on the engine's thread once every call with an earlier deadline has run (see the
@@ -102,7 +107,7 @@ class EngineThread:
                 try:
                     return await asyncio.wait_for(future, timeout)
                 except TimeoutError:
-                    if self._pool is pool:  # leave the stuck thread behind
+                    if self._pool is pool:  # leave the stuck thread behind (the others' calls end there)
                         self._pool = self._new_pool()
                         pool.shutdown(wait=False)
                     raise EngineTimeout(f"the {self.name} engine did not answer within {timeout:g} s") from None
@@ -110,9 +115,9 @@ class EngineThread:
                 self._next()
 
     async def _turn(self, deadline: float) -> None:
-        """Return when this call may run: at once when the engine is free, else when :meth:`_next` picks it."""
-        if not self._running and not self._waiting:
-            self._running = True
+        """Return when this call may run: at once when a worker is free, else when :meth:`_next` picks it."""
+        if self._running < self.workers and not self._waiting:
+            self._running += 1
             return
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[None] = loop.create_future()
@@ -133,8 +138,8 @@ class EngineThread:
             raise
 
     def _next(self) -> None:
-        """The running call is done: the waiting call with the earliest deadline runs next, unless it has waited
-        past its bound (then it fails, and the next one is looked at)."""
+        """A running call is done: the waiting call with the earliest deadline runs next on its worker, unless it
+        has waited past its bound (then it fails, and the next one is looked at)."""
         while self._waiting:
             _, _, turn, expiry = heapq.heappop(self._waiting)
             if turn.done():
@@ -144,7 +149,7 @@ class EngineThread:
                 continue
             turn.set_result(None)
             return
-        self._running = False
+        self._running -= 1
 
     def _expire(self, turn: asyncio.Future[None]) -> None:
         """Fail a call that waited past its bound (it leaves the queue when its turn would come)."""
@@ -157,6 +162,13 @@ class EngineThread:
     def _timed(self, fn: Callable[..., T], *args: object) -> T:
         with metrics.engine_call(self.name), self._quiet.busy() if self._quiet else contextlib.nullcontext():
             return fn(*args)
+
+    def with_workers(self, workers: int) -> EngineThread:
+        """This engine on ``workers`` threads instead (at load, before any call is queued: this one is closed)."""
+        widened = EngineThread(self.name, heavy=self._quiet is not None, clock=self._clock, max_wait_s=self.max_wait_s,
+                               workers=workers)
+        self.close()
+        return widened
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Run on the engine's thread and wait (start-up and warm-up, before the loop serves anyone)."""
