@@ -144,8 +144,8 @@ def chunk_piper(plugin: Any, threads: int) -> int:
         return 0
     cut = 0
     for voice in voices.values():
-        if "synthesize_ids_to_raw" in vars(voice):  # the class's voices are shared: another instance cut it
-            cut += 1
+        if is_lean(voice):  # the class's voices are shared: another instance made it lean
+            cut += "synthesize_ids_to_raw" in vars(voice)
             continue
         path = getattr(getattr(voice, "session", None), "_model_path", None)
         if not isinstance(path, str):
@@ -153,11 +153,21 @@ def chunk_piper(plugin: Any, threads: int) -> int:
         chunked = _chunked(path, threads)
         if chunked is None:
             voice.session = lean_session(path, threads, arena=False)
+            setattr(voice, LEAN, True)
             continue
         voice.session = chunked.encoder  # the whole graph's session is let go
         voice.synthesize_ids_to_raw = functools.partial(chunked.ids_to_raw, voice)
+        setattr(voice, LEAN, True)
         cut += 1
     return cut
+
+
+LEAN = "_ovos_realtime_lean"  # set on a piper voice whose sessions chunk_piper made
+
+
+def is_lean(voice: Any) -> bool:
+    """Whether :func:`chunk_piper` gave this piper voice its sessions (cut in two, or whole)."""
+    return bool(vars(voice).get(LEAN))
 
 
 def _chunked(path: str, threads: int) -> ChunkedVoice | None:

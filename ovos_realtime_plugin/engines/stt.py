@@ -4,6 +4,7 @@ Any OPM STT plugin hears audio in a language (``execute(audio, language)``, text
 says so by implementing :class:`HintedSTT`: it then also gets the session's prompt and keywords and, when asked,
 gives each token's log-probability; by implementing :class:`BatchedSTT`, it hears the utterances of several
 sessions waiting at once in one call (:mod:`.stt_batch`). Ours that does both: ``ovos-stt-plugin-whisper-fitted``.
+A plugin is called once at a time unless it says it takes more (:func:`concurrent_calls`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class PluginTranscriber:
         plugin_cls = plugin_class("stt", choice.module)
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "stt", choice.module, lambda: plugin_cls(config=config))
+        if (calls := concurrent_calls(plugin)) > 1:
+            thread = thread.with_workers(calls)
         return cls(plugin, choice.module, thread)
 
     @property
@@ -101,6 +104,13 @@ class PluginTranscriber:
 
     def close(self) -> None:
         self._thread.close()
+
+
+def concurrent_calls(plugin: Any) -> int:
+    """How many calls ``plugin`` takes at once, from as many threads: its ``concurrent_calls`` if it has one (a
+    plugin built for it, e.g. ours), else one (OPM plugins are mostly not re-entrant)."""
+    calls = getattr(plugin, "concurrent_calls", 1)
+    return calls if isinstance(calls, int) and calls > 1 else 1
 
 
 def _hear_together(plugin: BatchedSTT, batch: Sequence[tuple[bytes, int, SttRequest]]) -> list[SttResult | Exception]:

