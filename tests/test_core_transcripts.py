@@ -130,6 +130,21 @@ def test_a_manual_commit_during_a_pause_transcribes_what_was_committed() -> None
     assert committed.attempt == 0 and not core.session.transcript_wanted(early.item_id, early.attempt)
 
 
+def test_server_vad_tells_a_long_windows_pause_only_as_long_before_its_end_as_an_answer_takes() -> None:
+    """A 500 ms window: the pause is told at 160 ms (EARLY_LEAD_MS before the end), so a gap between words of 64-128
+    ms (the closure of a "t") starts no transcript; a 320 ms window tells it after 64 ms, as before."""
+    core = VoiceCore({"type": "server_vad", "silence_duration_ms": 500, "prefix_padding_ms": 0})
+    _, effects = core.hear((5, 0.0), (20, 0.9), (4, 0.1), (10, 0.9))  # 128 ms between words
+    assert transcribes(effects) == []
+    _, effects = core.hear((4, 0.1))
+    assert transcribes(effects) == []
+    _, effects = core.hear((1, 0.1))  # 160 ms into the pause
+    assert len(transcribes(effects)) == 1
+    short = VoiceCore()
+    _, effects = short.hear((5, 0.0), (20, 0.9), (2, 0.1))
+    assert len(transcribes(effects)) == 1
+
+
 def test_semantic_vad_ends_a_turn_early_when_the_words_read_as_finished() -> None:
     core = VoiceCore({"type": "semantic_vad", "eagerness": "low"})  # a 1200 ms pause ends the turn otherwise
     _, effects = core.hear((5, 0.0), (20, 0.9), (6, 0.1))  # 192 ms into the pause

@@ -74,7 +74,8 @@ async def test_the_answer_is_spoken_from_speech_made_before_the_turn_ended(
         observer, seen = await observe(ovos_stack.port, ovos_session_id(created[0]["session"]["id"],
                                                                         "ovos-realtime-early"))
         try:
-            await stream_audio(conn, silence(400) + spoken("what time is it") + silence(400), BYTES_PER_MS)
+            # the pause is told (and its answer prepared) EARLY_LEAD_MS before the 2 s window ends
+            await stream_audio(conn, silence(400) + spoken("what time is it") + silence(1800), BYTES_PER_MS)
             prepared = await next_of_type(seen, names.UTTERANCE, timeout=30.0)  # the turn has only paused
             assert prepared.data["utterances"][0].lower().startswith("what time is it")
             await next_of_type(seen, names.UTTERANCE_HANDLED, timeout=10.0)

@@ -27,6 +27,10 @@ HYSTERESIS = 0.15
 # one STT engine: a pause counts (SilenceStarted) once it lasts EARLY_PAUSE_MS, and speech resumes only once it
 # lasts RESUME_MS (a lone voiced frame in a pause, a breath or a click, keeps the pause and its transcript).
 EARLY_PAUSE_MS = 64
+# server_vad: an early answer (its transcript, the intent, the first sentence) is ready this long after its pause is
+# told, so a pause is told this long before the silence window ends, not sooner (a gap between words shorter than
+# that starts no transcript nobody will use: on a loaded server it is what the final transcripts queue behind).
+EARLY_LEAD_MS = 350
 # semantic_vad ends its turn when its early transcript arrives, so its pause is told after one quiet frame: the
 # voice's end is heard sooner, at the cost of more attempts at gaps between words (docs/PERFORMANCE.md).
 SEMANTIC_EARLY_PAUSE_MS = 32
@@ -85,7 +89,8 @@ class TurnDetector:
             self.threshold = 0.5
             self.prefix_ms = 300
             self.silence_ms = EAGERNESS_SILENCE_MS[config.eagerness]
-        self.early_pause_ms = SEMANTIC_EARLY_PAUSE_MS if self.semantic else EARLY_PAUSE_MS
+        self.early_pause_ms = (SEMANTIC_EARLY_PAUSE_MS if self.semantic
+                               else max(EARLY_PAUSE_MS, self.silence_ms - EARLY_LEAD_MS))
         if not words_heard:
             self._forget_words()
 
