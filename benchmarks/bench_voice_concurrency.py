@@ -12,13 +12,15 @@ as for skills that act).
 Printed per cell: turns answered / asked (the rest by reason: failed, refused, no answer within ``--timeout``
 seconds of the end of voice), p50 / p95 of end of voice (the last loud 10 ms of the audio, as ``bench_voice``) →
 first audio delta of the turn's completed response (over the turns of the sessions that opened, an unanswered
-one counted as past the timeout), that p95 over the p95 of K=1 in the same mode and run (the baseline), the
+one counted as past the timeout), that p95 over the p95 of K=1 in the same mode and run (the baseline), p50 / p95
+of the turn's ``speech_stopped`` (as the client got it) → that first audio (the server's part once the turn has
+ended: with ``server_vad``, what comes after its silence window), the
 server's CPU per turn (the daemon process, and its skills service child, from /proc), and the daemon's resident
 memory per voice session (at rest with the K sessions open minus at rest before they opened, over K).
 
     python -m benchmarks.bench_voice_concurrency [--k 1,2,4,8,16,32] [--turns 2] [--timeout 30] [--seed 7]
                                                  [--vad server_vad,semantic_vad] [--early on,off] [--json FILE]
-                                                 [--max-sessions N] [--conf JSON]
+                                                 [--max-sessions N] [--conf JSON] [--trace FILE]
 
 With ``--max-sessions N`` the daemon runs with ``"limits": {"max_sessions": N}``: the speakers past N are refused
 at connect (``session_limit_reached``, close 1013) and counted as refused. Past the daemon's voice capacity
@@ -35,6 +37,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import math
 import os
 import random
@@ -60,6 +63,7 @@ CONNECT_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 300.0
 AT_REST_S = 2.0  # the engines hand their run's memory back once quiet for a second (heap.IDLE)
 ROUND_GAP_S = 0.5
+TRACE_ENV = "OVOS_REALTIME_BENCH_TRACE"
 
 
 # -- the server (a child process) ---------------------------------------------------------------------
@@ -78,6 +82,12 @@ async def serve(early: str, state: str, max_sessions: int | None, extra: str | N
         section["limits"] = {"max_sessions": max_sessions}
     section.update(json.loads(extra or "{}"))
     conf = {"realtime": section}
+    if os.environ.get(TRACE_ENV):  # --trace: each voice turn's stages, one line per turn (server/voice_trace.py)
+        handler = logging.FileHandler(os.environ[TRACE_ENV])
+        handler.setFormatter(logging.Formatter("%(created).3f %(message)s"))
+        trace_log = logging.getLogger("ovos_realtime_plugin.server.voice_trace")
+        trace_log.addHandler(handler)
+        trace_log.setLevel(logging.DEBUG)
     daemon = Daemon(daemon_settings(conf, standalone=True, port=0), load_speech=lambda: speech_from_config(conf))
     try:
         await daemon.start()
@@ -142,6 +152,8 @@ class Turn:
     end_of_voice: float
     """Wall time (perf_counter) of the last loud 10 ms of the question."""
     first_audio: float | None = None
+    stopped: float | None = None
+    """When the client heard the ``speech_stopped`` that ended the turn (the last one before its response)."""
     outcome: str = "no answer"
     """"answered", "failed: <status> <code>", "socket <how it closed>", or what was missing at the timeout."""
     done_at: float | None = None
@@ -223,7 +235,9 @@ class Speaker:
         while True:
             for when, event in self.events[mark:]:
                 kind = event["type"]
-                if kind == "response.created":
+                if kind == "input_audio_buffer.speech_stopped" and not responses:
+                    turn.stopped = when
+                elif kind == "response.created":
                     responses.add(event["response"]["id"])
                 elif kind == "response.output_audio.delta" and event["response_id"] in responses:
                     first_audio.setdefault(event["response_id"], when)
@@ -317,6 +331,11 @@ class Cell:
         return [t.first_audio - t.end_of_voice for t in self.turns if t.first_audio is not None]
 
     @property
+    def after_stop(self) -> list[float]:
+        """``speech_stopped`` → first audio of the answered turns: the server's part once the turn has ended."""
+        return [t.first_audio - t.stopped for t in self.turns if t.first_audio is not None and t.stopped is not None]
+
+    @property
     def waits(self) -> list[float]:
         """End of voice → first audio of every turn the server took (not refused), an unanswered one as infinite."""
         return [math.inf if t.first_audio is None else t.first_audio - t.end_of_voice for t in self.turns
@@ -397,10 +416,13 @@ def table(cells: list[Cell], timeout: float) -> str:
         if cell.k == 1 and cell.waits:
             base[(cell.vad, cell.early)] = stats(cell.waits)[1]
     lines = ["| turn detection | early answers | K | answered | end of voice → first audio p50 / p95 | "
-             "p95 / K=1 p95 | CPU per turn: daemon + skills | RSS per voice session |",
-             "|---|---|---|---|---|---|---|---|"]
+             "p95 / K=1 p95 | speech_stopped → first audio p50 / p95 | CPU per turn: daemon + skills | "
+             "RSS per voice session |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for cell in cells:
-        latency, ratio = "–", "–"
+        latency, ratio, after = "–", "–", "–"
+        if cell.after_stop:
+            after = "{:,.0f} / {:,.0f} ms".format(*(x * 1000 for x in stats(cell.after_stop)))
         if cell.waits:
             p50, p95 = stats(cell.waits)
             latency = f"{ms(p50, timeout)} / {ms(p95, timeout)} ms"
@@ -409,7 +431,8 @@ def table(cells: list[Cell], timeout: float) -> str:
                 ratio = f"{p95 / one:.2f}×"
         turns = max(1, len(cell.turns))
         cpu = f"{cell.cpu_daemon_s / turns * 1000:,.0f} + {cell.cpu_children_s / turns * 1000:,.0f} ms"
-        lines.append(f"| {cell.vad} | {cell.early} | {cell.k} | {describe(cell)} | {latency} | {ratio} | {cpu} | "
+        lines.append(f"| {cell.vad} | {cell.early} | {cell.k} | {describe(cell)} | {latency} | {ratio} | {after} | "
+                     f"{cpu} | "
                      f"{cell.rss_per_session_mb:.1f} MB |")
     return "\n".join(lines)
 
@@ -418,7 +441,8 @@ def save(path: Path, cells: list[Cell]) -> None:
     path.write_text(json.dumps([{
         "vad": c.vad, "early": c.early, "k": c.k, "asked": c.asked, "outcomes": c.outcomes,
         "errors": sorted({code for t in c.turns for code in t.errors}),
-        "latencies_ms": [round(x * 1000) for x in c.latencies], "cpu_daemon_s": c.cpu_daemon_s,
+        "latencies_ms": [round(x * 1000) for x in c.latencies],
+        "after_speech_stopped_ms": [round(x * 1000) for x in c.after_stop], "cpu_daemon_s": c.cpu_daemon_s,
         "cpu_children_s": c.cpu_children_s, "rss_per_session_mb": c.rss_per_session_mb, "wall_s": c.wall_s,
         "loadavg": c.loadavg,
         "done_after_voice_ms": [round((t.done_at - t.end_of_voice) * 1000) for t in c.turns if t.done_at]}
@@ -473,9 +497,13 @@ if __name__ == "__main__":
                         help='the daemon\'s "limits": {"max_sessions": N} (sessions past it are refused at connect)')
     parser.add_argument("--conf", help='JSON merged into the daemon\'s "realtime" section, e.g. '
                                            '\'{"engines": {"tts_cache_mb": 0}}\'')
+    parser.add_argument("--trace", help="append the daemon's trace of every voice turn (its stages, relative to "
+                                        "speech_stopped) to this file")
     parser.add_argument("--serve", choices=sorted(EARLY), help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.trace:
+        os.environ[TRACE_ENV] = str(Path(args.trace).resolve())  # (the daemon's process inherits it)
     if args.serve:
         asyncio.run(serve(args.serve, args.state, args.max_sessions, args.conf))
     else:
