@@ -24,7 +24,7 @@ UNFINISHED_FACTOR = 2  # semantic_vad: a pause after words that read as unfinish
 UNSURE_FACTOR = 1.5
 HYSTERESIS = 0.15
 # An early transcript started at a gap between words is wasted work that the final one may queue behind on the
-# one STT engine: a pause counts (SilenceStarted) once it lasts EARLY_PAUSE_MS, and speech resumes only once it
+# STT engine: a pause counts (SilenceStarted) once it lasts EARLY_PAUSE_MS, and speech resumes only once it
 # lasts RESUME_MS (a lone voiced frame in a pause, a breath or a click, keeps the pause and its transcript).
 EARLY_PAUSE_MS = 64
 # server_vad: an early answer (its transcript, the intent, the first sentence) is ready this long after its pause is

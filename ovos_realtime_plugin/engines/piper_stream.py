@@ -12,7 +12,7 @@ heard in pieces uses one gain instead: :attr:`ChunkedVoice.level` is heard at :d
 starts at :data:`LEVEL_FLOOR` (piper joe's sentences peak at 0.30-0.67) and rises to the loudest sentence heard.
 The part of a louder sentence above the knee is bent softly towards full scale (:func:`soft_limit`), never clipped.
 
-Pieces go to the sink set with :func:`pieces_to` on the calling thread (the TTS engine's one thread); a sink that
+Pieces go to the sink set with :func:`pieces_to` on the calling thread (a TTS engine worker's); a sink that
 returns ``False`` stops the sentence (its response was cancelled: no more of the vocoder's time is spent on it).
 With no sink (a sentence prepared ahead, the warm-up) the vocoder runs once on the whole latent: pieces would only
 add their context's cost.

@@ -2,7 +2,7 @@
 
 A session is a *voice* session from the first time its input audio reaches the speech engines (voice activity
 detection or a transcription) until it closes; sessions that only exchange text, or only hear audio answers, never
-count: what one daemon can take is set by its STT and TTS, one call at a time for all sessions. Past the limit
+count: what one daemon can take is set by its STT and TTS, shared by all sessions. Past the limit
 (``"limits": {"max_voice_sessions"}``; by default :data:`VOICE_SESSIONS_PER_CORE` per core the daemon may use):
 
 - by default the session is refused at its first audio: one ``error`` ``session_limit_reached`` and close 1013
