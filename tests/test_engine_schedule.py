@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ovos_realtime_plugin.engines.worker import EngineThread, Urgency, urgent
+from ovos_realtime_plugin.engines.worker import Cores, EngineThread, Urgency, urgent
 
 
 class Held:
@@ -130,3 +130,70 @@ async def test_a_re_entrant_engine_runs_as_many_calls_at_once_as_it_has_workers(
 def test_an_engine_needs_a_worker() -> None:
     with pytest.raises(ValueError, match="at least one worker"):
         EngineThread("none", workers=0)
+
+
+class Holding:
+    """Calls that hold their worker (and core) until released, each released on its own."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, threading.Event] = {}
+        self.release: dict[str, threading.Event] = {}
+        self.ran: list[str] = []
+
+    def call(self, engine: EngineThread, name: str, level: Urgency = Urgency.NOW) -> asyncio.Task[None]:
+        self.started[name], self.release[name] = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            self.ran.append(name)
+            self.started[name].set()
+            self.release[name].wait(30)
+
+        with urgent(level):
+            return asyncio.ensure_future(engine.run(hold))
+
+    async def wait_started(self, name: str) -> None:
+        assert await asyncio.to_thread(self.started[name].wait, 30)
+
+
+async def test_engines_sharing_the_cores_run_no_more_calls_than_cores_and_a_freed_one_goes_to_the_earliest_deadline(
+        ) -> None:
+    """Two cores shared by two engines of two workers each. With a call of each running, a third call waits though
+    its engine has a free worker. When a core frees, it goes to the most urgent waiting call, whichever engine
+    it is for: a committed transcript (NOW, the STT) before a prepared sentence (SOON, the TTS) asked earlier."""
+    now = 0.0
+    cores = Cores(2)
+    stt = EngineThread("stt-test", clock=lambda: now, workers=2, cores=cores)
+    tts = EngineThread("tts-test", clock=lambda: now, workers=2, cores=cores)
+    calls = Holding()
+    try:
+        first = calls.call(stt, "transcript 1")
+        sentence = calls.call(tts, "sentence 1")
+        await calls.wait_started("transcript 1")
+        await calls.wait_started("sentence 1")
+        prepared = calls.call(tts, "prepared sentence", Urgency.SOON)
+        await asyncio.sleep(0)
+        committed = calls.call(stt, "committed transcript")
+        await asyncio.sleep(0)
+        assert cores.busy == 2 and len(tts._waiting) == 1 and len(stt._waiting) == 1  # workers free, cores not
+        calls.release["sentence 1"].set()
+        await sentence
+        await calls.wait_started("committed transcript")
+        assert "prepared sentence" not in calls.ran and cores.busy == 2
+        calls.release["transcript 1"].set()
+        await first
+        await calls.wait_started("prepared sentence")
+        for name in ("committed transcript", "prepared sentence"):
+            calls.release[name].set()
+        await asyncio.gather(committed, prepared)
+        assert cores.busy == 0 and stt._running == tts._running == 0
+    finally:
+        for event in calls.release.values():
+            event.set()
+        stt.close()
+        tts.close()
+    assert cores.engines == []
+
+
+def test_engines_need_a_core() -> None:
+    with pytest.raises(ValueError, match="at least one core"):
+        Cores(0)

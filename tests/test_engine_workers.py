@@ -39,6 +39,8 @@ def test_the_default_engines_run_two_calls_at_once_on_two_cores(speech: LoadedSp
     assert isinstance(speech.stt, PluginTranscriber) and isinstance(speech.stt.plugin, FittedWhisperSTT)
     assert speech.stt.plugin.concurrent_calls == 2 and speech.stt._thread.workers == 2
     assert speech.tts is not None and speech.tts._thread.workers == tts_workers() == 2
+    shared = speech.stt._thread.cores  # at most one call per core of the two engines together
+    assert shared is speech.tts._thread.cores and shared.count == usable_cores()
 
 
 @TWO_CORES

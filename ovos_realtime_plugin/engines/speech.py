@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovos_realtime_plugin import heap
-from ovos_realtime_plugin.engines.choice import EngineChoice, SpeechChoices, speech_choices
+from ovos_realtime_plugin.engines.choice import EngineChoice, SpeechChoices, speech_choices, usable_cores
 from ovos_realtime_plugin.engines.loader import downloads_refused, no_telemetry
 from ovos_realtime_plugin.engines.spoken import SpokenSentences
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.stt_pool import TranscriberPool, per_server
 from ovos_realtime_plugin.engines.tts import PluginSynthesizer
 from ovos_realtime_plugin.engines.vad import PluginVad
+from ovos_realtime_plugin.engines.worker import Cores
 from ovos_realtime_plugin.server.speech_engines import SpeechEngines
 
 log = logging.getLogger(__name__)
@@ -41,17 +42,17 @@ class LoadedSpeech:
                 engine.close()
 
 
-def _load_stt(choice: EngineChoice, choices: SpeechChoices) -> Stt:
+def _load_stt(choice: EngineChoice, choices: SpeechChoices, cores: Cores) -> Stt:
     """One STT: a plugin, or one per server when it names several (engines/stt_pool.py)."""
     servers = per_server(choice) if choices.spread_stt_servers else []
-    stt = TranscriberPool.load(servers, choices.language) if servers else PluginTranscriber.load(choice,
-                                                                                                 choices.language)
+    stt = (TranscriberPool.load(servers, choices.language) if servers
+           else PluginTranscriber.load(choice, choices.language, cores))
     stt.timeout_s = choices.timeouts.stt_s
     stt.bound_queue(choices.timeouts.queue_s)
     return stt
 
 
-def _load_transcription_models(choices: SpeechChoices, default: Stt | None) -> dict[str, Stt]:
+def _load_transcription_models(choices: SpeechChoices, default: Stt | None, cores: Cores) -> dict[str, Stt]:
     """Each model name's STT, one per distinct plugin and settings (the default's when it is the same)."""
     loaded: dict[str, Stt] = {}
     models: dict[str, Stt] = {}
@@ -61,7 +62,7 @@ def _load_transcription_models(choices: SpeechChoices, default: Stt | None) -> d
             continue
         key = json.dumps([choice.module, choice.config], sort_keys=True, default=str)
         if key not in loaded:
-            loaded[key] = _load_stt(choice, choices)
+            loaded[key] = _load_stt(choice, choices, cores)
         models[name] = loaded[key]
     return models
 
@@ -73,11 +74,12 @@ def load_speech_engines(choices: SpeechChoices, warm: bool = True) -> LoadedSpee
     no_telemetry()
     with downloads_refused(not choices.allow_downloads):
         timeouts = choices.timeouts
+        cores = Cores(usable_cores())  # shared by the engines that compute here and take several calls at once
         if choices.stt is not None:
-            stt = _load_stt(choices.stt, choices)
-        models = _load_transcription_models(choices, stt)
+            stt = _load_stt(choices.stt, choices, cores)
+        models = _load_transcription_models(choices, stt, cores)
         if choices.tts is not None:
-            tts = PluginSynthesizer.load(choices.tts, choices.language, choices.voices)
+            tts = PluginSynthesizer.load(choices.tts, choices.language, choices.voices, cores)
             tts.timeout_s = timeouts.tts_s
             tts.bound_queue(timeouts.queue_s)
         if choices.vad is not None:

@@ -19,7 +19,7 @@ from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.choice import EngineChoice, EngineTimeouts
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.stt_batch import TranscriptionQueue
-from ovos_realtime_plugin.engines.worker import EngineThread
+from ovos_realtime_plugin.engines.worker import Cores, EngineThread
 from ovos_realtime_plugin.server import metrics
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,15 @@ class PluginTranscriber:
         self.timeout_s = EngineTimeouts.stt_s
 
     @classmethod
-    def load(cls, choice: EngineChoice, language: str) -> PluginTranscriber:
-        """Import and construct the plugin on its own thread (where its model will run)."""
+    def load(cls, choice: EngineChoice, language: str, cores: Cores | None = None) -> PluginTranscriber:
+        """Import and construct the plugin on its own thread (where its model will run); a plugin that takes
+        several calls at once gets as many workers, on ``cores`` shared with the other engines if given."""
         thread = EngineThread("stt", heavy=True)
         plugin_cls = plugin_class("stt", choice.module)
         config = {"lang": language, **choice.config}
         plugin = thread.call(construct, "stt", choice.module, lambda: plugin_cls(config=config))
         if (calls := concurrent_calls(plugin)) > 1:
-            thread = thread.with_workers(calls)
+            thread = thread.with_workers(calls, cores)
         return cls(plugin, choice.module, thread)
 
     @property

@@ -19,7 +19,7 @@ from ovos_realtime_plugin.engines.choice import TTS_DEFAULT, EngineChoice, Engin
 from ovos_realtime_plugin.engines.espeak_phonemes import PROGRAMS, EspeakPrograms
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.piper_stream import chunk_piper, is_lean, pieces_to
-from ovos_realtime_plugin.engines.worker import EngineThread, EngineTimeout
+from ovos_realtime_plugin.engines.worker import Cores, EngineThread, EngineTimeout
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,10 @@ class PluginSynthesizer:
         self._speed = SpeedGate()
 
     @classmethod
-    def load(cls, choice: EngineChoice, language: str, voices: dict[str, str]) -> PluginSynthesizer:
+    def load(cls, choice: EngineChoice, language: str, voices: dict[str, str],
+             cores: Cores | None = None) -> PluginSynthesizer:
+        """Import and construct the plugin on its own thread; a lean piper voice gets :func:`tts_workers`, on
+        ``cores`` shared with the other engines if given."""
         thread = EngineThread("tts", heavy=True)
         plugin_cls = plugin_class("tts", choice.module)
         config = {"lang": language, **choice.config}
@@ -52,7 +55,7 @@ class PluginSynthesizer:
         if cut:
             log.debug("%d piper voice(s) speak in pieces", cut)
         if (workers := tts_workers()) > 1 and lean_piper(plugin):
-            thread = thread.with_workers(workers)
+            thread = thread.with_workers(workers, cores)
         synthesizer = cls(plugin, choice.module, thread, voices)
         if choice.module == TTS_DEFAULT:  # piper's phonemes from one long-lived espeak-ng (docs/PERFORMANCE.md)
             synthesizer._programs = PROGRAMS if patches.apply_late(patches.PIPER_ESPEAK) else None

@@ -12,6 +12,11 @@ transcript now; a speculative transcript (a pause that may not end the turn) or 
 little; a later sentence is heard only after the ones before it have played. Slack rather than strict priority, so
 nothing waits forever behind a stream of more urgent work.
 
+Engines that compute on this machine's cores and run several calls at once (the default STT and piper) share
+those cores (:class:`Cores`): their calls run at most one per core in all, and a freed core goes to the waiting call
+with the earliest deadline whichever engine it is for. A committed transcript is then not slowed by two
+speculative sentences running beside it, four threads on two cores.
+
 A call may also wait only so long for its turn (``max_wait_s`` past its deadline): past that it fails with
 :class:`EngineBusy` without running, as a call that timed out does. A burst of turns beyond what the engine can
 answer in time then fails those it could not reach, instead of queueing each later turn behind all the others.
@@ -72,15 +77,44 @@ def urgent(level: Urgency) -> Iterator[None]:
         urgency.reset(token)
 
 
+class Cores:
+    """The cores that the engines sharing them compute on: their calls run at most ``count`` at a time in all, the
+    earliest deadline first, each engine within its own workers. An engine alone has its own, one per worker."""
+
+    def __init__(self, count: int) -> None:
+        if count < 1:
+            raise ValueError(f"engines need at least one core, not {count}")
+        self.count = count
+        self.busy = 0
+        self.engines: list[EngineThread] = []
+
+    def free(self) -> bool:
+        return self.busy < self.count
+
+    def dispatch(self) -> None:
+        """Hand each free core to the waiting call with the earliest deadline among the engines with a free
+        worker (failing on the way those that waited past their bound)."""
+        while self.free():
+            chosen: tuple[tuple[float, int], EngineThread] | None = None
+            for engine in self.engines:
+                head = engine._head() if engine._running < engine.workers else None
+                if head is not None and (chosen is None or head < chosen[0]):
+                    chosen = (head, engine)
+            if chosen is None:
+                return
+            chosen[1]._start_head()
+
+
 class EngineThread:
     """Runs an engine's blocking calls off the event loop, ``workers`` at a time (one, unless the engine is known
     to be re-entrant)."""
 
     def __init__(self, name: str, *, heavy: bool = False, clock: Callable[[], float] = time.monotonic,
-                 max_wait_s: float | None = None, workers: int = 1) -> None:
+                 max_wait_s: float | None = None, workers: int = 1, cores: Cores | None = None) -> None:
         """``heavy``: its calls allocate a model run's worth of memory (STT, TTS), handed back once the heavy
         engines are quiet (:data:`heap.IDLE`); VAD's small, constant calls are left out of that count.
-        ``max_wait_s``: how long past its deadline a call may wait for its turn (``None``: as long as it takes)."""
+        ``max_wait_s``: how long past its deadline a call may wait for its turn (``None``: as long as it takes).
+        ``cores``: the cores it shares with other engines (default: its own, one per worker)."""
         if workers < 1:
             raise ValueError(f"an engine needs at least one worker, not {workers}")
         self.name = name
@@ -92,6 +126,8 @@ class EngineThread:
         self._waiting: list[tuple[float, int, asyncio.Future[None], float]] = []  # (deadline, arrival, turn, expiry)
         self._arrivals = itertools.count()
         self._running = 0  # calls running now, at most ``workers``
+        self.cores = cores or Cores(workers)
+        self.cores.engines.append(self)
 
     def _new_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"ovos-realtime-{self.name}")
@@ -115,9 +151,11 @@ class EngineThread:
                 self._next()
 
     async def _turn(self, deadline: float) -> None:
-        """Return when this call may run: at once when a worker is free, else when :meth:`_next` picks it."""
-        if self._running < self.workers and not self._waiting:
+        """Return when this call may run: at once when a worker and a core are free, else when a finished call
+        hands its core on (:meth:`_next`)."""
+        if self._running < self.workers and not self._waiting and self.cores.free():
             self._running += 1
+            self.cores.busy += 1
             return
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[None] = loop.create_future()
@@ -138,18 +176,33 @@ class EngineThread:
             raise
 
     def _next(self) -> None:
-        """A running call is done: the waiting call with the earliest deadline runs next on its worker, unless it
-        has waited past its bound (then it fails, and the next one is looked at)."""
-        while self._waiting:
-            _, _, turn, expiry = heapq.heappop(self._waiting)
-            if turn.done():
-                continue
-            if self._clock() > expiry:
-                self._expire(turn)
-                continue
-            turn.set_result(None)
-            return
+        """A running call is done: its worker and core go to the waiting call with the earliest deadline (of the
+        engines sharing the core), unless it has waited past its bound (then it fails, and the next one is looked
+        at)."""
         self._running -= 1
+        self.cores.busy -= 1
+        self.cores.dispatch()
+
+    def _head(self) -> tuple[float, int] | None:
+        """The (deadline, arrival) of the waiting call that would run next, dropping those left or past their
+        bound."""
+        while self._waiting:
+            deadline, arrival, turn, expiry = self._waiting[0]
+            if turn.done():
+                heapq.heappop(self._waiting)
+            elif self._clock() > expiry:
+                heapq.heappop(self._waiting)
+                self._expire(turn)
+            else:
+                return deadline, arrival
+        return None
+
+    def _start_head(self) -> None:
+        """Give the call at the head of the queue (:meth:`_head`) a worker and a core."""
+        _, _, turn, _ = heapq.heappop(self._waiting)
+        self._running += 1
+        self.cores.busy += 1
+        turn.set_result(None)
 
     def _expire(self, turn: asyncio.Future[None]) -> None:
         """Fail a call that waited past its bound (it leaves the queue when its turn would come)."""
@@ -163,10 +216,11 @@ class EngineThread:
         with metrics.engine_call(self.name), self._quiet.busy() if self._quiet else contextlib.nullcontext():
             return fn(*args)
 
-    def with_workers(self, workers: int) -> EngineThread:
-        """This engine on ``workers`` threads instead (at load, before any call is queued: this one is closed)."""
+    def with_workers(self, workers: int, cores: Cores | None = None) -> EngineThread:
+        """This engine on ``workers`` threads instead, sharing ``cores`` if given (at load, before any call is
+        queued: this one is closed)."""
         widened = EngineThread(self.name, heavy=self._quiet is not None, clock=self._clock, max_wait_s=self.max_wait_s,
-                               workers=workers)
+                               workers=workers, cores=cores)
         self.close()
         return widened
 
@@ -176,3 +230,5 @@ class EngineThread:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self in self.cores.engines:
+            self.cores.engines.remove(self)
