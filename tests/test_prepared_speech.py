@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,8 +27,9 @@ from ovos_realtime_plugin.core.effects import (
     Synthesize,
 )
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
+from ovos_realtime_plugin.engines.spoken import SpokenSentences
 from ovos_realtime_plugin.server.speech_driver import SpeechDriver
-from ovos_realtime_plugin.server.speech_engines import SpeechEngines, Synthesizer
+from ovos_realtime_plugin.server.speech_engines import SpeechEngines, Synthesizer, WholeSentences
 from tests.sdk_helpers import types, user_text
 from tests.test_core_anticipate import audio_core, paused_on
 from tests.test_core_sequences import Core
@@ -181,7 +182,10 @@ class Driven:
                 self.driver.execute(effect)
 
     async def until_done(self, count: int = 1) -> None:
-        while types(self.events).count("response.done") < count:
+        await self.until(lambda: types(self.events).count("response.done") >= count)
+
+    async def until(self, happened: Callable[[], bool]) -> None:
+        while not happened():
             self._flushed.clear()
             await asyncio.wait_for(self._flushed.wait(), 60)
 
@@ -261,3 +265,44 @@ async def test_a_cancelled_responses_id_is_let_go_once_its_sentences_have_passed
     finally:
         driven.driver.close()
     assert driven.driver._cancelled == set()  # the leak this guards against: one id per cancelled response
+
+
+class HeldSentences(WholeSentences):
+    """A TTS engine that makes a sentence's first piece at once and the rest when released; its calls counted."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.release = asyncio.Event()
+
+    async def stream(self, text: str, voice: str | None, speed: float, lang: str,
+                     on_audio: Callable[[bytes, int], bool]) -> None:
+        self.calls.append(text)
+        if on_audio(b"\x00\x10" * 2400, 24000):  # 100 ms
+            await self.release.wait()
+            on_audio(b"\x00\x10" * 2400, 24000)
+
+
+async def test_a_response_hears_a_sentence_being_made_ahead_from_wherever_it_has_got_to() -> None:
+    """With the sentence store in front of the engine (the default), a sentence prepared ahead is made off the
+    connection's TTS lane: the response that speaks it joins the making and its first audio leaves before the
+    sentence is finished, instead of waiting behind the whole of it. Still made once."""
+    engine = HeldSentences()
+    store = SpokenSentences(engine, 1 << 20)
+    core = audio_core()
+    driven = Driven(core, store)
+    try:
+        _, effects = answered_early(core)
+        driven.run(effects)
+        rid, effects = turn_ends(core)
+        driven.run(effects + says(core, rid, ANSWER))
+        await driven.until(lambda: "response.output_audio.delta" in types(driven.events))
+        assert engine.calls == ["It's ten past two."] and not engine.release.is_set()  # the rest not yet made
+        engine.release.set()
+        await driven.until_done()
+        assert engine.calls == ["It's ten past two.", "Anything else I can do for you?"]  # each made once
+        done = [e for e in driven.events if e["type"] == "response.done"][0]
+        assert done["response"]["status"] == "completed"
+    finally:
+        engine.release.set()
+        driven.driver.close()
+        store.close()

@@ -6,7 +6,8 @@ it early (a skill that only answers, on the OVOS bus), its text comes back here 
 it is cut into sentences as the response will cut it, and the first ones are synthesized ahead
 (:class:`~.effects.PrepareSpeech`), each under a key. When the response to that turn speaks the same sentence at
 the same place with the same voice, its :class:`~.effects.Synthesize` carries that key, so the driver uses the
-audio made ahead and never cuts or compares text itself.
+audio made ahead (or, with a store that makes each sentence once, joins its making) and never cuts or compares
+text itself.
 
 One answer at a time: what no response will speak is dropped (:class:`~.effects.DropPreparedSpeech`) when the
 user pauses again, when a response to anything else starts, or when the response to the turn says something else.

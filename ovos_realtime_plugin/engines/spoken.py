@@ -83,6 +83,9 @@ class _Making:
 class SpokenSentences:
     """A :class:`~ovos_realtime_plugin.server.speech_engines.Synthesizer` that makes each sentence once."""
 
+    makes_each_sentence_once = True
+    """(:class:`~ovos_realtime_plugin.server.speech_engines.SharedSentences`)"""
+
     def __init__(self, engine: Synthesizer, max_bytes: int) -> None:
         self.engine = engine
         self.max_bytes = max_bytes

@@ -20,7 +20,7 @@ from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 from ovos_realtime_plugin.engines.worker import Urgency, urgent
 from ovos_realtime_plugin.server.failures import CoreBug, describe, report_failure
 from ovos_realtime_plugin.server.sentence_audio import SentenceAudio
-from ovos_realtime_plugin.server.speech_engines import SpeechDetector, SpeechEngines, Transcriber
+from ovos_realtime_plugin.server.speech_engines import SharedSentences, SpeechDetector, SpeechEngines, Transcriber
 from ovos_realtime_plugin.server.speech_lanes import Lane, split_long_audio
 from ovos_realtime_plugin.server.voice_trace import VoiceTrace
 
@@ -52,11 +52,14 @@ class SpeechDriver:
         self._vad_start_ms: int | None = None  # stream time (the core's clock) where the VAD's frames start
         self._vad_frames = 0
         self._prepared: dict[str, tuple[bytes, int] | None] = {}  # by the core's key; None: queued or running
+        self._ahead: set[asyncio.Task[None]] = set()  # sentences being made ahead by a store that makes them once
         self.trace = VoiceTrace(session.id)
 
     def close(self) -> None:
         self._closed = True  # late work (an early answer's speech during shutdown) is not started
         self._prepared.clear()
+        for ahead in self._ahead:
+            ahead.cancel()  # no longer listened to here (a response of another session may still be)
         for worker in self._workers:
             worker.cancel()
 
@@ -133,6 +136,10 @@ class SpeechDriver:
             if sentence.key not in self._prepared or self._prepared[sentence.key] is not None or tts is None:
                 continue  # dropped meanwhile (another pause, or a response to something else), or already there
             self.trace.mark("tts_prepare", sentence.text[:24])
+            if isinstance(tts, SharedSentences):  # made once: the response joins the making piece by piece
+                self._prepared.pop(sentence.key, None)
+                self._make_ahead(tts, sentence.text, effect.voice, effect.speed, self._language(effect.language))
+                continue
             try:
                 with urgent(Urgency.SOON):  # nobody waits for it yet
                     made = await tts.synthesize(sentence.text, effect.voice, effect.speed,
@@ -143,6 +150,23 @@ class SpeechDriver:
                 continue
             if sentence.key in self._prepared:  # not dropped while it was being made
                 self._prepared[sentence.key] = made
+
+    def _make_ahead(self, tts: SharedSentences, text: str, voice: str | None, speed: float, language: str) -> None:
+        """Have ``tts`` make a sentence now, off this connection's TTS lane: the response that speaks it asks the
+        store for it and hears it from wherever it has got to, instead of waiting for the whole of it behind this
+        job (as a sentence kept here would make it)."""
+        async def make() -> None:
+            with urgent(Urgency.SOON):  # nobody waits for it yet
+                await tts.stream(text, voice, speed, language, lambda pcm, rate: True)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._ahead.discard(task)
+            if not task.cancelled() and (exc := task.exception()) is not None:  # the response will try again
+                self.log.warning("preparing speech failed (the response will try again): %s", describe(exc))
+
+        task = asyncio.ensure_future(make())
+        self._ahead.add(task)
+        task.add_done_callback(done)
 
     async def _forget_cancelled(self, job: ForgetCancelled) -> None:
         self._cancelled.discard(job.response_id)

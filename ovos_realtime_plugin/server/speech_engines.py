@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult
 
@@ -23,6 +23,15 @@ class Synthesizer(Protocol):
 
     async def stream(self, text: str, voice: str | None, speed: float, lang: str,
                      on_audio: Callable[[bytes, int], bool]) -> None: ...
+
+
+@runtime_checkable
+class SharedSentences(Synthesizer, Protocol):
+    """A :class:`Synthesizer` that makes each sentence once for everyone who asks (``engines/spoken.py``): a
+    sentence asked for ahead and asked for again later is one making, the later asker hearing it piece by piece
+    from wherever it has got to."""
+
+    makes_each_sentence_once: bool
 
 
 class WholeSentences:
