@@ -20,8 +20,9 @@ import pytest
 from ovos_realtime_plugin.audio.resample import resample
 from ovos_realtime_plugin.core import effects as fx
 from ovos_realtime_plugin.core.assistant import TextDelta
-from ovos_realtime_plugin.engines.choice import speech_choices
+from ovos_realtime_plugin.engines.choice import STT_DEFAULT, offline_default, speech_choices
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, load_speech_engines, shipped_config
+from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.tts import read_wav
 from ovos_realtime_plugin.protocol.parse import parse_event
 from ovos_realtime_plugin.protocol.session import RealtimeSession
@@ -118,6 +119,15 @@ async def serving(engines: SpeechEngines) -> AsyncIterator[Running]:
         yield running
     finally:
         await running.server.stop()
+
+
+@pytest.fixture(scope="session")
+def whisper() -> Iterator[PluginTranscriber]:
+    """The default STT (the fitted Whisper), loaded on its own: for tests of the plugin itself."""
+    assert STT_DEFAULT == "ovos-stt-plugin-whisper-fitted"
+    stt = PluginTranscriber.load(offline_default("stt"), "en-US")
+    yield stt
+    stt.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult
-from ovos_realtime_plugin.engines.choice import STT_DEFAULT, offline_default
 from ovos_realtime_plugin.engines.stt import BatchedSTT, PluginTranscriber
 from ovos_realtime_plugin.engines.stt_batch import MAX_BATCH
 from ovos_realtime_plugin.engines.worker import EngineThread
@@ -38,21 +37,13 @@ class CountedWhisper:
         return getattr(self._model, name)
 
 
-@pytest.fixture(scope="module")
-def loaded() -> Iterator[PluginTranscriber]:
-    assert STT_DEFAULT == "ovos-stt-plugin-whisper-fitted"
-    stt = PluginTranscriber.load(offline_default("stt"), "en-US")
-    yield stt
-    stt.close()
-
-
 class Held:
     """The default STT on an engine thread of the test's, which a call holds busy until released."""
 
-    def __init__(self, loaded: PluginTranscriber) -> None:
+    def __init__(self, whisper: PluginTranscriber) -> None:
         self.thread = EngineThread("stt-batch-test")
-        self.stt = PluginTranscriber(loaded.plugin, loaded.module, self.thread)
-        self.counted = CountedWhisper(loaded.plugin.model.model)
+        self.stt = PluginTranscriber(whisper.plugin, whisper.module, self.thread)
+        self.counted = CountedWhisper(whisper.plugin.model.model)
         self.release = threading.Event()
         self.started = threading.Event()
 
@@ -77,11 +68,11 @@ class Held:
 
 
 @pytest.fixture
-def held(loaded: PluginTranscriber) -> Iterator[Held]:
-    engine = Held(loaded)
-    loaded.plugin.model.model = engine.counted
+def held(whisper: PluginTranscriber) -> Iterator[Held]:
+    engine = Held(whisper)
+    whisper.plugin.model.model = engine.counted
     yield engine
-    loaded.plugin.model.model = engine.counted._model
+    whisper.plugin.model.model = engine.counted._model
     engine.release.set()
     engine.thread.close()
 
@@ -132,13 +123,13 @@ async def test_silence_and_speech_heard_together_are_heard_as_alone(held: Held) 
     assert [result.text for result in await held.together(asked)] == ["", "What time is it?"]
 
 
-def test_a_failing_utterance_fails_alone(loaded: PluginTranscriber) -> None:
+def test_a_failing_utterance_fails_alone(whisper: PluginTranscriber) -> None:
     from ovos_plugin_manager.utils.audio import AudioData  # type: ignore[import-untyped]
 
     from ovos_realtime_plugin.audio.resample import resample
 
     audio = [AudioData(resample(utterance(said), 24000, 16000), 16000, 2) for said in SAID[:2]]
-    heard = loaded.plugin.execute_batch([(audio[0], SttRequest("en-US")), (b"not audio", SttRequest("en-US")),
+    heard = whisper.plugin.execute_batch([(audio[0], SttRequest("en-US")), (b"not audio", SttRequest("en-US")),
                                          (audio[1], SttRequest("en-US"))])
     assert [result.text for result in heard if isinstance(result, SttResult)] == [
         "What time is it?", "Turn on the kitchen lights, please."]

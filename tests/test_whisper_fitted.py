@@ -4,14 +4,11 @@ fitted/30 s threshold; its features are Whisper's (checked against faster-whispe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
 from ovos_realtime_plugin.audio.codec import decode_to_pcm16, encode_from_pcm16
 from ovos_realtime_plugin.audio.resample import resample
-from ovos_realtime_plugin.engines.choice import STT_DEFAULT, offline_default
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
 from ovos_realtime_plugin.engines.whisper_features import log_mel
 from ovos_realtime_plugin.engines.whisper_stt import (
@@ -29,14 +26,6 @@ from tests.fixtures_speech import silence, spoken
 from tests.voice_helpers import words
 
 LONG = "remind me to call my mother at six this evening and to buy some bread on the way home from work"
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[PluginTranscriber]:
-    assert STT_DEFAULT == "ovos-stt-plugin-whisper-fitted"
-    stt = PluginTranscriber.load(offline_default("stt"), "en-US")
-    yield stt
-    stt.close()
 
 
 @pytest.mark.parametrize("said", ["what time is it", "turn on the kitchen lights please",
