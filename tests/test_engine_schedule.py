@@ -93,45 +93,6 @@ async def test_equal_deadlines_keep_their_order_and_a_cancelled_call_leaves_the_
     assert held.ran[-1] == "afterwards"
 
 
-async def test_a_re_entrant_engine_runs_as_many_calls_at_once_as_it_has_workers() -> None:
-    """Two workers: two calls run together (each waits for the other to have started); a third waits for a free
-    worker, and the first worker freed takes the earliest deadline while the other call still runs."""
-    now = 0.0
-    engine = EngineThread("two-workers", clock=lambda: now, workers=2)
-    both = threading.Barrier(2, timeout=30)
-    release = {"a": threading.Event(), "b": threading.Event()}
-    ran: list[str] = []
-
-    def together(name: str) -> None:
-        both.wait()  # breaks (raises) unless the other call runs at the same time
-        ran.append(name)
-        release[name].wait(30)
-
-    try:
-        running = {name: asyncio.ensure_future(engine.run(together, name)) for name in release}
-        await asyncio.sleep(0)
-        with urgent(Urgency.LATER):
-            later = asyncio.ensure_future(engine.run(ran.append, "later"))
-        sooner = asyncio.ensure_future(engine.run(ran.append, "sooner"))
-        await asyncio.sleep(0)
-        assert len(engine._waiting) == 2 and engine._running == 2
-        release["a"].set()
-        await asyncio.gather(running["a"], sooner)
-        assert sorted(ran) == ["a", "b", "sooner"] and not later.done()  # b still holds the other worker
-        release["b"].set()
-        await asyncio.gather(running["b"], later)
-        assert ran[-1] == "later" and engine._running == 0 and engine._waiting == []
-    finally:
-        for event in release.values():
-            event.set()
-        engine.close()
-
-
-def test_an_engine_needs_a_worker() -> None:
-    with pytest.raises(ValueError, match="at least one worker"):
-        EngineThread("none", workers=0)
-
-
 class Holding:
     """Calls that hold their worker (and core) until released, each released on its own."""
 
@@ -153,6 +114,39 @@ class Holding:
 
     async def wait_started(self, name: str) -> None:
         assert await asyncio.to_thread(self.started[name].wait, 30)
+
+
+async def test_a_re_entrant_engine_runs_as_many_calls_at_once_as_it_has_workers() -> None:
+    """Two workers: two calls run together (both start while neither is released); a third waits for a free
+    worker, and the first worker freed takes the earliest deadline while the other call still runs."""
+    now = 0.0
+    engine = EngineThread("two-workers", clock=lambda: now, workers=2)
+    calls = Holding()
+    try:
+        first, second = calls.call(engine, "a"), calls.call(engine, "b")
+        await calls.wait_started("a")
+        await calls.wait_started("b")  # (never, with one worker: "a" holds it)
+        later = calls.call(engine, "later", Urgency.LATER)
+        sooner = calls.call(engine, "sooner")
+        await asyncio.sleep(0)
+        assert len(engine._waiting) == 2 and engine._running == 2
+        calls.release["a"].set()
+        await first
+        await calls.wait_started("sooner")
+        assert sorted(calls.ran) == ["a", "b", "sooner"] and not later.done()  # b still holds the other worker
+        for name in ("b", "sooner", "later"):
+            calls.release[name].set()
+        await asyncio.gather(second, sooner, later)
+        assert calls.ran[-1] == "later" and engine._running == 0 and engine._waiting == []
+    finally:
+        for event in calls.release.values():
+            event.set()
+        engine.close()
+
+
+def test_an_engine_needs_a_worker() -> None:
+    with pytest.raises(ValueError, match="at least one worker"):
+        EngineThread("none", workers=0)
 
 
 async def test_engines_sharing_the_cores_run_no_more_calls_than_cores_and_a_freed_one_goes_to_the_earliest_deadline(
