@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ovos_realtime_plugin.engines.choice import usable_cores
+from ovos_realtime_plugin.engines.choice import engine_workers, usable_cores
 from ovos_realtime_plugin.engines.speech import LoadedSpeech
 from ovos_realtime_plugin.engines.stt import PluginTranscriber, concurrent_calls
-from ovos_realtime_plugin.engines.tts import SpeedGate, tts_workers
+from ovos_realtime_plugin.engines.tts import SpeedGate
 from ovos_realtime_plugin.engines.whisper_stt import FittedWhisperSTT, _samples
 from ovos_realtime_plugin.engines.worker import EngineTimeout
 from tests.fixtures_speech import spoken
@@ -38,7 +38,7 @@ def test_an_opm_plugin_that_says_nothing_takes_one_call_at_a_time() -> None:
 def test_the_default_engines_run_two_calls_at_once_on_two_cores(speech: LoadedSpeech) -> None:
     assert isinstance(speech.stt, PluginTranscriber) and isinstance(speech.stt.plugin, FittedWhisperSTT)
     assert speech.stt.plugin.concurrent_calls == 2 and speech.stt._thread.workers == 2
-    assert speech.tts is not None and speech.tts._thread.workers == tts_workers() == 2
+    assert speech.tts is not None and speech.tts._thread.workers == engine_workers() == 2
     shared = speech.stt._thread.cores  # at most one call per core of the two engines together
     assert shared is speech.tts._thread.cores and shared.count == usable_cores()
 

@@ -91,6 +91,13 @@ def cpu_threads() -> int:
     return min(4, usable_cores())
 
 
+def engine_workers(cores: int | None = None) -> int:
+    """Calls at once for an engine that can take several (the default STT, a lean piper voice): two where it may
+    use two cores or more (``cores``, default :func:`cpu_threads`), one on one core. A third only shares the same
+    cores (docs/PERFORMANCE.md)."""
+    return max(1, min(2, cpu_threads() if cores is None else cores))
+
+
 def offline_default(kind: str) -> EngineChoice:
     """The defaults that run with no network: models from PyPI packages."""
     if kind == "stt":

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ovos_realtime_plugin import patches
-from ovos_realtime_plugin.engines.choice import TTS_DEFAULT, EngineChoice, EngineTimeouts, cpu_threads
+from ovos_realtime_plugin.engines.choice import TTS_DEFAULT, EngineChoice, EngineTimeouts, cpu_threads, engine_workers
 from ovos_realtime_plugin.engines.espeak_phonemes import PROGRAMS, EspeakPrograms
 from ovos_realtime_plugin.engines.loader import construct, plugin_class
 from ovos_realtime_plugin.engines.piper_stream import chunk_piper, is_lean, pieces_to
@@ -28,8 +28,8 @@ class PluginSynthesizer:
     """Speaks through ``TTS.get_tts`` into a scratch WAV file, read back as PCM16 (a cut piper voice also hands its
     pieces over as it makes them: :meth:`stream`). One sentence at a time, except for piper voices made lean
     (:func:`chunk_piper`): onnxruntime runs several sentences on one session at once, so those speak up to
-    :func:`tts_workers` sentences together; the plugin's speed setting, which piper reads from the plugin, is then
-    held by one speed at a time (:class:`SpeedGate`)."""
+    :func:`~.choice.engine_workers` sentences together; the plugin's speed setting, which piper reads from the
+    plugin, is then held by one speed at a time (:class:`SpeedGate`)."""
 
     def __init__(self, plugin: Any, module: str, thread: EngineThread, voices: dict[str, str]) -> None:
         self.plugin = plugin
@@ -45,8 +45,8 @@ class PluginSynthesizer:
     @classmethod
     def load(cls, choice: EngineChoice, language: str, voices: dict[str, str],
              cores: Cores | None = None) -> PluginSynthesizer:
-        """Import and construct the plugin on its own thread; a lean piper voice gets :func:`tts_workers`, on
-        ``cores`` shared with the other engines if given."""
+        """Import and construct the plugin on its own thread; a lean piper voice gets
+        :func:`~.choice.engine_workers`, on ``cores`` shared with the other engines if given."""
         thread = EngineThread("tts", heavy=True)
         plugin_cls = plugin_class("tts", choice.module)
         config = {"lang": language, **choice.config}
@@ -54,7 +54,7 @@ class PluginSynthesizer:
         cut = thread.call(chunk_piper, plugin, min(2, cpu_threads()))  # the cores this process may use
         if cut:
             log.debug("%d piper voice(s) speak in pieces", cut)
-        if (workers := tts_workers()) > 1 and lean_piper(plugin):
+        if (workers := engine_workers()) > 1 and lean_piper(plugin):
             thread = thread.with_workers(workers, cores)
         synthesizer = cls(plugin, choice.module, thread, voices)
         if choice.module == TTS_DEFAULT:  # piper's phonemes from one long-lived espeak-ng (docs/PERFORMANCE.md)
@@ -141,12 +141,6 @@ class PluginSynthesizer:
         self._dir.cleanup()
         if self._programs is not None:
             self._programs.close()  # stopped and reaped with the engine
-
-
-def tts_workers() -> int:
-    """Sentences a re-entrant TTS speaks at once: two where this process may use two cores or more (a third
-    only shares the same cores)."""
-    return min(2, cpu_threads())
 
 
 def lean_piper(plugin: Any) -> bool:

@@ -49,7 +49,7 @@ import numpy.typing as npt
 from ovos_plugin_manager.templates.stt import STT  # type: ignore[import-untyped]
 
 from ovos_realtime_plugin.core.stt import SttRequest, SttResult, TokenLogprob
-from ovos_realtime_plugin.engines.choice import cpu_threads
+from ovos_realtime_plugin.engines.choice import cpu_threads, engine_workers
 from ovos_realtime_plugin.engines.stt import BatchedSTT
 from ovos_realtime_plugin.engines.whisper_features import RATE, log_mel
 
@@ -302,7 +302,7 @@ class FittedWhisperSTT(STT, BatchedSTT):  # type: ignore[misc]
         super().__init__(config)
         path = self.config.get("model") or _packaged_model()
         cores = max(1, int(self.config.get("cpu_threads") or cpu_threads()))
-        self.concurrent_calls = max(1, int(self.config.get("workers") or min(2, cores)))
+        self.concurrent_calls = max(1, int(self.config.get("workers") or engine_workers(cores)))
         """How many calls it takes at once (:func:`~.stt.concurrent_calls`)."""
         self.model = FittedWhisper(str(path), str(self.config.get("compute_type", "int8")),
                                    max(1, cores // self.concurrent_calls), int(self.config.get("beam_size", 1)),
