@@ -1,13 +1,13 @@
 """Several people talking at once: K simultaneous speakers, each its own voice session, on the standalone daemon.
 
-The daemon runs in a child process with the standalone wiring of ``bench_voice`` (embedded bus, ovos-core's skills
-service with the installed skills, the default offline engines), so that its CPU time and memory are its own.
-Each speaker's microphone streams without a break, 100 ms appends in real time (silence, then "what time is it"
-spoken by espeak-ng, then silence again). A round starts every speaker's question at a random moment within one
-second (seeded), and ends when every turn of the round is answered, failed or past its timeout; ``--turns`` rounds
-per cell. A cell is one turn-detection mode (``server_vad`` 500 ms silence, ``semantic_vad`` auto) with K speakers,
-on a daemon with the default early answers or with ``"early_answer_skills": []`` (no answer before the turn ends,
-as for skills that act).
+The daemon is ``ovos-realtime --standalone`` as ``scripts/run.sh`` starts it (embedded bus, ovos-core's skills
+service with the installed skills, the default offline engines), with its own mycroft.conf in a scratch directory,
+so that its CPU time and memory are its own. Each speaker's microphone streams without a break, 100 ms appends in
+real time (silence, then "what time is it" spoken by espeak-ng, then silence again). A round starts every speaker's
+question at a random moment within one second (seeded), and ends when every turn of the round is answered, failed or
+past its timeout; ``--turns`` rounds per cell. A cell is one turn-detection mode (``server_vad`` 500 ms silence,
+``semantic_vad`` auto) with K speakers, on a daemon with the default early answers or with ``"early_answer_skills":
+[]`` (no answer before the turn ends, as for skills that act).
 
 Printed per cell: turns answered / asked (the rest by reason: failed, refused, no answer within ``--timeout``
 seconds of the end of voice), p50 / p95 of end of voice (the last loud 10 ms of the audio, as ``bench_voice``) →
@@ -21,6 +21,9 @@ memory per voice session (at rest with the K sessions open minus at rest before 
     python -m benchmarks.bench_voice_concurrency [--k 1,2,4,8,16,32] [--turns 2] [--timeout 30] [--seed 7]
                                                  [--vad server_vad,semantic_vad] [--early on,off] [--json FILE]
                                                  [--max-sessions N] [--conf JSON] [--trace FILE]
+
+With ``--trace FILE`` the daemon logs at debug level, and its trace of every voice turn (``server/voice_trace.py``)
+is appended to FILE.
 
 With ``--max-sessions N`` the daemon runs with ``"limits": {"max_sessions": N}``: the speakers past N are refused
 at connect (``session_limit_reached``, close 1013) and counted as refused. Past the daemon's voice capacity
@@ -37,11 +40,9 @@ import asyncio
 import base64
 import contextlib
 import json
-import logging
 import math
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +53,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.voice_client import BYTES_PER_MS, CHUNK_MS, stats
-from benchmarks.voice_memory import descendants, rss_mb
+from benchmarks.voice_memory import descendants, free_port, healthy, rss_mb
+from tests.fixtures_ovos import CACHE_DIR
 
 QUESTION = "what time is it"
 VADS: dict[str, dict[str, object]] = {"server_vad": {"type": "server_vad", "silence_duration_ms": 500},
@@ -63,78 +65,76 @@ CONNECT_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 300.0
 AT_REST_S = 2.0  # the engines hand their run's memory back once quiet for a second (heap.IDLE)
 ROUND_GAP_S = 0.5
-TRACE_ENV = "OVOS_REALTIME_BENCH_TRACE"
 
 
 # -- the server (a child process) ---------------------------------------------------------------------
-async def serve(early: str, state: str, max_sessions: int | None, extra: str | None = None) -> None:
-    """The daemon as ``bench_voice`` runs it; prints its port, stops when stdin closes."""
-    from ovos_realtime_plugin.daemon import Daemon
-    from ovos_realtime_plugin.daemon_settings import daemon_settings
-    from ovos_realtime_plugin.engines.speech import speech_from_config
-    from tests.fixtures_ovos import CACHE_DIR
-
-    section: dict[str, Any] = {"standalone": {"state_dir": str(Path(state) / "skills"),
-                                              "data_dir": str(CACHE_DIR / "data")}}
-    if EARLY[early] is not None:
-        section["early_answer_skills"] = EARLY[early]
-    if max_sessions is not None:
-        section["limits"] = {"max_sessions": max_sessions}
-    section.update(json.loads(extra or "{}"))
-    conf = {"realtime": section}
-    if os.environ.get(TRACE_ENV):  # --trace: each voice turn's stages, one line per turn (server/voice_trace.py)
-        handler = logging.FileHandler(os.environ[TRACE_ENV])
-        handler.setFormatter(logging.Formatter("%(created).3f %(message)s"))
-        trace_log = logging.getLogger("ovos_realtime_plugin.server.voice_trace")
-        trace_log.addHandler(handler)
-        trace_log.setLevel(logging.DEBUG)
-    daemon = Daemon(daemon_settings(conf, standalone=True, port=0), load_speech=lambda: speech_from_config(conf))
-    try:
-        await daemon.start()
-        assert daemon.server is not None
-        print(f"PORT {daemon.server.port}", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    finally:
-        await daemon.stop()
-
-
 class Server:
-    def __init__(self, early: str, max_sessions: int | None, extra: str | None = None) -> None:
+    """``ovos-realtime --standalone`` as ``scripts/run.sh`` starts it, with its own mycroft.conf (the
+    ``"realtime"`` section below) and state in a scratch directory, and the tests' padatious cache."""
+
+    def __init__(self, early: str, max_sessions: int | None, extra: str | None = None,
+                 trace: str | None = None) -> None:
         self.early = early
-        self.state = tempfile.TemporaryDirectory()
-        limit = [] if max_sessions is None else ["--max-sessions", str(max_sessions)]
-        limit += [] if extra is None else ["--conf", extra]
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_voice_concurrency", "--serve", early,
-                                      "--state", self.state.name, *limit],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.port = 0
+        self.scratch = tempfile.TemporaryDirectory()
+        self.trace = trace
+        tmp = Path(self.scratch.name)
+        section: dict[str, Any] = {"standalone": {"state_dir": str(tmp / "skills"),
+                                                  "data_dir": str(CACHE_DIR / "data")}}
+        if EARLY[early] is not None:
+            section["early_answer_skills"] = EARLY[early]
+        if max_sessions is not None:
+            section["limits"] = {"max_sessions": max_sessions}
+        section.update(json.loads(extra or "{}"))
+        (tmp / "config" / "mycroft").mkdir(parents=True)
+        (tmp / "config" / "mycroft" / "mycroft.conf").write_text(json.dumps({"realtime": section}))
+        self.log = tmp / "daemon.log"
+        self.port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
 
     async def ready(self) -> None:
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not self.port:
-            line = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), deadline - time.monotonic())
-            if not line:
-                raise RuntimeError(f"the daemon did not start (exit {self.proc.poll()})")
-            if line.startswith("PORT "):
-                self.port = int(line.split()[1])
-
-    def stop(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
+        env = {**os.environ, "XDG_CONFIG_HOME": str(Path(self.scratch.name) / "config"),
+               "XDG_STATE_HOME": str(Path(self.scratch.name) / "state")}
+        level = ["--log-level", "DEBUG"] if self.trace else []  # the voice trace's lines are debug lines
+        with self.log.open("wb") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "ovos-realtime"), "--standalone", "--port", str(self.port), *level,
+                env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
         try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.state.cleanup()
+            await asyncio.wait_for(healthy(self.port, self.proc), READY_TIMEOUT_S)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 60)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if self.trace:
+            await asyncio.to_thread(self.keep_trace, self.trace)
+        self.scratch.cleanup()
+
+    def keep_trace(self, path: str) -> None:
+        """Append the voice trace's lines of the daemon's log to ``path``."""
+        if self.log.exists():
+            with open(path, "a") as trace:
+                trace.writelines(line for line in self.log.read_text(errors="replace").splitlines(keepends=True)
+                                 if "voice turn:" in line)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds so far: (the daemon, the skills service and any other child of it)."""
-        return cpu_seconds(self.proc.pid), sum(cpu_seconds(pid) for pid in descendants(self.proc.pid))
+        return cpu_seconds(self.pid), sum(cpu_seconds(pid) for pid in descendants(self.pid))
 
     def rss_mb(self) -> float:
-        return rss_mb(self.proc.pid)
+        return rss_mb(self.pid)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -454,7 +454,8 @@ def loadavg() -> str:
 
 
 async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list[str], earlies: list[str],
-               out: str | None, max_sessions: int | None, extra: str | None = None) -> None:
+               out: str | None, max_sessions: int | None, extra: str | None = None,
+               trace: str | None = None) -> None:
     from tests.fixtures_speech import spoken, voiced_ms
 
     words = spoken(QUESTION)
@@ -466,7 +467,7 @@ async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list
     limit += "" if extra is None else f", realtime {extra}"
     print(f"{cores} core(s){limit}, load {loadavg()} at the start, {time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
     for early in earlies:
-        server = Server(early, max_sessions, extra)
+        server = Server(early, max_sessions, extra, trace)
         try:
             await server.ready()
             for vad in vads:
@@ -478,7 +479,7 @@ async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list
                           f"{[round(x * 1000) for x in sorted(cell.latencies)]} ms, {cell.wall_s:.0f} s, "
                           f"load {loadavg()}", flush=True)
         finally:
-            await asyncio.to_thread(server.stop)
+            await server.stop()
     print(f"\n'{QUESTION}' x {rounds} turns per speaker, {cores} core(s), load {loadavg()} at the end\n")
     print(table(cells, timeout))
     if out:
@@ -499,13 +500,7 @@ if __name__ == "__main__":
                                            '\'{"engines": {"tts_cache_mb": 0}}\'')
     parser.add_argument("--trace", help="append the daemon's trace of every voice turn (its stages, relative to "
                                         "speech_stopped) to this file")
-    parser.add_argument("--serve", choices=sorted(EARLY), help=argparse.SUPPRESS)
-    parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.trace:
-        os.environ[TRACE_ENV] = str(Path(args.trace).resolve())  # (the daemon's process inherits it)
-    if args.serve:
-        asyncio.run(serve(args.serve, args.state, args.max_sessions, args.conf))
-    else:
-        asyncio.run(main([int(k) for k in args.k.split(",")], args.turns, args.timeout, args.seed,
-                         args.vad.split(","), args.early.split(","), args.json, args.max_sessions, args.conf))
+    asyncio.run(main([int(k) for k in args.k.split(",")], args.turns, args.timeout, args.seed, args.vad.split(","),
+                     args.early.split(","), args.json, args.max_sessions, args.conf,
+                     args.trace and str(Path(args.trace).resolve())))

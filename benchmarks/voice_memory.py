@@ -64,7 +64,7 @@ async def healthy(port: int, proc: asyncio.subprocess.Process) -> None:
     while proc.returncode is None:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())  # a Host that names it
             status = await reader.readline()
             writer.close()
             if b" 200 " in status:

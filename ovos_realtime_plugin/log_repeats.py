@@ -2,6 +2,8 @@
 
 Under a flood (a descriptor limit reached, a client that repeats a mistake thousands of times a second) one
 line repeated without end fills the disk and hides everything else; the daemon puts this filter on its handlers.
+Debug lines all pass: they are there only when asked for (``--log-level DEBUG``), to see every step, and a line
+per step is what they are (e.g. the voice trace, one line of the same shape per turn).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class RepeatedLines(logging.Filter):
         self._seen: dict[tuple[str, int, str], list[float]] = {}  # key → [window start, count, held back]
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO:
+            return True
         key = (record.name, record.levelno, str(record.msg)[:200])
         now = self.clock()
         seen = self._seen.get(key)

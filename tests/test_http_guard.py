@@ -200,3 +200,11 @@ def test_a_repeated_line_is_held_back_and_counted() -> None:
     now[0] += 61
     later = record("socket.accept() out of system resource")
     assert repeats.filter(later) and "997 more like this held back" in later.getMessage()
+
+
+def test_debug_lines_all_pass() -> None:
+    """Asked-for debug lines (the voice trace: one line of the same shape per turn) are never held back."""
+    repeats = RepeatedLines(burst=3, window_s=60, clock=lambda: 0.0)
+    turn = logging.LogRecord("ovos_realtime_plugin.server.voice_trace", logging.DEBUG, __file__, 1,
+                             "[%s] voice turn: %s", ("sess_1", "speech_stopped +0 ms"), None)
+    assert all(repeats.filter(turn) for _ in range(100))
