@@ -2,12 +2,12 @@
 
 The daemon is ``ovos-realtime --standalone`` as ``scripts/run.sh`` starts it (embedded bus, ovos-core's skills
 service with the installed skills, the default offline engines), with its own mycroft.conf in a scratch directory,
-so that its CPU time and memory are its own. Each speaker's microphone streams without a break, 100 ms appends in
-real time (silence, then "what time is it" spoken by espeak-ng, then silence again). A round starts every speaker's
-question at a random moment within one second (seeded), and ends when every turn of the round is answered, failed or
-past its timeout; ``--turns`` rounds per cell. A cell is one turn-detection mode (``server_vad`` 500 ms silence,
-``semantic_vad`` auto) with K speakers, on a daemon with the default early answers or with ``"early_answer_skills":
-[]`` (no answer before the turn ends, as for skills that act).
+so that its CPU time and memory are its own. Each speaker's microphone streams without a break, 100 ms appends
+(``--chunk-ms``) in real time (silence, then "what time is it" spoken by espeak-ng, then silence again). A round
+starts every speaker's question at a random moment within one second (seeded), and ends when every turn of the round
+is answered, failed or past its timeout; ``--turns`` rounds per cell. A cell is one turn-detection mode
+(``server_vad`` 500 ms silence, ``semantic_vad`` auto) with K speakers, on a daemon with the default early answers
+or with ``"early_answer_skills": []`` (no answer before the turn ends, as for skills that act).
 
 Printed per cell: turns answered / asked (the rest by reason: failed, refused, no answer within ``--timeout``
 seconds of the end of voice), p50 / p95 of end of voice (the last loud 10 ms of the audio, as ``bench_voice``) →
@@ -21,6 +21,7 @@ memory per voice session (at rest with the K sessions open minus at rest before 
     python -m benchmarks.bench_voice_concurrency [--k 1,2,4,8,16,32] [--turns 2] [--timeout 30] [--seed 7]
                                                  [--vad server_vad,semantic_vad] [--early on,off] [--json FILE]
                                                  [--max-sessions N] [--conf JSON] [--trace FILE]
+                                                 [--chunk-ms 100]
 
 With ``--trace FILE`` the daemon logs at debug level, and its trace of every voice turn (``server/voice_trace.py``)
 is appended to FILE.
@@ -73,7 +74,7 @@ class Server:
     ``"realtime"`` section below) and state in a scratch directory, and the tests' padatious cache."""
 
     def __init__(self, early: str, max_sessions: int | None, extra: str | None = None,
-                 trace: str | None = None) -> None:
+                 trace: str | None = None, chunk_ms: int = CHUNK_MS) -> None:
         self.early = early
         self.scratch = tempfile.TemporaryDirectory()
         self.trace = trace
@@ -166,8 +167,10 @@ class Speaker:
     """One voice session: a mic that never stops, and a reader that keeps every event's type and time."""
 
     ws: ClientConnection
+    chunk_ms: int = CHUNK_MS
+    """The audio each append carries (the mic sends one every ``chunk_ms``, in real time)."""
     origin: float = 0.0
-    """When the mic stream's millisecond 0 was spoken (its chunk n leaves at origin + (n + 1) * 100 ms)."""
+    """When the mic stream's millisecond 0 was spoken (its chunk n leaves at origin + (n + 1) * chunk_ms)."""
     sent_ms: int = 0
     queued: list[tuple[int, bytes]] = field(default_factory=list)
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
@@ -176,7 +179,7 @@ class Speaker:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def mic(self) -> None:
-        step = BYTES_PER_MS * CHUNK_MS
+        step = BYTES_PER_MS * self.chunk_ms
         n = 0
         while True:
             chunk = bytearray(step)
@@ -185,18 +188,18 @@ class Speaker:
                 lo, hi = max(0, at), min(step, at + len(audio))
                 if lo < hi:
                     chunk[lo:hi] = audio[lo - at:hi - at]
-            end = self.sent_ms + CHUNK_MS
+            end = self.sent_ms + self.chunk_ms
             self.queued = [(s, a) for s, a in self.queued if (s + len(a) // BYTES_PER_MS) > end]
             await self.ws.send(json.dumps({"type": "input_audio_buffer.append",
                                            "audio": base64.b64encode(bytes(chunk)).decode()}))
             self.sent_ms = end
             n += 1
-            await asyncio.sleep(max(0.0, self.origin + (n + 1) * CHUNK_MS / 1000 - time.perf_counter()))
+            await asyncio.sleep(max(0.0, self.origin + (n + 1) * self.chunk_ms / 1000 - time.perf_counter()))
 
     def say(self, at: float, audio: bytes, voice_end_ms: int) -> float:
         """Put ``audio`` into the mic stream at wall time ``at`` (or the first moment not yet sent); returns the
         wall time of its end of voice."""
-        start_ms = max(int((at - self.origin) * 1000), self.sent_ms + CHUNK_MS)
+        start_ms = max(int((at - self.origin) * 1000), self.sent_ms + self.chunk_ms)
         self.queued.append((start_ms, audio))
         return self.origin + (start_ms + voice_end_ms) / 1000
 
@@ -215,7 +218,7 @@ class Speaker:
         self.changed.set()
 
     def start(self) -> None:
-        self.origin = time.perf_counter() - CHUNK_MS / 1000  # the first chunk leaves now
+        self.origin = time.perf_counter() - self.chunk_ms / 1000  # the first chunk leaves now
         self.tasks = [asyncio.create_task(self.mic()), asyncio.create_task(self.read())]
 
     async def stop(self) -> None:
@@ -288,15 +291,15 @@ def missing(events: list[dict[str, Any]], responses: set[str], first_audio: dict
     return "stalled: no speech heard"
 
 
-async def open_speaker(port: int, vad: dict[str, object]) -> Speaker | str:
-    """A session in ``vad`` mode, or why it was refused."""
+async def open_speaker(port: int, vad: dict[str, object], chunk_ms: int) -> Speaker | str:
+    """A session in ``vad`` mode whose mic sends ``chunk_ms`` appends, or why it was refused."""
     try:
-        return await asyncio.wait_for(try_open(port, vad), 2 * CONNECT_TIMEOUT_S)
+        return await asyncio.wait_for(try_open(port, vad, chunk_ms), 2 * CONNECT_TIMEOUT_S)
     except Exception as exc:  # a refused, dropped or timed-out connection: counted, the cell goes on
         return f"refused: {exc!r}"
 
 
-async def try_open(port: int, vad: dict[str, object]) -> Speaker | str:
+async def try_open(port: int, vad: dict[str, object], chunk_ms: int) -> Speaker | str:
     ws = await connect(f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime", max_size=None,
                        open_timeout=CONNECT_TIMEOUT_S)
     first = json.loads(await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT_S))
@@ -307,7 +310,7 @@ async def try_open(port: int, vad: dict[str, object]) -> Speaker | str:
         "type": "realtime", "output_modalities": ["audio"], "audio": {"input": {"turn_detection": vad}}}}))
     while json.loads(await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT_S))["type"] != "session.updated":
         pass
-    return Speaker(ws)
+    return Speaker(ws, chunk_ms)
 
 
 # -- one cell -------------------------------------------------------------------------------------------
@@ -352,13 +355,13 @@ class Cell:
 
 
 async def run_cell(server: Server, vad: str, early: str, k: int, rounds: int, timeout: float,
-                   rng: random.Random, words: bytes, voice_end_ms: int) -> Cell:
+                   rng: random.Random, words: bytes, voice_end_ms: int, chunk_ms: int = CHUNK_MS) -> Cell:
     cell = Cell(vad, early, k, asked=k * rounds)
     await asyncio.sleep(AT_REST_S)
     rss_before = server.rss_mb()
     cpu_before = server.cpu()
     began = time.perf_counter()
-    opened = await asyncio.gather(*(open_speaker(server.port, VADS[vad]) for _ in range(k)))
+    opened = await asyncio.gather(*(open_speaker(server.port, VADS[vad], chunk_ms) for _ in range(k)))
     speakers = [s for s in opened if isinstance(s, Speaker)]
     cell.refusals = [s for s in opened if isinstance(s, str)]
     for speaker in speakers:
@@ -370,7 +373,8 @@ async def run_cell(server: Server, vad: str, early: str, k: int, rounds: int, ti
                                            for s in speakers))
             cell.turns += turns
             if n + 1 < rounds:
-                kept = await asyncio.gather(*(again(server, vad, s, t) for s, t in zip(speakers, turns, strict=True)))
+                kept = await asyncio.gather(*(again(server, vad, s, t, chunk_ms)
+                                              for s, t in zip(speakers, turns, strict=True)))
                 gone = [s for s in kept if isinstance(s, str)]
                 cell.turns += [Turn(0.0, outcome=f"{why} at reconnect") for why in gone for _ in range(rounds - n - 1)]
                 speakers = [s for s in kept if isinstance(s, Speaker)]
@@ -385,12 +389,12 @@ async def run_cell(server: Server, vad: str, early: str, k: int, rounds: int, ti
     return cell
 
 
-async def again(server: Server, vad: str, speaker: Speaker, turn: Turn) -> Speaker | str:
+async def again(server: Server, vad: str, speaker: Speaker, turn: Turn, chunk_ms: int) -> Speaker | str:
     """``speaker`` for the next round, or a fresh session when its turn got no answer (it may come later)."""
     if turn.outcome == "answered" or turn.outcome.startswith("failed"):
         return speaker
     await speaker.stop()
-    fresh = await open_speaker(server.port, VADS[vad])
+    fresh = await open_speaker(server.port, VADS[vad], chunk_ms)
     if isinstance(fresh, Speaker):
         fresh.start()
     return fresh
@@ -455,7 +459,7 @@ def loadavg() -> str:
 
 async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list[str], earlies: list[str],
                out: str | None, max_sessions: int | None, extra: str | None = None,
-               trace: str | None = None) -> None:
+               trace: str | None = None, chunk_ms: int = CHUNK_MS) -> None:
     from tests.fixtures_speech import spoken, voiced_ms
 
     words = spoken(QUESTION)
@@ -471,16 +475,18 @@ async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list
         try:
             await server.ready()
             for vad in vads:
-                await run_cell(server, vad, early, 1, 1, timeout, rng, words, voice_end_ms)  # warm-up, not counted
+                await run_cell(server, vad, early, 1, 1, timeout, rng, words, voice_end_ms, chunk_ms)  # warm-up
                 for k in ks:
-                    cell = await run_cell(server, vad, early, k, rounds, timeout, rng, words, voice_end_ms)
+                    cell = await run_cell(server, vad, early, k, rounds, timeout, rng, words, voice_end_ms,
+                                          chunk_ms)
                     cells.append(cell)
                     print(f"  {vad} early {early} K={k}: {describe(cell)}, "
                           f"{[round(x * 1000) for x in sorted(cell.latencies)]} ms, {cell.wall_s:.0f} s, "
                           f"load {loadavg()}", flush=True)
         finally:
             await server.stop()
-    print(f"\n'{QUESTION}' x {rounds} turns per speaker, {cores} core(s), load {loadavg()} at the end\n")
+    print(f"\n'{QUESTION}' x {rounds} turns per speaker, {chunk_ms} ms appends, {cores} core(s), "
+          f"load {loadavg()} at the end\n")
     print(table(cells, timeout))
     if out:
         save(Path(out), cells)
@@ -498,9 +504,11 @@ if __name__ == "__main__":
                         help='the daemon\'s "limits": {"max_sessions": N} (sessions past it are refused at connect)')
     parser.add_argument("--conf", help='JSON merged into the daemon\'s "realtime" section, e.g. '
                                            '\'{"engines": {"tts_cache_mb": 0}}\'')
+    parser.add_argument("--chunk-ms", type=int, default=CHUNK_MS,
+                        help="the audio in each append (100; a WebRTC or telephone stream's frames are 20)")
     parser.add_argument("--trace", help="append the daemon's trace of every voice turn (its stages, relative to "
                                         "speech_stopped) to this file")
     args = parser.parse_args()
     asyncio.run(main([int(k) for k in args.k.split(",")], args.turns, args.timeout, args.seed, args.vad.split(","),
                      args.early.split(","), args.json, args.max_sessions, args.conf,
-                     args.trace and str(Path(args.trace).resolve())))
+                     args.trace and str(Path(args.trace).resolve()), args.chunk_ms))
