@@ -55,10 +55,10 @@ def median_seconds(func: Callable[[], object], repeats: int) -> float:
 def bench_codec(pcm: bytes, repeats: int, audioop: ModuleType | None) -> None:
     ulaw, alaw = g711.ulaw_encode(pcm), g711.alaw_encode(pcm)
     ops: list[tuple[str, Callable[[], bytes], Callable[[], bytes] | None]] = [
-        ("ulaw_encode", lambda: g711.ulaw_encode(pcm), audioop and (lambda: audioop.lin2ulaw(pcm, 2))),
-        ("ulaw_decode", lambda: g711.ulaw_decode(ulaw), audioop and (lambda: audioop.ulaw2lin(ulaw, 2))),
-        ("alaw_encode", lambda: g711.alaw_encode(pcm), audioop and (lambda: audioop.lin2alaw(pcm, 2))),
-        ("alaw_decode", lambda: g711.alaw_decode(alaw), audioop and (lambda: audioop.alaw2lin(alaw, 2))),
+        ("ulaw_encode", lambda: g711.ulaw_encode(pcm), (lambda: audioop.lin2ulaw(pcm, 2)) if audioop else None),
+        ("ulaw_decode", lambda: g711.ulaw_decode(ulaw), (lambda: audioop.ulaw2lin(ulaw, 2)) if audioop else None),
+        ("alaw_encode", lambda: g711.alaw_encode(pcm), (lambda: audioop.lin2alaw(pcm, 2)) if audioop else None),
+        ("alaw_decode", lambda: g711.alaw_decode(alaw), (lambda: audioop.alaw2lin(alaw, 2)) if audioop else None),
     ]
     print(f"{'operation':<12} {'ours ms':>9} {'audioop ms':>11} {'ours/audioop':>13} {'ours x RT':>10}")
     audio_seconds = len(pcm) / 2 / RATE

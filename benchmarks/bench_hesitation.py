@@ -2,12 +2,12 @@
 is the answer when it is not? The two numbers side by side, since an end of turn that is faster because it cuts
 people off is not faster.
 
-The daemon runs as ``bench_voice_concurrency`` runs it (a child process with the standalone wiring: embedded bus,
-the installed skills, the default offline engines, default early answers). Each trial opens a fresh voice session
-whose microphone streams without a break at a mic's pace, says one command spoken by espeak-ng with a hesitation
-of ``--pauses`` ms of silence between its two halves (from the last loud sample of the first to the first of the
-second; 0 = said in one breath, the baseline), and waits until every turn it made is answered, or ``--timeout``
-seconds past the end of voice.
+The daemon runs as ``bench_voice_concurrency`` runs it (``ovos-realtime --standalone`` as ``scripts/run.sh`` starts
+it: embedded bus, the installed skills, the default offline engines, default early answers). Each trial opens a
+fresh voice session whose microphone streams without a break at a mic's pace, says one command spoken by espeak-ng
+with a hesitation of ``--pauses`` ms of silence between its two halves (from the last loud sample of the first to
+the first of the second; 0 = said in one breath, the baseline), and waits until every turn it made is answered, or
+``--timeout`` seconds past the end of voice.
 
 A trial is **cut** when the server committed more than one turn for the command (it ended the turn at the
 hesitation). Printed per turn-detection mode (``semantic_vad`` auto, ``server_vad`` 500 ms) and pause: trials,
@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 
 from benchmarks.bench_voice_concurrency import VADS, Server, Speaker, loadavg, open_speaker
-from benchmarks.voice_client import stats
+from benchmarks.voice_client import CHUNK_MS, stats
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("turn on the", "kitchen lights"),
@@ -78,7 +78,7 @@ async def trial(port: int, vad: str, first: str, second: str, pause_ms: int, tim
     else:  # espeak-ng pads each clip with silence (~350 ms after the voice): the hesitation is the pause alone
         head, tail = spoken(first), spoken(second)
         audio = head[:ms_bytes(voiced_ms(head)[1] + 1)] + silence(pause_ms) + tail[ms_bytes(voiced_ms(tail)[0]):]
-    speaker = await open_speaker(port, VADS[vad])
+    speaker = await open_speaker(port, VADS[vad], CHUNK_MS)
     if isinstance(speaker, str):
         return speaker
     await speaker.ws.send(json.dumps({"type": "session.update", "session": {  # the transcripts, to print
@@ -121,7 +121,7 @@ def unanswered(speaker: Speaker, mark: int) -> bool:
     events = [event for _, event in speaker.events[mark:]]
     committed = sum(event["type"] == "input_audio_buffer.committed" for event in events)
     done = sum(event["type"] == "response.done" for event in events)
-    return done < committed
+    return int(done) < int(committed)
 
 
 def last_answer(events: list[tuple[float, dict[str, object]]], committed: list[str],
@@ -192,7 +192,7 @@ async def main(pauses: list[int], vads: list[str], repeat: int, timeout: float) 
                         print(f"  {vad} {pause} ms: {outcome.command}: {outcome.turns} turn(s) "
                               f"{outcome.transcripts} {latency}", flush=True)
     finally:
-        await asyncio.to_thread(server.stop)
+        await server.stop()
     print(f"\n{len(COMMANDS)} commands x {repeat}, {cores} core(s), load {loadavg()} at the end\n")
     print(table(results, refused))
 

@@ -49,7 +49,8 @@ def edits(heard: list[str], said: list[str]) -> int:
 def main() -> None:
     whisper = FittedWhisper(offline_default("stt").config["model"], "int8", cpu_threads(), 1, 6)
     audio = [(said, np.frombuffer(silence(300, 16000) + spoken(said, 16000, wpm, voice) + silence(100, 16000),
-                                  "<i2").astype(np.float32) / 32768) for voice, wpm in VOICES for said in COMMANDS]
+                                  "<i2").astype(np.float32) / np.float32(32768))
+             for voice, wpm in VOICES for said in COMMANDS]
     results: dict[str, tuple[list[int], list[float]]] = {"fitted": ([], []), "30 s": ([], [])}
     for said, samples in audio:  # alternating, so that the machine's drift hits both alike
         for name, fitted_max_s in (("fitted", 6.0), ("30 s", 0.0)):

@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     whisper = FittedWhisper(offline_default("stt").config["model"], "int8", cpu_threads(), 1, 6)
     said = [Utterance(np.frombuffer(silence(300, 16000) + spoken(text, 16000) + silence(100, 16000),
-                                    "<i2").astype(np.float32) / 32768, "en") for text in COMMANDS]
+                                    "<i2").astype(np.float32) / np.float32(32768), "en") for text in COMMANDS]
     whisper.hear_batch(said[:2])  # warm: the first calls of a shape allocate
     print(f"Whisper tiny.en, fitted windows, {cpu_threads()} thread(s), {args.rounds} rounds, "
           f"commands of {statistics.median(len(u.samples) for u in said) / 16000:.1f} s (median)")

@@ -46,6 +46,7 @@ from ovos_realtime_plugin.daemon_settings import daemon_settings
 from ovos_realtime_plugin.engines.choice import STT_DEFAULT, speech_choices
 from ovos_realtime_plugin.engines.speech import LoadedSpeech, shipped_config, speech_from_config
 from ovos_realtime_plugin.engines.stt import PluginTranscriber
+from ovos_realtime_plugin.engines.stt_pool import TranscriberPool
 from ovos_realtime_plugin.server.app import RealtimeServer
 from ovos_realtime_plugin.server.settings import ServerSettings
 from ovos_realtime_plugin.server.speech_engines import SpeechEngines
@@ -55,8 +56,8 @@ from tests.fixtures_speech import silence, spoken, voiced_ms
 
 QUESTION = "what time is it"
 WARM_UP = 2
-VADS = {"server_vad": {"type": "server_vad", "silence_duration_ms": 500},
-        "semantic_vad": {"type": "semantic_vad", "eagerness": "auto"}}
+VADS: dict[str, dict[str, object]] = {"server_vad": {"type": "server_vad", "silence_duration_ms": 500},
+                                      "semantic_vad": {"type": "semantic_vad", "eagerness": "auto"}}
 TRACED = ("pause", "stt_start", "stt_end", "stt_dropped", "answer_prepared", "tts_prepare", "speech_stopped",
           "transcript", "utterance_sent", "first_answer", "tts_start", "tts_end", "first_audio")
 
@@ -71,7 +72,7 @@ async def voice_turn(ws: ClientConnection, utterance: bytes, speech_end_ms: int)
     return first - seen["input_audio_buffer.speech_stopped"], first - (origin + speech_end_ms / 1000)
 
 
-async def stt_alone(stt: PluginTranscriber | None, words: bytes) -> float:
+async def stt_alone(stt: PluginTranscriber | TranscriberPool | None, words: bytes) -> float:
     assert stt is not None
     start = time.perf_counter()
     await stt.transcribe(words, 24000, "en-US")

@@ -53,7 +53,7 @@ async def webrtc_first_audio(base: str, turns: int) -> list[float]:
     browser = Browser()
     await browser.call(base, KEY)
     await browser.start({"type": "realtime", "output_modalities": ["audio"]})
-    latencies = []
+    latencies: list[float] = []
     for _ in range(turns):
         browser.loud_at = None
         browser.say(utterance())
@@ -68,7 +68,7 @@ async def webrtc_first_audio(base: str, turns: int) -> list[float]:
 
 async def websocket_first_audio(port: int, turns: int) -> list[float]:
     ws = await open_session(port, {"output_modalities": ["audio"]})
-    latencies = []
+    latencies: list[float] = []
     for _ in range(turns):
         sender = asyncio.create_task(send_audio(ws, utterance(), paced=True))
         stopped = loud = None

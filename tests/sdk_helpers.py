@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from openai.types.beta.realtime import RealtimeServerEvent as BetaEvent
+from openai.types.realtime import RealtimeConversationItemUserMessageParam
 from openai.types.realtime import RealtimeServerEvent as GaEvent
 from pydantic import TypeAdapter
 
@@ -64,5 +65,5 @@ def squeeze(names: list[str]) -> list[str]:
     return out
 
 
-def user_text(text: str) -> dict[str, Any]:
+def user_text(text: str) -> RealtimeConversationItemUserMessageParam:
     return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame
 
 from ovos_realtime_plugin.server.webrtc import ice
 from ovos_realtime_plugin.server.webrtc.playback import Playback
@@ -115,6 +116,7 @@ class Browser:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            assert isinstance(frame, AudioFrame)
             samples = np.frombuffer(bytes(frame.planes[0]), "<i2")
             self.heard_frames += 1
             level = int(np.abs(samples.astype(np.int32)).max())
