@@ -3,7 +3,8 @@
 | stage            | marked when                                                                 |
 |------------------|-----------------------------------------------------------------------------|
 | ``pause``        | the user paused and an early transcript was asked for                       |
-| ``stt_start``    | a transcription starts on the STT engine (early attempt or final)           |
+| ``stt_start``    | a transcription is asked of the STT engine (early attempt or final);        |
+|                  | its wait for a worker, behind earlier deadlines, counts until stt_end       |
 | ``stt_end``      | it ends                                                                     |
 | ``stt_dropped``  | an early attempt was of no use any more (speech resumed) and was skipped    |
 | ``answer_prepared`` | the answer to the paused turn was said before the turn ended (early_answer) |
