@@ -23,8 +23,8 @@ memory per voice session (at rest with the K sessions open minus at rest before 
                                                  [--max-sessions N] [--conf JSON] [--trace FILE]
                                                  [--chunk-ms 100]
 
-With ``--trace FILE`` the daemon logs at debug level, and its trace of every voice turn (``server/voice_trace.py``)
-is appended to FILE.
+With ``--trace FILE`` the daemon's trace of every voice turn (``server/voice_trace.py``, a debug line per turn; the
+daemon runs the console script's ``main`` with that logger alone at debug level) is appended to FILE.
 
 With ``--max-sessions N`` the daemon runs with ``"limits": {"max_sessions": N}``: the speakers past N are refused
 at connect (``session_limit_reached``, close 1013) and counted as refused. Past the daemon's voice capacity
@@ -39,11 +39,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import math
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -64,6 +66,10 @@ EARLY: dict[str, list[str] | None] = {"on": None, "off": []}
 """The daemon's ``early_answer_skills``: None keeps the default (the answer-only skills), [] none at all."""
 CONNECT_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 300.0
+TRACED_MAIN = ("import logging, sys; "
+               "logging.getLogger('ovos_realtime_plugin.server.voice_trace').setLevel(logging.DEBUG); "
+               "from ovos_realtime_plugin.cli import main; sys.exit(main(sys.argv[1:]))")
+"""``--trace``: the console script's ``main`` with the voice trace's logger at debug level (its lines only)."""
 AT_REST_S = 2.0  # the engines hand their run's memory back once quiet for a second (heap.IDLE)
 ROUND_GAP_S = 0.5
 
@@ -74,7 +80,7 @@ class Server:
     ``"realtime"`` section below) and state in a scratch directory, and the tests' padatious cache."""
 
     def __init__(self, early: str, max_sessions: int | None, extra: str | None = None,
-                 trace: str | None = None, chunk_ms: int = CHUNK_MS) -> None:
+                 trace: str | None = None) -> None:
         self.early = early
         self.scratch = tempfile.TemporaryDirectory()
         self.trace = trace
@@ -95,35 +101,50 @@ class Server:
     async def ready(self) -> None:
         env = {**os.environ, "XDG_CONFIG_HOME": str(Path(self.scratch.name) / "config"),
                "XDG_STATE_HOME": str(Path(self.scratch.name) / "state")}
-        level = ["--log-level", "DEBUG"] if self.trace else []  # the voice trace's lines are debug lines
-        with self.log.open("wb") as out:
+        script = str(Path(sys.executable).parent / "ovos-realtime")
+        daemon = [sys.executable, "-c", TRACED_MAIN] if self.trace else [script]
+        with self.log.open("wb") as out:  # its own session: a kill takes its skills service with it
             self.proc = await asyncio.create_subprocess_exec(
-                str(Path(sys.executable).parent / "ovos-realtime"), "--standalone", "--port", str(self.port), *level,
-                env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+                *daemon, "--standalone", "--port", str(self.port), env=env, stdout=out,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
         try:
             await asyncio.wait_for(healthy(self.port, self.proc), READY_TIMEOUT_S)
-        except BaseException:
+        except BaseException as exc:
+            said = await asyncio.to_thread(self.log_tail)
             await self.stop()
+            if isinstance(exc, Exception):
+                raise RuntimeError(f"the daemon did not start ({exc!r}); the end of its log:\n{said}") from exc
             raise
 
     async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 60)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        if self.trace:
-            await asyncio.to_thread(self.keep_trace, self.trace)
-        self.scratch.cleanup()
+        """Stop the daemon (SIGTERM, then SIGKILL to its process group after 60 s) and remove its scratch
+        directory, whatever interrupts the wait."""
+        try:
+            if self.proc is not None and self.proc.returncode is None:
+                self.proc.terminate()
+                try:
+                    await asyncio.wait_for(self.proc.wait(), 60)
+                finally:
+                    if self.proc.returncode is None:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(self.proc.pid, signal.SIGKILL)
+                        await self.proc.wait()
+            if self.trace:
+                await asyncio.to_thread(self.keep_trace, self.trace)
+        finally:
+            self.scratch.cleanup()
 
     def keep_trace(self, path: str) -> None:
         """Append the voice trace's lines of the daemon's log to ``path``."""
         if self.log.exists():
-            with open(path, "a") as trace:
-                trace.writelines(line for line in self.log.read_text(errors="replace").splitlines(keepends=True)
-                                 if "voice turn:" in line)
+            with open(self.log, errors="replace") as log, open(path, "a") as trace:
+                trace.writelines(line for line in log if "voice turn:" in line)
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log.exists():
+            return ""
+        with open(self.log, errors="replace") as log:
+            return "".join(collections.deque(log, lines))
 
     @property
     def pid(self) -> int:
@@ -433,7 +454,7 @@ def table(cells: list[Cell], timeout: float) -> str:
             one = base.get((cell.vad, cell.early), math.inf)
             if not math.isinf(one) and not math.isinf(p95):
                 ratio = f"{p95 / one:.2f}×"
-        turns = max(1, len(cell.turns))
+        turns = max(1, len(cell.waits))  # the turns the server took
         cpu = f"{cell.cpu_daemon_s / turns * 1000:,.0f} + {cell.cpu_children_s / turns * 1000:,.0f} ms"
         lines.append(f"| {cell.vad} | {cell.early} | {cell.k} | {describe(cell)} | {latency} | {ratio} | {after} | "
                      f"{cpu} | "
