@@ -129,3 +129,26 @@ def test_keys_from_config_and_lookup() -> None:
     assert find_key(keys, "sk-tablet ") is None and find_key(keys, "") is None and find_key(keys, None) is None
     assert settings.max_sessions == 7 and settings.session_limits.max_input_audio_ms == 60_000
     assert find_key(keys_from_config((), ()), "anything") is None
+
+
+@pytest.mark.parametrize(("limits", "named"), [
+    ({"max_sessions": -1}, "max_sessions"),  # would refuse every session
+    ({"max_sessions": 0}, "max_sessions"),
+    ({"max_sessions": "abc"}, "max_sessions"),
+    ({"max_voice_sessions": 2.5}, "max_voice_sessions"),
+    ({"max_voice_sessions": True}, "max_voice_sessions"),
+    ({"frames_per_second": 0}, "frames_per_second"),
+    ({"input_audio_buffer_s": "nan"}, "input_audio_buffer_s"),
+    ({"conversation_items": None}, "conversation_items"),
+    ({"outbox_bytes": -5}, "outbox_bytes"),
+])
+def test_a_limit_out_of_its_range_is_refused_by_name(limits: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValueError, match=f'"{named}"'):
+        from_config({"limits": limits})
+
+
+def test_limits_written_as_numbers_or_strings_of_numbers_are_taken() -> None:
+    settings = from_config({"limits": {"max_sessions": "16", "max_voice_sessions": 0, "frames_per_second": 100.5,
+                                       "input_audio_buffer_s": 2.5, "conversation_items": 10.0}})
+    assert (settings.max_sessions, settings.max_voice_sessions, settings.max_frames_per_s) == (16, 0, 100.5)
+    assert (settings.session_limits.max_input_audio_ms, settings.session_limits.max_items) == (2500, 10)

@@ -6,6 +6,7 @@ sizes (input buffer, conversation) are :class:`~ovos_realtime_plugin.core.limits
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -18,24 +19,51 @@ DEFAULT_FRAMES_PER_S = 2500.0
 
 
 def limit_settings(section: dict[str, Any]) -> dict[str, Any]:
-    """``ServerSettings`` fields from the ``"limits"`` object (absent keys keep their defaults)."""
+    """``ServerSettings`` fields from the ``"limits"`` object (absent keys keep their defaults); a value that is
+    not a number in its range is refused with a ``ValueError`` naming it (the daemon exits with status 2)."""
     values: dict[str, Any] = {}
     if "outbox_bytes" in section:
-        values["outbox_budget_bytes"] = int(section["outbox_bytes"])
+        values["outbox_budget_bytes"] = _whole(section, "outbox_bytes", 1)
     if "max_sessions" in section:
-        values["max_sessions"] = int(section["max_sessions"])
+        values["max_sessions"] = _whole(section, "max_sessions", 1)
     if "max_voice_sessions" in section:
-        values["max_voice_sessions"] = int(section["max_voice_sessions"])
+        values["max_voice_sessions"] = _whole(section, "max_voice_sessions", 0)  # 0: no limit
     if section.get("voice_busy_line"):
         values["voice_busy_line"] = str(section["voice_busy_line"])
     if "frames_per_second" in section:
-        values["max_frames_per_s"] = float(section["frames_per_second"])
+        values["max_frames_per_s"] = _positive(section, "frames_per_second")
     defaults = SessionLimits()
     values["session_limits"] = SessionLimits(
-        max_input_audio_ms=int(float(section.get("input_audio_buffer_s", defaults.max_input_audio_ms / 1000)) * 1000),
-        max_items=int(section.get("conversation_items", defaults.max_items)),
-        max_conversation_bytes=int(section.get("conversation_bytes", defaults.max_conversation_bytes)))
+        max_input_audio_ms=round(_positive(section, "input_audio_buffer_s", defaults.max_input_audio_ms / 1000) * 1000),
+        max_items=_whole(section, "conversation_items", 1, defaults.max_items),
+        max_conversation_bytes=_whole(section, "conversation_bytes", 1, defaults.max_conversation_bytes))
     return values
+
+
+def _number(section: dict[str, Any], key: str, default: float | None) -> float:
+    """A finite number (written as one, or as a string of one)."""
+    value = section.get(key, default)
+    try:
+        number = float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f'"limits": {{"{key}": ...}} must be a number, not {value!r}')
+    return number
+
+
+def _whole(section: dict[str, Any], key: str, least: int, default: int | None = None) -> int:
+    value = _number(section, key, default)
+    if value != int(value) or value < least:
+        raise ValueError(f'"limits": {{"{key}": ...}} must be a whole number of at least {least}, not {value:g}')
+    return int(value)
+
+
+def _positive(section: dict[str, Any], key: str, default: float | None = None) -> float:
+    value = _number(section, key, default)
+    if value <= 0:
+        raise ValueError(f'"limits": {{"{key}": ...}} must be a number above 0, not {value:g}')
+    return value
 
 
 class FrameRate:
