@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
+from benchmarks.daemon_process import cpu_seconds
 from ovos_realtime_plugin.core.assistant import AssistantBase, AssistantOutput, AssistantRequest, TextDelta
 from ovos_realtime_plugin.core.ratelimit import RateLimitSettings
 from ovos_realtime_plugin.server.app import RealtimeServer
@@ -81,12 +81,6 @@ def start(kind: str, recorded: list[str]) -> tuple[subprocess.Popen[str], str]:
     proc.stdin.close()
     port = proc.stdout.readline().strip()
     return proc, f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the clients --------------------------------------------------------------------------------------

@@ -177,7 +177,7 @@ async def main(pauses: list[int], vads: list[str], repeat: int, timeout: float) 
     results: dict[tuple[str, int], list[Trial]] = {}
     refused = 0
     try:
-        await server.ready()
+        await server.start()
         for vad in vads:
             await trial(server.port, vad, *COMMANDS[0], 0, timeout)  # warm-up, not counted
             for pause in pauses:

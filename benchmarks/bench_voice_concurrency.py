@@ -39,15 +39,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import collections
 import contextlib
 import json
 import math
 import os
 import random
-import signal
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +51,8 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from benchmarks.daemon_process import StandaloneDaemon, cpu_seconds, descendants, rss_mb
 from benchmarks.voice_client import BYTES_PER_MS, CHUNK_MS, stats
-from benchmarks.voice_memory import descendants, free_port, healthy, rss_mb
-from tests.fixtures_ovos import CACHE_DIR
 
 QUESTION = "what time is it"
 VADS: dict[str, dict[str, object]] = {"server_vad": {"type": "server_vad", "silence_duration_ms": 500},
@@ -65,91 +60,23 @@ VADS: dict[str, dict[str, object]] = {"server_vad": {"type": "server_vad", "sile
 EARLY: dict[str, list[str] | None] = {"on": None, "off": []}
 """The daemon's ``early_answer_skills``: None keeps the default (the answer-only skills), [] none at all."""
 CONNECT_TIMEOUT_S = 30.0
-READY_TIMEOUT_S = 300.0
-TRACED_MAIN = ("import logging, sys; "
-               "logging.getLogger('ovos_realtime_plugin.server.voice_trace').setLevel(logging.DEBUG); "
-               "from ovos_realtime_plugin.cli import main; sys.exit(main(sys.argv[1:]))")
-"""``--trace``: the console script's ``main`` with the voice trace's logger at debug level (its lines only)."""
 AT_REST_S = 2.0  # the engines hand their run's memory back once quiet for a second (heap.IDLE)
 ROUND_GAP_S = 0.5
 
 
 # -- the server (a child process) ---------------------------------------------------------------------
-class Server:
-    """``ovos-realtime --standalone`` as ``scripts/run.sh`` starts it, with its own mycroft.conf (the
-    ``"realtime"`` section below) and state in a scratch directory, and the tests' padatious cache."""
+class Server(StandaloneDaemon):
+    """The daemon of a run: the default early answers or none, optionally a session limit and more settings."""
 
     def __init__(self, early: str, max_sessions: int | None, extra: str | None = None,
                  trace: str | None = None) -> None:
-        self.early = early
-        self.scratch = tempfile.TemporaryDirectory()
-        self.trace = trace
-        tmp = Path(self.scratch.name)
-        section: dict[str, Any] = {"standalone": {"state_dir": str(tmp / "skills"),
-                                                  "data_dir": str(CACHE_DIR / "data")}}
+        section: dict[str, Any] = {}
         if EARLY[early] is not None:
             section["early_answer_skills"] = EARLY[early]
         if max_sessions is not None:
             section["limits"] = {"max_sessions": max_sessions}
         section.update(json.loads(extra or "{}"))
-        (tmp / "config" / "mycroft").mkdir(parents=True)
-        (tmp / "config" / "mycroft" / "mycroft.conf").write_text(json.dumps({"realtime": section}))
-        self.log = tmp / "daemon.log"
-        self.port = free_port()
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def ready(self) -> None:
-        env = {**os.environ, "XDG_CONFIG_HOME": str(Path(self.scratch.name) / "config"),
-               "XDG_STATE_HOME": str(Path(self.scratch.name) / "state")}
-        script = str(Path(sys.executable).parent / "ovos-realtime")
-        daemon = [sys.executable, "-c", TRACED_MAIN] if self.trace else [script]
-        with self.log.open("wb") as out:  # its own session: a kill takes its skills service with it
-            self.proc = await asyncio.create_subprocess_exec(
-                *daemon, "--standalone", "--port", str(self.port), env=env, stdout=out,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
-        try:
-            await asyncio.wait_for(healthy(self.port, self.proc), READY_TIMEOUT_S)
-        except BaseException as exc:
-            said = await asyncio.to_thread(self.log_tail)
-            await self.stop()
-            if isinstance(exc, Exception):
-                raise RuntimeError(f"the daemon did not start ({exc!r}); the end of its log:\n{said}") from exc
-            raise
-
-    async def stop(self) -> None:
-        """Stop the daemon (SIGTERM, then SIGKILL to its process group after 60 s) and remove its scratch
-        directory, whatever interrupts the wait."""
-        try:
-            if self.proc is not None and self.proc.returncode is None:
-                self.proc.terminate()
-                try:
-                    await asyncio.wait_for(self.proc.wait(), 60)
-                finally:
-                    if self.proc.returncode is None:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.killpg(self.proc.pid, signal.SIGKILL)
-                        await self.proc.wait()
-            if self.trace:
-                await asyncio.to_thread(self.keep_trace, self.trace)
-        finally:
-            self.scratch.cleanup()
-
-    def keep_trace(self, path: str) -> None:
-        """Append the voice trace's lines of the daemon's log to ``path``."""
-        if self.log.exists():
-            with open(self.log, errors="replace") as log, open(path, "a") as trace:
-                trace.writelines(line for line in log if "voice turn:" in line)
-
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log.exists():
-            return ""
-        with open(self.log, errors="replace") as log:
-            return "".join(collections.deque(log, lines))
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+        super().__init__(section, trace=trace)
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds so far: (the daemon, the skills service and any other child of it)."""
@@ -157,15 +84,6 @@ class Server:
 
     def rss_mb(self) -> float:
         return rss_mb(self.pid)
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the speakers ---------------------------------------------------------------------------------------
@@ -394,8 +312,7 @@ async def run_cell(server: Server, vad: str, early: str, k: int, rounds: int, ti
                                            for s in speakers))
             cell.turns += turns
             if n + 1 < rounds:
-                kept = await asyncio.gather(*(again(server, vad, s, t, chunk_ms)
-                                              for s, t in zip(speakers, turns, strict=True)))
+                kept = await asyncio.gather(*(again(server, vad, s, t) for s, t in zip(speakers, turns, strict=True)))
                 gone = [s for s in kept if isinstance(s, str)]
                 cell.turns += [Turn(0.0, outcome=f"{why} at reconnect") for why in gone for _ in range(rounds - n - 1)]
                 speakers = [s for s in kept if isinstance(s, Speaker)]
@@ -410,12 +327,12 @@ async def run_cell(server: Server, vad: str, early: str, k: int, rounds: int, ti
     return cell
 
 
-async def again(server: Server, vad: str, speaker: Speaker, turn: Turn, chunk_ms: int) -> Speaker | str:
+async def again(server: Server, vad: str, speaker: Speaker, turn: Turn) -> Speaker | str:
     """``speaker`` for the next round, or a fresh session when its turn got no answer (it may come later)."""
     if turn.outcome == "answered" or turn.outcome.startswith("failed"):
         return speaker
     await speaker.stop()
-    fresh = await open_speaker(server.port, VADS[vad], chunk_ms)
+    fresh = await open_speaker(server.port, VADS[vad], speaker.chunk_ms)
     if isinstance(fresh, Speaker):
         fresh.start()
     return fresh
@@ -494,7 +411,7 @@ async def main(ks: list[int], rounds: int, timeout: float, seed: int, vads: list
     for early in earlies:
         server = Server(early, max_sessions, extra, trace)
         try:
-            await server.ready()
+            await server.start()
             for vad in vads:
                 await run_cell(server, vad, early, 1, 1, timeout, rng, words, voice_end_ms, chunk_ms)  # warm-up
                 for k in ks:

@@ -12,67 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import socket
 import statistics
-import sys
-import tempfile
-from pathlib import Path
 
+from benchmarks.daemon_process import StandaloneDaemon, command, descendants, rss_mb
 from benchmarks.voice_client import open_session, send_audio, until
-from tests.fixtures_ovos import CACHE_DIR
 from tests.fixtures_speech import silence, spoken
 
 AT_REST_S = 2.0
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process under ``pid``; one that exits while it is looked at is left out."""
-    found: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except FileNotFoundError:
-        return found
-    for task in tasks:
-        try:
-            children = (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue
-        for child in children:
-            found += [int(child), *descendants(int(child))]
-    return found
-
-
-def command(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80]
-
-
-async def healthy(port: int, proc: asyncio.subprocess.Process) -> None:
-    while proc.returncode is None:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())  # a Host that names it
-            status = await reader.readline()
-            writer.close()
-            if b" 200 " in status:
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"the daemon exited with {proc.returncode}")
 
 
 def measure(pid: int) -> dict[str, float]:
@@ -82,36 +28,25 @@ def measure(pid: int) -> dict[str, float]:
     return sizes
 
 
-async def one_round(tmp: Path, stt: str | None) -> dict[str, float]:
-    port = free_port()
-    standalone = {"state_dir": str(tmp / "skills"), "data_dir": str(CACHE_DIR / "data")}
-    conf_dir = tmp / "config" / "mycroft"
-    conf_dir.mkdir(parents=True, exist_ok=True)
-    (conf_dir / "mycroft.conf").write_text(json.dumps({"realtime": {"standalone": standalone}}))
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp / "config"), "XDG_STATE_HOME": str(tmp / "state")}
-    args = ["--standalone", "--port", str(port), *(["--stt", stt] if stt else [])]
-    with (tmp / "daemon.log").open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(str(Path(sys.executable).parent / "ovos-realtime"), *args,
-                                                    env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+async def one_round(stt: str | None) -> dict[str, float]:
+    daemon = StandaloneDaemon(args=["--stt", stt] if stt else [])
+    await daemon.start()
     try:
-        await asyncio.wait_for(healthy(port, proc), 300)
-        ws = await open_session(port, {"output_modalities": ["audio"]})
+        ws = await open_session(daemon.port, {"output_modalities": ["audio"]})
         await asyncio.gather(send_audio(ws, silence(300) + spoken("what time is it") + silence(1200), paced=True),
                              until(ws, "response.done"))
         await ws.close()
-        print(f"  {sum(measure(proc.pid).values()):7.1f} MB  together, as the answer ends")
+        print(f"  {sum(measure(daemon.pid).values()):7.1f} MB  together, as the answer ends")
         await asyncio.sleep(AT_REST_S)  # the engines' memory goes back once they have been quiet a second
-        return measure(proc.pid)
+        return measure(daemon.pid)
     finally:
-        proc.terminate()
-        await proc.wait()
+        await daemon.stop()
 
 
 async def main(rounds: int, stt: str | None) -> None:
     totals = []
     for _ in range(rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            sizes = await one_round(Path(tmp), stt)
+        sizes = await one_round(stt)
         for name, mb in sizes.items():
             print(f"  {mb:7.1f} MB  {name}")
         totals.append(sum(sizes.values()))
