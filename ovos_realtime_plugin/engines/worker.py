@@ -154,8 +154,7 @@ class EngineThread:
         """Return when this call may run: at once when a worker and a core are free, else when a finished call
         hands its core on (:meth:`_next`)."""
         if self._running < self.workers and not self._waiting and self.cores.free():
-            self._running += 1
-            self.cores.busy += 1
+            self._take()
             return
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[None] = loop.create_future()
@@ -200,9 +199,13 @@ class EngineThread:
     def _start_head(self) -> None:
         """Give the call at the head of the queue (:meth:`_head`) a worker and a core."""
         _, _, turn, _ = heapq.heappop(self._waiting)
+        self._take()
+        turn.set_result(None)
+
+    def _take(self) -> None:
+        """A call starts: it holds one of this engine's workers and one of the shared cores until :meth:`_next`."""
         self._running += 1
         self.cores.busy += 1
-        turn.set_result(None)
 
     def _expire(self, turn: asyncio.Future[None]) -> None:
         """Fail a call that waited past its bound (it leaves the queue when its turn would come)."""
